@@ -19,7 +19,7 @@
  * anonymous namespace (internal linkage, no weak/COMDAT symbols) and is
  * inlined. No constructors run at load time (no .init_array).
  */
-#include "include/fc_helpers.h"
+#include <fc_helpers.h>
 
 struct counter_ctx {
 	uint32_t step;

@@ -19,7 +19,7 @@
  *          differs.
  * Branch budget: < 10 taken jumps (default 200 is plenty).
  */
-#include "include/fc_helpers.h"
+#include <fc_helpers.h>
 
 #define STORE_KEY_CALLS 0x1u
 

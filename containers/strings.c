@@ -18,7 +18,7 @@
  * The greeting is chosen at run time, so the copy is a real byte loop
  * reading .rodata.str1.1 (not constant-folded into stores, no memcpy).
  */
-#include "include/fc_helpers.h"
+#include <fc_helpers.h>
 
 #define STRINGS_TEXT_LEN 56
 

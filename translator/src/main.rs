@@ -1,1 +1,5 @@
-fn main() {}
+//! The `fc-aot` command.
+
+fn main() -> std::process::ExitCode {
+    fc_aot::cli::main()
+}
