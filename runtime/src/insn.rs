@@ -424,6 +424,48 @@ impl SwapWidth {
     }
 }
 
+/// A set of registers, as a bit mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct RegSet(pub u16);
+
+impl RegSet {
+    pub const EMPTY: RegSet = RegSet(0);
+    pub const ALL: RegSet = RegSet(0x7ff);
+    /// r1..=r5: helper and local-call arguments.
+    pub const ARGS: RegSet = RegSet(0b11_1110);
+    /// r6..=r9: preserved across calls.
+    pub const CALLEE_SAVED: RegSet = RegSet(0b11_1100_0000);
+
+    pub const fn of(r: Reg) -> RegSet {
+        RegSet(1 << r.0)
+    }
+    pub const fn with(self, r: Reg) -> RegSet {
+        RegSet(self.0 | 1 << r.0)
+    }
+    pub const fn contains(self, r: Reg) -> bool {
+        self.0 & (1 << r.0) != 0
+    }
+    pub const fn union(self, o: RegSet) -> RegSet {
+        RegSet(self.0 | o.0)
+    }
+    pub const fn intersect(self, o: RegSet) -> RegSet {
+        RegSet(self.0 & o.0)
+    }
+    pub const fn minus(self, o: RegSet) -> RegSet {
+        RegSet(self.0 & !o.0)
+    }
+    pub fn iter(self) -> impl Iterator<Item = Reg> {
+        (0..=10u8).filter(move |&n| self.0 & (1 << n) != 0).map(Reg)
+    }
+}
+
+fn operand_regs(src: Operand) -> RegSet {
+    match src {
+        Operand::Reg(r) => RegSet::of(r),
+        Operand::Imm(_) => RegSet::EMPTY,
+    }
+}
+
 /// One decoded instruction. Matching on it without `_ =>` makes the compiler list
 /// every engine that misses a newly added variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -872,6 +914,61 @@ impl Op {
                 None
             }
             Op::CallHelper { .. } | Op::CallLocal { .. } => Some(Reg::R0),
+        }
+    }
+
+    /// Registers the instruction reads. Helper arguments and a local call's
+    /// arguments are not listed: the verifier handles calls by their callee.
+    pub fn reads(&self) -> RegSet {
+        match *self {
+            Op::Alu { op: AluOp::Mov, src, .. } => operand_regs(src),
+            Op::Alu { dst, src, .. } | Op::Jump { dst, src, .. } | Op::Store { dst, src, .. } => {
+                operand_regs(src).with(dst)
+            }
+            Op::MovSx { src, .. } | Op::Load { src, .. } | Op::LoadSx { src, .. } => RegSet::of(src),
+            Op::Neg { dst, .. } | Op::End { dst, .. } => RegSet::of(dst),
+            Op::Atomic { op: AtomicOp::CmpXchg, dst, src, .. } => RegSet::of(dst).with(src).with(Reg::R0),
+            Op::Atomic { dst, src, .. } => RegSet::of(dst).with(src),
+            Op::Exit => RegSet::of(Reg::R0),
+            Op::Lddw { .. }
+            | Op::LddwData { .. }
+            | Op::LddwRodata { .. }
+            | Op::Ja { .. }
+            | Op::Gotol { .. }
+            | Op::CallHelper { .. }
+            | Op::CallLocal { .. } => RegSet::EMPTY,
+        }
+    }
+
+    /// Registers the instruction defines (a local call also makes r1-r5 undefined).
+    pub fn writes(&self) -> RegSet {
+        match *self {
+            Op::Atomic { op: AtomicOp::CmpXchg, .. } => RegSet::of(Reg::R0),
+            Op::Atomic { op, src, .. } if op.fetches() => RegSet::of(src),
+            _ => self.dst().map_or(RegSet::EMPTY, RegSet::of),
+        }
+    }
+
+    /// Whether control can go on to the next instruction.
+    pub const fn falls_through(&self) -> bool {
+        !matches!(self, Op::Exit | Op::Ja { .. } | Op::Gotol { .. })
+    }
+
+    /// The slot a jump goes to when taken, for the jump at `pc`.
+    pub fn jump_target(&self, pc: usize) -> Option<i64> {
+        let rel = match *self {
+            Op::Ja { off } | Op::Jump { off, .. } => off as i64,
+            Op::Gotol { imm } => imm as i64,
+            _ => return None,
+        };
+        Some(pc as i64 + 1 + rel)
+    }
+
+    /// The slot a local call enters, for the call at `pc`.
+    pub fn call_target(&self, pc: usize) -> Option<i64> {
+        match *self {
+            Op::CallLocal { imm } => Some(pc as i64 + 1 + imm as i64),
+            _ => None,
         }
     }
 

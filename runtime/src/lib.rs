@@ -6,5 +6,12 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod error;
 pub mod format;
+pub mod helpers;
 pub mod insn;
+#[cfg(feature = "alloc")]
+pub mod interp;
+pub mod memory;
+#[cfg(feature = "alloc")]
+pub mod verifier;

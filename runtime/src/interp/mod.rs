@@ -1,0 +1,36 @@
+//! The interpreters and what a run needs besides memory and helpers.
+
+pub mod reference;
+
+use crate::memory::STACK_START;
+use crate::verifier::VerifiedProgram;
+
+/// Default size of one stack frame in bytes (spec §4).
+pub const DEFAULT_FRAME_SIZE: usize = 512;
+/// Default branch budget: taken jumps per run (the old engine's value).
+pub const DEFAULT_BUDGET: u32 = 200;
+
+/// One run: which function, its first two arguments, the branch budget, the frame size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// Index into [`VerifiedProgram::functions`].
+    pub function: usize,
+    /// Context address (0 without a context).
+    pub r1: u64,
+    /// Context length.
+    pub r2: u64,
+    /// Taken jumps allowed; `None` switches the bound off.
+    pub budget: Option<u32>,
+    pub frame_size: usize,
+}
+
+impl Invocation {
+    /// Bytes of stack the run needs: one frame per call level, D + 1 in all.
+    pub fn stack_len(&self, program: &VerifiedProgram) -> usize {
+        self.frame_size * (program.depth(self.function) + 1)
+    }
+    /// The entry function's r10: the top of the whole reserved stack.
+    pub fn stack_top(&self, program: &VerifiedProgram) -> u64 {
+        STACK_START + self.stack_len(program) as u64
+    }
+}

@@ -1,0 +1,220 @@
+//! The reference interpreter: spec §2 written out plainly, one instruction at a time.
+//! Every other engine is tested against it, so clarity wins over speed here.
+
+use heapless::Vec as FixedVec;
+
+use super::Invocation;
+use crate::error::{ErrorCode, Trap};
+use crate::helpers::{HelperOutcome, Helpers};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Size, SwapWidth, Width};
+use crate::memory::{Access, MemoryMap, DATA_START, RODATA_START};
+use crate::verifier::{VerifiedProgram, CALL_DEPTH_LIMIT};
+
+/// What a local call saves: where to return and the caller's preserved registers.
+struct Frame {
+    return_pc: usize,
+    saved: [u64; 4],
+    r10: u64,
+}
+
+fn sign_extend(value: u64, bits: u32) -> u64 {
+    let shift = 64 - bits;
+    (((value << shift) as i64) >> shift) as u64
+}
+
+fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
+    let (sa, sb) = (a as i64, b as i64);
+    match op {
+        AluOp::Add => a.wrapping_add(b),
+        AluOp::Sub => a.wrapping_sub(b),
+        AluOp::Mul => a.wrapping_mul(b),
+        AluOp::Div => a.checked_div(b).unwrap_or(0),
+        AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u64 },
+        AluOp::Mod => a.checked_rem(b).unwrap_or(a),
+        AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u64 },
+        AluOp::Or => a | b,
+        AluOp::And => a & b,
+        AluOp::Xor => a ^ b,
+        AluOp::Lsh => a << (b & 63),
+        AluOp::Rsh => a >> (b & 63),
+        AluOp::Arsh => (sa >> (b & 63)) as u64,
+        AluOp::Mov => b,
+    }
+}
+
+fn alu32(op: AluOp, a: u32, b: u32) -> u32 {
+    let (sa, sb) = (a as i32, b as i32);
+    match op {
+        AluOp::Add => a.wrapping_add(b),
+        AluOp::Sub => a.wrapping_sub(b),
+        AluOp::Mul => a.wrapping_mul(b),
+        AluOp::Div => a.checked_div(b).unwrap_or(0),
+        AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u32 },
+        AluOp::Mod => a.checked_rem(b).unwrap_or(a),
+        AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u32 },
+        AluOp::Or => a | b,
+        AluOp::And => a & b,
+        AluOp::Xor => a ^ b,
+        AluOp::Lsh => a << (b & 31),
+        AluOp::Rsh => a >> (b & 31),
+        AluOp::Arsh => (sa >> (b & 31)) as u32,
+        AluOp::Mov => b,
+    }
+}
+
+fn condition(cond: Cond, width: Width, a: u64, b: u64) -> bool {
+    let (a, b, sa, sb) = match width {
+        Width::W64 => (a, b, a as i64, b as i64),
+        Width::W32 => (a as u32 as u64, b as u32 as u64, a as i32 as i64, b as i32 as i64),
+    };
+    match cond {
+        Cond::Eq => a == b,
+        Cond::Ne => a != b,
+        Cond::Gt => a > b,
+        Cond::Ge => a >= b,
+        Cond::Lt => a < b,
+        Cond::Le => a <= b,
+        Cond::Set => a & b != 0,
+        Cond::Sgt => sa > sb,
+        Cond::Sge => sa >= sb,
+        Cond::Slt => sa < sb,
+        Cond::Sle => sa <= sb,
+    }
+}
+
+fn swap(order: ByteOrder, width: SwapWidth, v: u64) -> u64 {
+    match (order, width) {
+        (ByteOrder::ToLe, SwapWidth::W16) => v as u16 as u64,
+        (ByteOrder::ToLe, SwapWidth::W32) => v as u32 as u64,
+        (ByteOrder::ToLe, SwapWidth::W64) => v,
+        (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => (v as u16).swap_bytes() as u64,
+        (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => (v as u32).swap_bytes() as u64,
+        (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => v.swap_bytes(),
+    }
+}
+
+/// Runs `inv.function` of `program` until its EXIT, an error, or an unwind.
+pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+    let mut reg = [0u64; 11];
+    reg[1] = inv.r1;
+    reg[2] = inv.r2;
+    reg[10] = inv.stack_top(program);
+    let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
+    let mut budget = inv.budget;
+    let mut pc = program.functions()[inv.function].start;
+    loop {
+        let trap = |code| Trap { code, pc };
+        let op = program.insn(pc).ok_or(trap(ErrorCode::IllegalInstruction))?.op;
+        let mut next = pc + op.slots();
+        let value = |src: Operand, reg: &[u64; 11]| match src {
+            Operand::Reg(r) => reg[r.index()],
+            Operand::Imm(i) => i as i64 as u64,
+        };
+        let address = |base: u64, off: i16| base.wrapping_add(off as i64 as u64);
+        let mut take_jump = |target: Option<i64>| -> Result<(), Trap> {
+            match &mut budget {
+                Some(0) => return Err(trap(ErrorCode::OutOfBranches)),
+                Some(left) => *left -= 1,
+                None => {}
+            }
+            next = target.ok_or(trap(ErrorCode::IllegalJump))? as usize;
+            Ok(())
+        };
+        match op {
+            Op::Alu { width: Width::W64, op, dst, src } => reg[dst.index()] = alu64(op, reg[dst.index()], value(src, &reg)),
+            Op::Alu { width: Width::W32, op, dst, src } => {
+                reg[dst.index()] = alu32(op, reg[dst.index()] as u32, value(src, &reg) as u32) as u64
+            }
+            Op::MovSx { width, dst, src, from } => {
+                let v = sign_extend(reg[src.index()], from.bits());
+                reg[dst.index()] = if width == Width::W32 { v as u32 as u64 } else { v };
+            }
+            Op::Neg { width: Width::W64, dst } => reg[dst.index()] = reg[dst.index()].wrapping_neg(),
+            Op::Neg { width: Width::W32, dst } => reg[dst.index()] = (reg[dst.index()] as u32).wrapping_neg() as u64,
+            Op::End { order, dst, width } => reg[dst.index()] = swap(order, width, reg[dst.index()]),
+            Op::Lddw { dst, imm } => reg[dst.index()] = imm,
+            Op::LddwData { dst, offset } => reg[dst.index()] = DATA_START.wrapping_add(offset),
+            Op::LddwRodata { dst, offset } => reg[dst.index()] = RODATA_START.wrapping_add(offset),
+            Op::Load { size, dst, src, off } => {
+                reg[dst.index()] = memory.load(address(reg[src.index()], off), size).ok_or(trap(ErrorCode::IllegalMem))?
+            }
+            Op::LoadSx { size, dst, src, off } => {
+                let raw = memory.load(address(reg[src.index()], off), size.size()).ok_or(trap(ErrorCode::IllegalMem))?;
+                reg[dst.index()] = sign_extend(raw, size.bits());
+            }
+            Op::Store { size, dst, off, src } => {
+                memory.store(address(reg[dst.index()], off), size, value(src, &reg)).ok_or(trap(ErrorCode::IllegalMem))?
+            }
+            Op::Atomic { width, op, dst, src, off } => {
+                let size = if width == Width::W32 { Size::W } else { Size::DW };
+                let addr = address(reg[dst.index()], off);
+                // Read and write access are both required, even when nothing is stored.
+                memory.check(addr, size.bytes(), Access::ReadWrite).ok_or(trap(ErrorCode::IllegalMem))?;
+                let old = memory.load(addr, size).ok_or(trap(ErrorCode::IllegalMem))?;
+                let operand = reg[src.index()];
+                let new = match op {
+                    AtomicOp::Add { .. } => old.wrapping_add(operand),
+                    AtomicOp::Or { .. } => old | operand,
+                    AtomicOp::And { .. } => old & operand,
+                    AtomicOp::Xor { .. } => old ^ operand,
+                    AtomicOp::Xchg => operand,
+                    AtomicOp::CmpXchg => {
+                        let expected = if width == Width::W32 { reg[0] as u32 as u64 } else { reg[0] };
+                        if old == expected { operand } else { old }
+                    }
+                };
+                memory.store(addr, size, new).ok_or(trap(ErrorCode::IllegalMem))?;
+                match op {
+                    AtomicOp::CmpXchg => reg[0] = old,
+                    _ if op.fetches() => reg[src.index()] = old,
+                    _ => {}
+                }
+            }
+            Op::Ja { .. } | Op::Gotol { .. } => take_jump(op.jump_target(pc))?,
+            Op::Jump { width, cond, dst, src, .. } => {
+                if condition(cond, width, reg[dst.index()], value(src, &reg)) {
+                    take_jump(op.jump_target(pc))?;
+                }
+            }
+            Op::CallHelper { id } => {
+                let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
+                match helpers.call(id, args, memory) {
+                    HelperOutcome::Return(v) => reg[0] = v,
+                    HelperOutcome::Exit(v) => return Ok(v),
+                }
+            }
+            Op::CallLocal { .. } => {
+                let frame = Frame { return_pc: next, saved: [reg[6], reg[7], reg[8], reg[9]], r10: reg[10] };
+                frames.push(frame).map_err(|_| trap(ErrorCode::IllegalCall))?;
+                reg[10] -= inv.frame_size as u64;
+                next = op.call_target(pc).ok_or(trap(ErrorCode::IllegalCall))? as usize;
+            }
+            Op::Exit => match frames.pop() {
+                Some(frame) => {
+                    reg[6..10].copy_from_slice(&frame.saved);
+                    reg[10] = frame.r10;
+                    next = frame.return_pc;
+                }
+                None => return Ok(reg[0]),
+            },
+        }
+        pc = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::SxSize;
+
+    #[test]
+    fn signed_corners_follow_the_rfc() {
+        assert_eq!(alu64(AluOp::SDiv, i64::MIN as u64, -1i64 as u64), i64::MIN as u64);
+        assert_eq!(alu64(AluOp::SMod, i64::MIN as u64, -1i64 as u64), 0);
+        assert_eq!(alu64(AluOp::Mod, 7, 0), 7);
+        assert_eq!(alu64(AluOp::Div, 7, 0), 0);
+        assert_eq!(alu32(AluOp::SMod, (-7i32) as u32, 0), (-7i32) as u32);
+        assert_eq!(alu32(AluOp::Lsh, 1, 33), 2);
+        assert_eq!(sign_extend(0x80, SxSize::B.bits()), 0xffff_ffff_ffff_ff80);
+    }
+}

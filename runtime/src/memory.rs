@@ -1,0 +1,205 @@
+//! The virtual address map (spec §2) and the one access check every engine and helper uses.
+//!
+//! Bits 28-31 of a 32-bit address pick a region slot, so a lookup is a shift and
+//! an index, never a list walk. The table is `#[repr(C)]` because native code
+//! reads the same table.
+
+use core::marker::PhantomData;
+
+use crate::insn::Size;
+
+/// Bits below the slot number: each region has a 256 MiB window.
+pub const SLOT_SHIFT: u32 = 28;
+pub const SLOT_SIZE: u64 = 1 << SLOT_SHIFT;
+/// Number of region slots (slot 0 is never mapped).
+pub const SLOTS: usize = 16;
+
+/// The fixed slots of the address map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Rodata = 1,
+    Data = 2,
+    Stack = 3,
+    Context = 4,
+}
+
+/// First slot for regions the host adds; they take 5..=15 in the order added.
+pub const FIRST_EXTRA_SLOT: usize = 5;
+
+/// Start address of a slot.
+pub const fn slot_start(slot: usize) -> u64 {
+    (slot as u64) << SLOT_SHIFT
+}
+
+pub const RODATA_START: u64 = slot_start(Slot::Rodata as usize);
+pub const DATA_START: u64 = slot_start(Slot::Data as usize);
+pub const STACK_START: u64 = slot_start(Slot::Stack as usize);
+pub const CONTEXT_START: u64 = slot_start(Slot::Context as usize);
+
+/// Whether an access reads, writes, or both (atomics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    ReadWrite,
+}
+
+/// One mapped region: host base, length, and whether containers may write it.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Region {
+    pub base: *mut u8,
+    /// 0 means the slot is not mapped.
+    pub len: u32,
+    pub writable: u32,
+}
+
+impl Region {
+    const EMPTY: Region = Region { base: core::ptr::null_mut(), len: 0, writable: 0 };
+}
+
+/// Why a region could not be mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The region is larger than its 256 MiB window.
+    TooLarge,
+    /// All extra slots (5..=15) are taken.
+    NoFreeSlot,
+}
+
+/// The regions a container sees during one run. Borrows every region for `'a`,
+/// so no host memory can go away while a container may touch it.
+#[derive(Debug)]
+pub struct MemoryMap<'a> {
+    regions: [Region; SLOTS],
+    _borrows: PhantomData<&'a mut [u8]>,
+}
+
+impl Default for MemoryMap<'_> {
+    fn default() -> Self {
+        MemoryMap { regions: [Region::EMPTY; SLOTS], _borrows: PhantomData }
+    }
+}
+
+impl<'a> MemoryMap<'a> {
+    fn set(&mut self, slot: usize, base: *mut u8, len: usize, writable: bool) -> Result<u64, MapError> {
+        if len as u64 > SLOT_SIZE - 1 {
+            return Err(MapError::TooLarge);
+        }
+        self.regions[slot] = Region { base, len: len as u32, writable: writable as u32 };
+        Ok(slot_start(slot))
+    }
+
+    /// Maps a read-only region at a fixed slot; returns its virtual start address.
+    pub fn map_readonly(&mut self, slot: Slot, bytes: &'a [u8]) -> Result<u64, MapError> {
+        self.set(slot as usize, bytes.as_ptr() as *mut u8, bytes.len(), false)
+    }
+
+    /// Maps a read-write region at a fixed slot; returns its virtual start address.
+    pub fn map_writable(&mut self, slot: Slot, bytes: &'a mut [u8]) -> Result<u64, MapError> {
+        self.set(slot as usize, bytes.as_mut_ptr(), bytes.len(), true)
+    }
+
+    /// Maps a host region in the next free extra slot; returns its virtual start address.
+    pub fn map_extra(&mut self, bytes: &'a mut [u8], writable: bool) -> Result<u64, MapError> {
+        let slot = (FIRST_EXTRA_SLOT..SLOTS).find(|&s| self.regions[s].len == 0).ok_or(MapError::NoFreeSlot)?;
+        self.set(slot, bytes.as_mut_ptr(), bytes.len(), writable)
+    }
+
+    /// The table native code reads.
+    pub fn regions(&self) -> &[Region; SLOTS] {
+        &self.regions
+    }
+
+    /// The one access check: `[addr, addr + len)` must lie inside one region that
+    /// grants `access`. Returns the host address.
+    #[inline(always)]
+    pub fn check(&self, addr: u64, len: usize, access: Access) -> Option<*mut u8> {
+        if addr >> 32 != 0 {
+            return None;
+        }
+        let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
+        let offset = addr & (SLOT_SIZE - 1);
+        // Slot 0 and unmapped slots have len 0, so this rejects them too.
+        if offset + len as u64 > region.len as u64 || (access != Access::Read && region.writable == 0) {
+            return None;
+        }
+        // In bounds of a live borrow, by the check above.
+        Some(unsafe { region.base.add(offset as usize) })
+    }
+
+    /// Reads `size` bytes at `addr`, zero-extended.
+    pub fn load(&self, addr: u64, size: Size) -> Option<u64> {
+        let p = self.check(addr, size.bytes(), Access::Read)?;
+        let mut b = [0u8; 8];
+        // `check` proved `size` bytes readable; the copy is unaligned-safe.
+        unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size.bytes()) };
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// Writes the low `size` bytes of `value` at `addr`.
+    pub fn store(&mut self, addr: u64, size: Size, value: u64) -> Option<()> {
+        let p = self.check(addr, size.bytes(), Access::Write)?;
+        // `check` proved `size` bytes writable.
+        unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, size.bytes()) };
+        Some(())
+    }
+
+    /// The bytes of `[addr, addr + len)` if readable (helpers use this for strings and sources).
+    pub fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let p = self.check(addr, len, Access::Read)?;
+        // Readable for `len` bytes and borrowed for at least as long as `self`.
+        Some(unsafe { core::slice::from_raw_parts(p, len) })
+    }
+
+    /// The bytes of `[addr, addr + len)` if writable.
+    pub fn write(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
+        let p = self.check(addr, len, Access::Write)?;
+        // Writable for `len` bytes; `&mut self` keeps any other view of the map away meanwhile.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, len) })
+    }
+
+    /// A NUL-terminated string starting at `addr`, without the NUL, if it lies in one readable region.
+    pub fn c_string(&self, addr: u64) -> Option<&[u8]> {
+        if addr >> 32 != 0 {
+            return None;
+        }
+        let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
+        let offset = (addr & (SLOT_SIZE - 1)) as usize;
+        let rest = self.read(addr, (region.len as usize).checked_sub(offset)?)?;
+        rest.iter().position(|&b| b == 0).map(|n| &rest[..n])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_map_checks_every_byte() {
+        let rodata = [1u8, 2, 3, 4];
+        let mut stack = [0u8; 16];
+        let mut m = MemoryMap::default();
+        assert_eq!(m.map_readonly(Slot::Rodata, &rodata), Ok(0x1000_0000));
+        assert_eq!(m.map_writable(Slot::Stack, &mut stack), Ok(0x3000_0000));
+        assert_eq!(m.load(0x1000_0000, Size::W), Some(0x0403_0201));
+        assert_eq!(m.load(0x1000_0001, Size::W), None, "one byte past the end");
+        assert_eq!(m.store(0x1000_0000, Size::B, 9), None, "rodata is read-only");
+        assert_eq!(m.store(0x3000_0008, Size::DW, u64::MAX), Some(()));
+        assert_eq!(m.load(0x3000_000f, Size::B), Some(0xff));
+        assert_eq!(m.load(0x3000_0010, Size::B), None);
+        assert_eq!(m.load(0x1_3000_0000, Size::B), None, "upper 32 bits set");
+        assert_eq!(m.load(0x0000_0000, Size::B), None, "slot 0");
+        assert_eq!(m.load(0x2000_0000, Size::B), None, "unmapped slot");
+        assert_eq!(m.check(0x3000_0000, 0, Access::Read).is_some(), true);
+    }
+
+    #[test]
+    fn strings_end_inside_their_region() {
+        let rodata = *b"hi\0ab";
+        let mut m = MemoryMap::default();
+        m.map_readonly(Slot::Rodata, &rodata).unwrap();
+        assert_eq!(m.c_string(0x1000_0000), Some(&b"hi"[..]));
+        assert_eq!(m.c_string(0x1000_0003), None, "no NUL before the end");
+    }
+}
