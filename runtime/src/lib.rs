@@ -6,6 +6,8 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+pub mod env;
 pub mod error;
 pub mod format;
 pub mod helpers;
@@ -13,5 +15,12 @@ pub mod insn;
 #[cfg(feature = "alloc")]
 pub mod interp;
 pub mod memory;
+pub mod stores;
 #[cfg(feature = "alloc")]
 pub mod verifier;
+#[cfg(feature = "alloc")]
+pub mod vm;
+
+#[cfg(feature = "alloc")]
+pub use vm::VirtualMachine;
+pub use error::{error_string, ErrorCode};

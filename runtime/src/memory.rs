@@ -120,8 +120,8 @@ impl<'a> MemoryMap<'a> {
         }
         let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
         let offset = addr & (SLOT_SIZE - 1);
-        // Slot 0 and unmapped slots have len 0, so this rejects them too.
-        if offset + len as u64 > region.len as u64 || (access != Access::Read && region.writable == 0) {
+        // Slot 0 and unmapped slots have len 0: nothing, not even an empty range, is inside them.
+        if region.len == 0 || offset + len as u64 > region.len as u64 || (access != Access::Read && region.writable == 0) {
             return None;
         }
         // In bounds of a live borrow, by the check above.
@@ -191,7 +191,8 @@ mod tests {
         assert_eq!(m.load(0x1_3000_0000, Size::B), None, "upper 32 bits set");
         assert_eq!(m.load(0x0000_0000, Size::B), None, "slot 0");
         assert_eq!(m.load(0x2000_0000, Size::B), None, "unmapped slot");
-        assert_eq!(m.check(0x3000_0000, 0, Access::Read).is_some(), true);
+        assert!(m.check(0x3000_0000, 0, Access::Read).is_some());
+        assert!(m.check(0x4000_0000, 0, Access::Read).is_none(), "empty range in an unmapped slot");
     }
 
     #[test]

@@ -34,3 +34,39 @@ impl Invocation {
         STACK_START + self.stack_len(program) as u64
     }
 }
+
+use crate::error::{ErrorCode, Trap};
+use crate::helpers::Helpers;
+use crate::memory::MemoryMap;
+
+/// A way of executing verified programs. The VM, the conformance runner and the
+/// every-engine tests run all engines through this one trait.
+pub trait Engine {
+    fn name(&self) -> &'static str;
+    /// Called once per load, before any run (pre-decoding or compiling goes here).
+    fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode>;
+    /// Runs one invocation of the program `prepare` last saw.
+    fn run(
+        &mut self,
+        program: &VerifiedProgram,
+        inv: &Invocation,
+        memory: &mut MemoryMap,
+        helpers: &mut dyn Helpers,
+    ) -> Result<u64, Trap>;
+}
+
+/// The reference interpreter as an engine.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reference;
+
+impl Engine for Reference {
+    fn name(&self) -> &'static str {
+        "reference"
+    }
+    fn prepare(&mut self, _program: &VerifiedProgram) -> Result<(), ErrorCode> {
+        Ok(())
+    }
+    fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+        reference::run(program, inv, memory, helpers)
+    }
+}

@@ -1,0 +1,265 @@
+//! The helpers themselves (spec §3): printf, memcpy, the stores, the clock, unwind,
+//! and the application helpers a host registers from 0x100 up.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use crate::helpers::{Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
+use crate::memory::{Access, MemoryMap};
+use crate::stores::{Owner, StoreContext};
+
+/// An application helper: gets r1..r5 and the run's memory map (to check and
+/// translate container addresses), returns r0.
+pub type AppHelper<'a> = Box<dyn FnMut([u64; 5], &mut MemoryMap) -> u64 + 'a>;
+
+/// Helper failure value: an `int` -1 as the container sees it in r0.
+const FAIL: u64 = u64::MAX;
+
+/// The host side of a VM's helpers: profile, stores, output sink, clock, application helpers.
+pub struct Environment<'a> {
+    profile: Profile,
+    stores: &'a StoreContext,
+    local: Owner,
+    sink: Option<Box<dyn FnMut(&[u8]) + 'a>>,
+    clock: Option<Box<dyn Fn() -> u32 + 'a>>,
+    apps: Vec<(u32, u8, AppHelper<'a>)>,
+    /// printf output of the current line, delivered at a newline or when the run ends.
+    pending: Vec<u8>,
+}
+
+impl<'a> Environment<'a> {
+    pub fn new(stores: &'a StoreContext, profile: Profile) -> Self {
+        Environment { profile, local: stores.new_local(), stores, sink: None, clock: None, apps: Vec::new(), pending: Vec::new() }
+    }
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+    pub fn set_profile(&mut self, profile: Profile) {
+        self.profile = profile;
+    }
+    pub fn stores(&self) -> &'a StoreContext {
+        self.stores
+    }
+    /// The owner of this VM's local store.
+    pub fn local_owner(&self) -> Owner {
+        self.local
+    }
+    /// Where printf output goes, one line (with its newline) at a time.
+    pub fn set_output(&mut self, sink: impl FnMut(&[u8]) + 'a) {
+        self.sink = Some(Box::new(sink));
+    }
+    /// The clock `bpf_now_ms` reads; without one it returns 0.
+    pub fn set_clock(&mut self, clock: impl Fn() -> u32 + 'a) {
+        self.clock = Some(Box::new(clock));
+    }
+    /// Registers (or replaces) application helper `id` (>= 0x100) reading `arity` arguments.
+    /// Returns false for an id below 0x100.
+    pub fn register(&mut self, id: u32, arity: u8, helper: impl FnMut([u64; 5], &mut MemoryMap) -> u64 + 'a) -> bool {
+        if id < FIRST_APP_HELPER {
+            return false;
+        }
+        self.apps.retain(|(i, _, _)| *i != id);
+        self.apps.push((id, arity.min(5), Box::new(helper)));
+        true
+    }
+    /// Delivers printf output that did not end in a newline (called when a run ends).
+    pub fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let line = core::mem::take(&mut self.pending);
+            if let Some(sink) = self.sink.as_mut() {
+                sink(&line);
+            }
+        }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.pending.push(b);
+            if b == b'\n' {
+                self.flush();
+            }
+        }
+    }
+
+    fn printf(&mut self, args: [u64; 5], memory: &MemoryMap) -> u64 {
+        match format(args, memory) {
+            Some(out) => {
+                self.emit(&out);
+                out.len() as u64
+            }
+            None => FAIL,
+        }
+    }
+
+    fn store(&mut self, owner: Owner, args: [u64; 5]) -> u64 {
+        if self.stores.update(owner, args[0] as u32, args[1] as u32) {
+            0
+        } else {
+            FAIL
+        }
+    }
+
+    fn fetch(&mut self, owner: Owner, args: [u64; 5], memory: &mut MemoryMap) -> u64 {
+        // The pointer is checked before the store is touched: a bad pointer inserts nothing.
+        if memory.check(args[1], 4, Access::Write).is_none() {
+            return FAIL;
+        }
+        match self.stores.fetch(owner, args[0] as u32) {
+            Some(v) => memory.store(args[1], crate::insn::Size::W, v as u64).map_or(FAIL, |()| 0),
+            None => FAIL,
+        }
+    }
+}
+
+/// memcpy with memmove semantics; nothing is copied unless both ranges are valid.
+fn memcpy(args: [u64; 5], memory: &mut MemoryMap) -> u64 {
+    let (dst, src, n) = (args[0], args[1], args[2]);
+    if n == 0 {
+        return 0;
+    }
+    let Ok(len) = usize::try_from(n) else { return FAIL };
+    match (memory.check(dst, len, Access::Write), memory.check(src, len, Access::Read)) {
+        (Some(d), Some(s)) => {
+            // Both ranges were checked for `len` bytes; `copy` allows overlap.
+            unsafe { core::ptr::copy(s, d, len) };
+            0
+        }
+        _ => FAIL,
+    }
+}
+
+/// Renders a printf call; `None` when the format or a `%s` argument is not readable.
+fn format(args: [u64; 5], memory: &MemoryMap) -> Option<Vec<u8>> {
+    let fmt = memory.c_string(args[0])?;
+    // Check every %s before printing anything.
+    let mut out = Vec::new();
+    for pass in [false, true] {
+        let mut next_arg = 1;
+        let mut i = 0;
+        while i < fmt.len() {
+            if fmt[i] != b'%' {
+                if pass {
+                    out.push(fmt[i]);
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            let mut longs = 0;
+            while i < fmt.len() && fmt[i] == b'l' && longs < 2 {
+                longs += 1;
+                i += 1;
+            }
+            let conv = fmt.get(i).copied();
+            i += 1;
+            let known = matches!((conv, longs), (Some(b'd' | b'i' | b'u' | b'x'), _) | (Some(b'X' | b's' | b'c' | b'p'), 0))
+                || (conv == Some(b'%') && longs == 0);
+            if !known {
+                if pass {
+                    out.extend_from_slice(&fmt[start..i.min(fmt.len())]);
+                }
+                continue;
+            }
+            if conv == Some(b'%') {
+                if pass {
+                    out.push(b'%');
+                }
+                continue;
+            }
+            // Conversions past the fourth argument print nothing: r1..r5 hold fmt + 4.
+            let arg = args.get(next_arg).copied();
+            next_arg += 1;
+            let Some(v) = arg else { continue };
+            if conv == Some(b's') {
+                let s = memory.c_string(v)?;
+                if pass {
+                    out.extend_from_slice(s);
+                }
+                continue;
+            }
+            if !pass {
+                continue;
+            }
+            let mut text = alloc::string::String::new();
+            let _ = match (conv, longs) {
+                (Some(b'd' | b'i'), 0) => write!(text, "{}", v as i32),
+                (Some(b'd' | b'i'), _) => write!(text, "{}", v as i64),
+                (Some(b'u'), 0) => write!(text, "{}", v as u32),
+                (Some(b'u'), _) => write!(text, "{v}"),
+                (Some(b'x'), 0) => write!(text, "{:x}", v as u32),
+                (Some(b'x'), _) => write!(text, "{v:x}"),
+                (Some(b'X'), _) => write!(text, "{:X}", v as u32),
+                (Some(b'c'), _) => write!(text, "{}", v as u8 as char),
+                _ => write!(text, "0x{v:x}"),
+            };
+            if conv == Some(b'c') {
+                out.push(v as u8);
+            } else {
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    Some(out)
+}
+
+impl Helpers for Environment<'_> {
+    fn arity(&self, id: u32) -> Option<u8> {
+        match self.profile.builtin(id) {
+            Some(b) => Some(b.arity()),
+            None if self.profile == Profile::Conformance => None,
+            None => self.apps.iter().find(|(i, _, _)| *i == id).map(|(_, a, _)| *a),
+        }
+    }
+
+    fn call(&mut self, id: u32, args: [u64; 5], memory: &mut MemoryMap) -> HelperOutcome {
+        let local = self.local;
+        let r0 = match self.profile.builtin(id) {
+            Some(Builtin::Printf) => self.printf(args, memory),
+            Some(Builtin::Memcpy) => memcpy(args, memory),
+            Some(Builtin::StoreGlobal) => self.store(Owner::Global, args),
+            Some(Builtin::StoreLocal) => self.store(local, args),
+            Some(Builtin::FetchGlobal) => self.fetch(Owner::Global, args, memory),
+            Some(Builtin::FetchLocal) => self.fetch(local, args, memory),
+            Some(Builtin::NowMs) => self.clock.as_ref().map_or(0, |c| c()) as u64,
+            Some(Builtin::Unwind) => match args[0] {
+                0 => return HelperOutcome::Exit(0),
+                v => v,
+            },
+            None => match self.apps.iter_mut().find(|(i, _, _)| *i == id) {
+                Some((_, _, helper)) => helper(args, memory),
+                // The verifier rejected calls to helpers that are not registered.
+                None => FAIL,
+            },
+        };
+        HelperOutcome::Return(r0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Slot;
+
+    fn printf(fmt: &[u8], args: [u64; 4]) -> Option<Vec<u8>> {
+        let mut rodata = fmt.to_vec();
+        rodata.extend_from_slice(b"\0str\0");
+        let mut m = MemoryMap::default();
+        m.map_readonly(Slot::Rodata, &rodata).unwrap();
+        format([0x1000_0000, args[0], args[1], args[2], args[3]], &m)
+    }
+
+    #[test]
+    fn printf_formats_like_c() {
+        let run = |fmt: &[u8], args: [u64; 4]| printf(fmt, args).map(|o| alloc::string::String::from_utf8(o).unwrap());
+        assert_eq!(run(b"%d %u %x %X", [-5i64 as u64, -1i64 as u64, 255, 255]).as_deref(), Some("-5 4294967295 ff FF"));
+        assert_eq!(run(b"%ld %llu %lx %c", [-7i64 as u64, u64::MAX, 1 << 40, b'A' as u64]).as_deref(),
+            Some("-7 18446744073709551615 10000000000 A"));
+        assert_eq!(run(b"%% %q %i %p", [3, 0x2000_0010, 0, 0]).as_deref(), Some("% %q 3 0x20000010"));
+        // rodata is "FMT\0str\0": the %s argument points at "str".
+        let fmt = b"<%s>";
+        assert_eq!(run(fmt, [0x1000_0000 + fmt.len() as u64 + 1, 0, 0, 0]).as_deref(), Some("<str>"));
+        assert_eq!(run(fmt, [0x4000_0000, 0, 0, 0]), None, "unreadable %s: the helper fails");
+    }
+}

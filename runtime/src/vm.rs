@@ -1,0 +1,318 @@
+//! `VirtualMachine`: the Sming-shaped host API (spec §4) over any [`Engine`].
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::env::Environment;
+use crate::error::{ErrorCode, Trap};
+use crate::format::{Container, FormatError, LayoutChoice};
+use crate::helpers::{Helpers, Profile};
+use crate::interp::{Engine, Invocation, Reference, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
+use crate::memory::{MemoryMap, Slot, CONTEXT_START};
+use crate::stores::{Owner, Store, StoreContext};
+use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
+
+/// Default stack size per frame, as in Sming's `defaultStackSize`.
+pub const DEFAULT_STACK_SIZE: usize = DEFAULT_FRAME_SIZE;
+
+/// Why a load failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    Format(FormatError),
+    Verify(Vec<VerifyError>),
+    /// The stack size is not a positive multiple of 8.
+    StackSize(usize),
+}
+
+impl LoadError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            LoadError::Format(_) | LoadError::StackSize(_) => ErrorCode::IllegalLen,
+            LoadError::Verify(errors) => errors.first().map_or(ErrorCode::IllegalInstruction, |e| e.kind.code()),
+        }
+    }
+    /// The instruction index the load error is about (0 when it is not about one).
+    pub fn pc(&self) -> usize {
+        match self {
+            LoadError::Verify(errors) => errors.first().map_or(0, |e| e.pc),
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Format(e) => e.fmt(f),
+            LoadError::Verify(errors) => match errors.as_slice() {
+                [] => f.write_str("rejected by the verifier"),
+                [one] => one.fmt(f),
+                [first, rest @ ..] => write!(f, "{first} (and {} more problems)", rest.len()),
+            },
+            LoadError::StackSize(n) => write!(f, "stack size {n} is not a positive multiple of 8"),
+        }
+    }
+}
+
+/// What a loaded container needs besides its verified text.
+struct Loaded<'a> {
+    program: VerifiedProgram<'a>,
+    rodata: &'a [u8],
+    data_init: &'a [u8],
+    /// RAM copy of data + bss, kept across runs.
+    data: Vec<u8>,
+    stack: Vec<u8>,
+    frame_size: usize,
+    /// Host-callable functions by name, as indices into the program's functions.
+    names: Vec<(&'a str, usize)>,
+}
+
+/// The sources of a program for [`VirtualMachine::load_parts`].
+pub struct Parts<'a> {
+    pub text: &'a [u8],
+    /// Initial data; bss (zeros) follows it.
+    pub data: &'a [u8],
+    pub bss_len: usize,
+    pub rodata: &'a [u8],
+    /// Host-callable functions: (name, slot). Empty: the program starts at slot 0.
+    pub functions: Vec<(&'a str, usize)>,
+}
+
+/// A VM that loads one container at a time and runs it on an engine.
+pub struct VirtualMachine<'a> {
+    env: Environment<'a>,
+    engine: Box<dyn Engine + 'a>,
+    loaded: Option<Loaded<'a>>,
+    budget: Option<u32>,
+    max_call_depth: usize,
+    last_error: i32,
+    last_error_pc: usize,
+    load_error: Option<LoadError>,
+}
+
+impl<'a> VirtualMachine<'a> {
+    /// An empty VM using `stores`, the `sming` helper profile and the reference engine.
+    pub fn new(stores: &'a StoreContext) -> Self {
+        VirtualMachine {
+            env: Environment::new(stores, Profile::Sming),
+            engine: Box::new(Reference),
+            loaded: None,
+            budget: Some(DEFAULT_BUDGET),
+            max_call_depth: DEFAULT_MAX_CALL_DEPTH,
+            last_error: 0,
+            last_error_pc: 0,
+            load_error: None,
+        }
+    }
+
+    /// A VM with `container` loaded; check [`last_error`](Self::last_error).
+    pub fn with_container(stores: &'a StoreContext, container: &'a [u8], stack_size: usize) -> Self {
+        let mut vm = Self::new(stores);
+        vm.load(container, stack_size);
+        vm
+    }
+
+    pub fn set_engine(&mut self, engine: Box<dyn Engine + 'a>) {
+        self.unload();
+        self.engine = engine;
+    }
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+    /// Taken jumps allowed per run; `None` switches the bound off.
+    pub fn set_budget(&mut self, budget: Option<u32>) {
+        self.budget = budget;
+    }
+    pub fn set_max_call_depth(&mut self, depth: usize) {
+        self.max_call_depth = depth;
+    }
+    /// Helpers, output sink, clock and application helpers.
+    pub fn environment(&mut self) -> &mut Environment<'a> {
+        &mut self.env
+    }
+
+    fn fail_load(&mut self, e: LoadError) -> bool {
+        self.last_error = e.code().code();
+        self.last_error_pc = e.pc();
+        self.load_error = Some(e);
+        false
+    }
+
+    /// Parses (either header layout), verifies and prepares a container.
+    pub fn load(&mut self, container: &'a [u8], stack_size: usize) -> bool {
+        match Container::parse(container, LayoutChoice::Auto) {
+            Ok(c) => self.load_container(&c, stack_size),
+            Err(e) => {
+                self.unload();
+                self.fail_load(LoadError::Format(e))
+            }
+        }
+    }
+
+    pub fn load_container(&mut self, c: &Container<'a>, stack_size: usize) -> bool {
+        let parts = Parts {
+            text: c.text,
+            data: c.data,
+            bss_len: c.header.bss_len as usize,
+            rodata: c.rodata,
+            functions: c.functions().map(|f| (f.name, f.slot())).collect(),
+        };
+        self.load_parts(parts, stack_size)
+    }
+
+    /// Loads a program from its parts (the conformance runner loads bare text this way).
+    pub fn load_parts(&mut self, parts: Parts<'a>, stack_size: usize) -> bool {
+        self.unload();
+        self.load_error = None;
+        if stack_size == 0 || stack_size % 8 != 0 {
+            return self.fail_load(LoadError::StackSize(stack_size));
+        }
+        let env = &self.env;
+        let arity = |id| env.arity(id);
+        let config = verifier::Config { max_call_depth: self.max_call_depth, helper_arity: &arity };
+        let slots: Vec<usize> = parts.functions.iter().map(|f| f.1).collect();
+        let program = match verifier::verify(parts.text, &slots, &config) {
+            Ok(p) => p,
+            Err(errors) => return self.fail_load(LoadError::Verify(errors)),
+        };
+        if let Err(code) = self.engine.prepare(&program) {
+            self.last_error = code.code();
+            return false;
+        }
+        let names = parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))).collect();
+        let deepest = program.entries().iter().map(|&f| program.depth(f)).max().unwrap_or(0);
+        let mut data = parts.data.to_vec();
+        data.resize(parts.data.len() + parts.bss_len, 0);
+        self.loaded = Some(Loaded {
+            stack: vec![0; stack_size * (deepest + 1)],
+            program,
+            rodata: parts.rodata,
+            data_init: parts.data,
+            data,
+            frame_size: stack_size,
+            names,
+        });
+        self.last_error = 0;
+        self.last_error_pc = 0;
+        true
+    }
+
+    /// Frees the container's RAM and returns this VM's local store entries to the pool.
+    pub fn unload(&mut self) {
+        self.loaded = None;
+        self.env.stores().release(self.env.local_owner());
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.is_some()
+    }
+
+    /// Runs the entry function (the first function-table entry) with `ctx`
+    /// (empty: no context). Returns r0, or the error code when the run failed.
+    pub fn execute(&mut self, ctx: &mut [u8]) -> i64 {
+        let entry = self.loaded.as_ref().and_then(|l| l.program.entries().first().copied());
+        self.run_function(entry, ctx)
+    }
+
+    /// A typed context, passed by pointer as the seed's samples do.
+    pub fn execute_with<T: Copy>(&mut self, ctx: &mut T) -> i64 {
+        // A `Copy` value is plain bytes; the VM reads and writes only within its size.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(ctx as *mut T as *mut u8, core::mem::size_of::<T>()) };
+        self.execute(bytes)
+    }
+
+    /// Runs the host-callable function `name`.
+    pub fn execute_function(&mut self, name: &str, ctx: &mut [u8]) -> i64 {
+        let f = self.loaded.as_ref().and_then(|l| l.names.iter().find(|(n, _)| *n == name).map(|&(_, i)| i));
+        self.run_function(f, ctx)
+    }
+
+    /// Names of the functions a host can run, in function-table order.
+    pub fn function_names(&self) -> Vec<&'a str> {
+        self.loaded.as_ref().map_or_else(Vec::new, |l| l.names.iter().map(|(n, _)| *n).collect())
+    }
+
+    fn run_function(&mut self, function: Option<usize>, ctx: &mut [u8]) -> i64 {
+        let Some(loaded) = self.loaded.as_mut() else {
+            self.last_error = ErrorCode::NoMemory.code();
+            return self.last_error as i64;
+        };
+        let Some(function) = function else {
+            self.last_error = ErrorCode::IllegalCall.code();
+            return self.last_error as i64;
+        };
+        let inv = Invocation {
+            function,
+            r1: if ctx.is_empty() { 0 } else { CONTEXT_START },
+            r2: ctx.len() as u64,
+            budget: self.budget,
+            frame_size: loaded.frame_size,
+        };
+        let stack_len = inv.stack_len(&loaded.program);
+        let stack = &mut loaded.stack[..stack_len];
+        stack.fill(0);
+        let mut memory = MemoryMap::default();
+        let mapped = memory
+            .map_readonly(Slot::Rodata, loaded.rodata)
+            .and_then(|_| memory.map_writable(Slot::Data, &mut loaded.data))
+            .and_then(|_| memory.map_writable(Slot::Stack, stack))
+            .and_then(|_| if ctx.is_empty() { Ok(0) } else { memory.map_writable(Slot::Context, ctx) });
+        if mapped.is_err() {
+            self.last_error = ErrorCode::IllegalLen.code();
+            return self.last_error as i64;
+        }
+        let result = self.engine.run(&loaded.program, &inv, &mut memory, &mut self.env);
+        self.env.flush();
+        match result {
+            Ok(r0) => {
+                self.last_error = 0;
+                r0 as i64
+            }
+            Err(Trap { code, pc }) => {
+                self.last_error = code.code();
+                self.last_error_pc = pc;
+                code.code() as i64
+            }
+        }
+    }
+
+    /// Error code of the last load or run: 0 on success.
+    pub fn last_error(&self) -> i32 {
+        self.last_error
+    }
+    /// Instruction slot index where the last failed load or run stopped.
+    pub fn last_error_pc(&self) -> usize {
+        self.last_error_pc
+    }
+    /// Details of the last failed load.
+    pub fn load_error(&self) -> Option<&LoadError> {
+        self.load_error.as_ref()
+    }
+    /// The container's data section (with bss) as it is now.
+    pub fn data(&self) -> &[u8] {
+        self.loaded.as_ref().map_or(&[], |l| &l.data)
+    }
+    /// Restores the data section to its state at load.
+    pub fn reset_data(&mut self) {
+        if let Some(l) = self.loaded.as_mut() {
+            let init = l.data_init.len();
+            l.data[..init].copy_from_slice(l.data_init);
+            l.data[init..].fill(0);
+        }
+    }
+
+    pub fn globals(&self) -> Store<'a> {
+        Store::new(self.env.stores(), Owner::Global)
+    }
+    pub fn locals(&self) -> Store<'a> {
+        Store::new(self.env.stores(), self.env.local_owner())
+    }
+}
+
+impl Drop for VirtualMachine<'_> {
+    fn drop(&mut self) {
+        self.unload();
+    }
+}
