@@ -1,6 +1,11 @@
 //! fc-aot: the toolchain side of Femto-Containers (ELF conversion, dump, build; later assembler and translators).
 
+pub mod asm;
 pub mod build;
 pub mod cli;
+pub mod conformance;
+pub mod conformance_data;
+pub mod disasm;
 pub mod dump;
 pub mod elf;
+pub mod engines;
