@@ -9,7 +9,7 @@ use crate::env::Environment;
 use crate::error::{ErrorCode, Trap};
 use crate::format::{Container, FormatError, LayoutChoice};
 use crate::helpers::{Helpers, Profile};
-use crate::interp::{Engine, Invocation, Reference, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
+use crate::interp::{Engine, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
 use crate::memory::{MemoryMap, Slot, CONTEXT_START};
 use crate::stores::{Owner, Store, StoreContext};
 use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
@@ -93,11 +93,11 @@ pub struct VirtualMachine<'a> {
 }
 
 impl<'a> VirtualMachine<'a> {
-    /// An empty VM using `stores`, the `sming` helper profile and the reference engine.
+    /// An empty VM using `stores`, the `sming` helper profile and the optimized interpreter.
     pub fn new(stores: &'a StoreContext) -> Self {
         VirtualMachine {
             env: Environment::new(stores, Profile::Sming),
-            engine: Box::new(Reference),
+            engine: Box::new(Interp::default()),
             loaded: None,
             budget: Some(DEFAULT_BUDGET),
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,

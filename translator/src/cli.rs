@@ -155,7 +155,7 @@ enum Cmd {
         /// Stack bytes per frame (a multiple of 8).
         #[arg(long, default_value_t = DEFAULT_STACK_SIZE)]
         stack: usize,
-        #[arg(long, value_enum, default_value = "reference")]
+        #[arg(long, value_enum, default_value = "interp")]
         engine: EngineKind,
         #[arg(long, value_enum, default_value = "host")]
         target: Target,
@@ -434,7 +434,7 @@ pub fn main() -> ExitCode {
                     }
                     Executor::Plugin(path, options)
                 }
-                None => Executor::Engine(engine.unwrap_or(EngineKind::Reference), target.unwrap_or(Target::Host)),
+                None => Executor::Engine(engine.unwrap_or(EngineKind::Interp), target.unwrap_or(Target::Host)),
             };
             let summary = conformance::run_dir(&dir, &executor, |name, verdict| match verdict {
                 Verdict::Pass => eprintln!("PASS {name}"),

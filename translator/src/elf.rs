@@ -10,6 +10,7 @@ use std::fmt;
 
 use fc_runtime::format::Image;
 use fc_runtime::insn::{RawSlot, SLOT};
+use fc_runtime::memory::SLOT_SIZE;
 use object::elf::{R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR};
 use object::{
     Architecture, BinaryFormat, Object, ObjectKind, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
@@ -144,18 +145,24 @@ fn elf_flags(flags: SectionFlags) -> u64 {
     }
 }
 
-/// Appends `bytes` (or `size` zeros) to `out` at `align`, returning its offset.
-fn place(out: &mut Vec<u8>, align: u64, bytes: Option<&[u8]>, size: u64) -> Result<u64, ConvertError> {
-    let align = align.clamp(1, 4096) as usize;
-    let offset = out.len().next_multiple_of(align);
-    let end = (offset as u64).checked_add(size).filter(|&e| e <= u32::MAX as u64);
-    let end = end.ok_or(err(ConvertErrorKind::TooLarge { what: "section", size }))? as usize;
-    out.resize(offset, 0);
-    match bytes {
-        Some(b) => out.extend_from_slice(b),
-        None => out.resize(end, 0),
+/// The most a merged section may hold: a region's 256 MiB window in the address map.
+const MAX_MERGED: u64 = SLOT_SIZE - 1;
+
+/// Where a section of `size` bytes at `align` goes after `used` bytes, and the new end.
+fn next_place(used: u64, align: u64, size: u64) -> Result<(u64, u64), ConvertError> {
+    let offset = used.next_multiple_of(align.clamp(1, 4096));
+    match offset.checked_add(size).filter(|&end| end <= MAX_MERGED) {
+        Some(end) => Ok((offset, end)),
+        None => Err(err(ConvertErrorKind::TooLarge { what: "merged section", size: offset.saturating_add(size) })),
     }
-    Ok(offset as u64)
+}
+
+/// Appends `bytes` to `out` at `align`, returning its offset.
+fn place(out: &mut Vec<u8>, align: u64, bytes: &[u8]) -> Result<u64, ConvertError> {
+    let (offset, _) = next_place(out.len() as u64, align, bytes.len() as u64)?;
+    out.resize(offset as usize, 0);
+    out.extend_from_slice(bytes);
+    Ok(offset)
 }
 
 /// Converts a relocatable BPF ELF object into a container image.
@@ -173,7 +180,7 @@ pub fn convert(elf: &[u8]) -> Result<Image, ConvertError> {
     if file.kind() != ObjectKind::Relocatable {
         return Err(err(ConvertErrorKind::NotRelocatable));
     }
-    let mut c = Converter { file: &file, image: Image::default(), bss: Vec::new(), places: HashMap::new() };
+    let mut c = Converter { file: &file, image: Image::default(), bss_len: 0, places: HashMap::new() };
     c.merge_sections()?;
     c.relocate()?;
     c.function_table()?;
@@ -183,8 +190,8 @@ pub fn convert(elf: &[u8]) -> Result<Image, ConvertError> {
 struct Converter<'f, 'd> {
     file: &'f object::File<'d>,
     image: Image,
-    /// Bss is merged on its own and sits after the (8-byte padded) data.
-    bss: Vec<u8>,
+    /// Bss is merged on its own (as a length: it holds only zeros) and sits after the 8-byte padded data.
+    bss_len: u64,
     places: HashMap<SectionIndex, Placement>,
 }
 
@@ -218,18 +225,27 @@ impl Converter<'_, '_> {
             if kind == Kind::Text && size % SLOT as u64 != 0 {
                 return Err(self.in_section(index, ConvertErrorKind::TextNotSlots(size)));
             }
+            let bytes = bytes.unwrap_or_default();
             let offset = match kind {
-                Kind::Text => place(&mut self.image.text, SLOT as u64, bytes, size),
-                Kind::Data => place(&mut self.image.data, section.align(), bytes, size),
-                Kind::Bss => place(&mut self.bss, section.align(), None, size),
-                Kind::Rodata => place(&mut self.image.rodata, section.align(), bytes, size),
+                Kind::Text => place(&mut self.image.text, SLOT as u64, bytes),
+                Kind::Data => place(&mut self.image.data, section.align(), bytes),
+                Kind::Bss => next_place(self.bss_len, section.align(), size).map(|(offset, end)| {
+                    self.bss_len = end;
+                    offset
+                }),
+                Kind::Rodata => place(&mut self.image.rodata, section.align(), bytes),
             }
             .map_err(|e| ConvertError { section: Some(name.to_owned()), ..e })?;
             self.places.insert(index, Placement { kind, offset, size });
         }
         // Bss follows data at an 8-byte boundary in both header layouts.
         self.image.data.resize(self.image.data.len().next_multiple_of(SLOT), 0);
-        self.image.bss_len = self.bss.len().next_multiple_of(SLOT) as u32;
+        let bss_len = self.bss_len.next_multiple_of(SLOT as u64);
+        if self.image.data.len() as u64 + bss_len > MAX_MERGED {
+            let size = self.image.data.len() as u64 + bss_len;
+            return Err(err(ConvertErrorKind::TooLarge { what: "data and bss", size }));
+        }
+        self.image.bss_len = bss_len as u32;
         Ok(())
     }
 
@@ -251,6 +267,15 @@ impl Converter<'_, '_> {
         };
         let placement = self.places.get(&section).copied().ok_or(named(ConvertErrorKind::UndefinedSymbol))?;
         Ok((placement, symbol.address(), name))
+    }
+
+    /// The name of the data symbol in section `index` that covers `offset`.
+    fn symbol_covering(&self, index: SectionIndex, offset: u64) -> Option<String> {
+        self.file
+            .symbols()
+            .filter(|s| s.section_index() == Some(index) && s.kind() != SymbolKind::Section)
+            .find(|s| (s.address()..s.address().saturating_add(s.size().max(1))).contains(&offset))
+            .and_then(|s| s.name().ok().map(str::to_owned))
     }
 
     fn relocate(&mut self) -> Result<(), ConvertError> {
@@ -277,15 +302,19 @@ impl Converter<'_, '_> {
                 let section_name = self.section_name(index);
                 let at = |kind| ConvertError { section: Some(section_name.clone()), symbol: Some(name.clone()), kind };
                 if placement.kind != Kind::Text {
-                    return Err(at(ConvertErrorKind::PointerInData { offset }));
+                    // Name the table that holds the pointer, not what it points at.
+                    let holder = self.symbol_covering(index, offset).unwrap_or(name.clone());
+                    let kind = ConvertErrorKind::PointerInData { offset };
+                    return Err(ConvertError { section: Some(section_name), symbol: Some(holder), kind });
                 }
-                let pos = placement.offset + offset;
-                let slot = (offset % SLOT as u64 == 0 && offset + SLOT as u64 <= placement.size)
+                let fits = |n: u64| offset % SLOT as u64 == 0 && offset.checked_add(n).is_some_and(|e| e <= placement.size);
+                let pos = placement.offset + offset.min(placement.size);
+                let slot = fits(SLOT as u64)
                     .then(|| fc_runtime::insn::slot(&self.image.text, (pos / SLOT as u64) as usize))
                     .flatten();
                 match r_type {
                     R_BPF_64_64 => {
-                        let lddw = slot.filter(|s| s.opcode == OPCODE_LDDW && offset + 16 <= placement.size);
+                        let lddw = slot.filter(|s| s.opcode == OPCODE_LDDW && fits(2 * SLOT as u64));
                         let lddw = lddw.ok_or(at(ConvertErrorKind::RelocationNotOnLddw { offset }))?;
                         self.resolve_lddw(pos as usize, lddw, target, value).map_err(at)?;
                     }
@@ -311,7 +340,7 @@ impl Converter<'_, '_> {
             Kind::Rodata => (OPCODE_LDDW_RODATA, 0, self.image.rodata.len() as u64),
             Kind::Text => return Err(ConvertErrorKind::AddressOfCode),
         };
-        let address = (base + target.offset + value) as i128 + addend as i128;
+        let address = base as i128 + target.offset as i128 + value as i128 + addend as i128;
         if address < 0 || address > len as i128 {
             return Err(ConvertErrorKind::TargetOutsideSection { offset: address });
         }
@@ -329,7 +358,7 @@ impl Converter<'_, '_> {
         if target.kind != Kind::Text {
             return Err(ConvertErrorKind::CallTargetNotInText);
         }
-        let byte = (target.offset + value) as i128 + (call.imm as i128 + 1) * SLOT as i128;
+        let byte = target.offset as i128 + value as i128 + (call.imm as i128 + 1) * SLOT as i128;
         if byte < 0 || byte % SLOT as i128 != 0 || byte >= self.image.text.len() as i128 {
             return Err(ConvertErrorKind::CallTargetNotInText);
         }
@@ -346,7 +375,7 @@ impl Converter<'_, '_> {
                 continue;
             }
             let (placement, value, name) = self.symbol_place(symbol.index())?;
-            let location = placement.offset + value;
+            let location = placement.offset.saturating_add(value);
             if placement.kind != Kind::Text || location % SLOT as u64 != 0 || location >= self.image.text.len() as u64 {
                 return Err(ConvertError { section: None, symbol: Some(name), kind: ConvertErrorKind::CallTargetNotInText });
             }

@@ -1,7 +1,7 @@
 //! The engines and targets the command line can pick (spec §5), and one way to run a program on them.
 
 use fc_runtime::helpers::Profile;
-use fc_runtime::interp::{Engine, Reference};
+use fc_runtime::interp::{Engine, Interp, Reference};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::Parts;
 use fc_runtime::{error_string, VirtualMachine};
@@ -11,12 +11,15 @@ use fc_runtime::{error_string, VirtualMachine};
 pub enum EngineKind {
     /// The reference interpreter, the oracle every engine is compared with.
     Reference,
+    /// The optimized interpreter (the default).
+    Interp,
 }
 
 impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Reference => "reference",
+            EngineKind::Interp => "interp",
         }
     }
 }
@@ -31,6 +34,7 @@ pub enum Target {
 pub fn engine(kind: EngineKind, target: Target) -> Box<dyn Engine> {
     match (kind, target) {
         (EngineKind::Reference, Target::Host) => Box::new(Reference),
+        (EngineKind::Interp, Target::Host) => Box::new(Interp::default()),
     }
 }
 

@@ -52,7 +52,7 @@ fn run(executor: &Executor) -> (Summary, Vec<String>) {
 }
 
 /// One line per engine: a new engine joins the suite here.
-const ENGINES: [EngineKind; 1] = [EngineKind::Reference];
+const ENGINES: [EngineKind; 2] = [EngineKind::Reference, EngineKind::Interp];
 
 #[test]
 fn every_engine_passes_the_suite() {

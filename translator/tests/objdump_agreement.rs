@@ -14,7 +14,9 @@ use common::*;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::insn::RawSlot;
 use object::elf::{R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR};
-use object::{Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionFlags, SectionIndex, SymbolKind};
+use object::{
+    Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionFlags, SectionIndex, SymbolKind,
+};
 
 // ---------------------------------------------------------------------------------------------
 // llvm-objdump output
@@ -61,7 +63,8 @@ fn parse_objdump(out: &str) -> Vec<LlvmSection> {
             let (offset, rest) = rest.split_once(':').unwrap_or_else(|| panic!("relocation line: {line:?}"));
             let mut parts = rest.split_whitespace();
             let (kind, symbol) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-            let offset = u64::from_str_radix(offset.trim(), 16).unwrap_or_else(|_| panic!("relocation offset: {line:?}"));
+            let offset =
+                u64::from_str_radix(offset.trim(), 16).unwrap_or_else(|_| panic!("relocation offset: {line:?}"));
             let insn = sections
                 .last_mut()
                 .and_then(|s| s.insns.last_mut())
@@ -256,7 +259,8 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
             let RelocationFlags::Elf { r_type } = r.flags() else { panic!("{name}: non-ELF relocation") };
             let RelocationTarget::Symbol(si) = r.target() else { panic!("{name}: relocation without symbol") };
             let sym = file.symbol_by_index(si).unwrap();
-            let section_name = sym.section_index().and_then(|i| file.section_by_index(i).ok()).map(|s| s.name().unwrap().to_owned());
+            let section_name =
+                sym.section_index().and_then(|i| file.section_by_index(i).ok()).map(|s| s.name().unwrap().to_owned());
             let sym_name = match sym.name() {
                 Ok("") | Err(_) => section_name.clone().unwrap_or_default(),
                 Ok(n) => n.to_owned(),
@@ -264,7 +268,13 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
             let is_global_function = sym.kind() == SymbolKind::Text && sym.is_global() && !sym.is_weak();
             relocs.insert(
                 (t.index, offset),
-                Reloc { r_type, section: sym.section_index(), value: sym.address(), name: sym_name, is_global_function },
+                Reloc {
+                    r_type,
+                    section: sym.section_index(),
+                    value: sym.address(),
+                    name: sym_name,
+                    is_global_function,
+                },
             );
         }
     }
@@ -287,7 +297,12 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
         let t = next_text.next().unwrap_or_else(|| panic!("{name}: llvm shows more text sections than the ELF has"));
         assert_eq!(section.name, t.name, "{name}: text sections out of order");
         let last = section.insns.last().unwrap();
-        assert_eq!((last.index * 8 + last.bytes.len()) as u64, t.size, "{name} {}: llvm did not cover the section", t.name);
+        assert_eq!(
+            (last.index * 8 + last.bytes.len()) as u64,
+            t.size,
+            "{name} {}: llvm did not cover the section",
+            t.name
+        );
         for insn in &section.insns {
             llvm_count += 1;
             let pc = t.base / 8 + insn.index as u64;
@@ -299,7 +314,11 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
             let our_text = our["text"].as_str().unwrap();
             let lb = &insn.bytes;
             let reloc = relocs.get(&(t.index, insn.index as u64 * 8));
-            assert_eq!(reloc.is_some(), !insn.relocs.is_empty(), "{at}: llvm-objdump and the object crate disagree on relocations");
+            assert_eq!(
+                reloc.is_some(),
+                !insn.relocs.is_empty(),
+                "{at}: llvm-objdump and the object crate disagree on relocations"
+            );
             if let Some(r) = reloc {
                 assert_eq!(insn.relocs.len(), 1, "{at}: several relocations");
                 let (_, llvm_type, llvm_sym) = &insn.relocs[0];
@@ -314,7 +333,11 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
                         assert_eq!(llvm_type, "R_BPF_64_32");
                         stats.call_relocs += 1;
                         assert_eq!((lb[0], our_bytes[0]), (0x85, 0x85), "{at}: R_BPF_64_32 not on a call");
-                        assert_eq!(our_bytes[1], (lb[1] & 0x0f) | 0x10, "{at}: call must become src=1 with the same dst");
+                        assert_eq!(
+                            our_bytes[1],
+                            (lb[1] & 0x0f) | 0x10,
+                            "{at}: call must become src=1 with the same dst"
+                        );
                         assert_eq!(our_bytes[2..4], lb[2..4], "{at}: call offset field changed");
                         let old_imm = i32::from_le_bytes(lb[4..8].try_into().unwrap()) as i64;
                         let new_imm = i32::from_le_bytes(our_bytes[4..8].try_into().unwrap()) as i64;
@@ -326,7 +349,11 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
                         let expected = (target_section.base + r.value) as i64 / 8 + old_imm + 1;
                         assert_eq!(pc as i64 + 1 + new_imm, expected, "{at}: call does not reach `{}`", r.name);
                         if old_imm == -1 && r.is_global_function {
-                            assert_eq!(our_text, format!("call <{}>", r.name), "{at}: rendering of a call to a global function");
+                            assert_eq!(
+                                our_text,
+                                format!("call <{}>", r.name),
+                                "{at}: rendering of a call to a global function"
+                            );
                         }
                     }
                     other => panic!("{at}: unexpected relocation type {other} ({llvm_type})"),
@@ -336,7 +363,11 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
             }
             match normalise_llvm(&insn.text, lb, reloc.is_some()) {
                 Some(expected) => {
-                    assert_eq!(normalise_ours(our_text, &our_bytes), expected, "{at}: rendering differs (ours: `{our_text}`)");
+                    assert_eq!(
+                        normalise_ours(our_text, &our_bytes),
+                        expected,
+                        "{at}: rendering differs (ours: `{our_text}`)"
+                    );
                     stats.compared_text += 1;
                 }
                 None => stats.skipped_text.push(format!("{at} / ours `{our_text}`")),
@@ -380,12 +411,16 @@ fn check_lddw(
     assert_eq!(lb[0], 0x18, "{at}: R_BPF_64_64 not on an lddw");
     let section = file.section_by_index(r.section.unwrap_or_else(|| panic!("{at}: undefined target"))).unwrap();
     let section_name = section.name().unwrap();
-    let kind = kind_of(section_name).unwrap_or_else(|| panic!("{at}: target section {section_name} is not data/bss/rodata"));
+    let kind =
+        kind_of(section_name).unwrap_or_else(|| panic!("{at}: target section {section_name} is not data/bss/rodata"));
     let expected_opcode = if kind == Kind::Rodata { 0xd8 } else { 0xb8 };
     assert_eq!(ours[0], expected_opcode, "{at}: opcode for a target in {section_name}");
     assert_eq!(ours[1..4], lb[1..4], "{at}: registers/offset changed");
     assert_eq!(ours[8..12], lb[8..12], "{at}: second slot header changed");
-    let imm = |b: &[u8]| u32::from_le_bytes(b[4..8].try_into().unwrap()) as u64 | (u32::from_le_bytes(b[12..16].try_into().unwrap()) as u64) << 32;
+    let imm = |b: &[u8]| {
+        u32::from_le_bytes(b[4..8].try_into().unwrap()) as u64
+            | (u32::from_le_bytes(b[12..16].try_into().unwrap()) as u64) << 32
+    };
     let addend = imm(lb) as i64 as i128;
     let new = imm(ours) as i128;
     // Offset of the referenced byte inside the ELF section, and the section's place in the container.
@@ -395,7 +430,10 @@ fn check_lddw(
     if let Some((_, b)) = previous {
         assert_eq!(b, base, "{at}: two relocations against {section_name} disagree on where it landed");
     }
-    assert!(base >= 0 && in_section >= 0 && in_section <= section.size() as i128, "{at}: target outside {section_name}");
+    assert!(
+        base >= 0 && in_section >= 0 && in_section <= section.size() as i128,
+        "{at}: target outside {section_name}"
+    );
     let (region, elf_data): (&[u8], Vec<u8>) = match kind {
         Kind::Rodata => (container.rodata, section.data().unwrap().to_vec()),
         Kind::Data => (container.data, section.data().unwrap().to_vec()),
@@ -404,7 +442,11 @@ fn check_lddw(
     let n = (section.size() as i128 - in_section).min(8) as usize;
     let (new, in_section) = (new as usize, in_section as usize);
     assert!(new + n <= region.len(), "{at}: address 0x{new:x} (+{n}) outside the container's {kind:?} region");
-    assert_eq!(region[new..new + n], elf_data[in_section..in_section + n], "{at}: the LDDW does not point at the same bytes");
+    assert_eq!(
+        region[new..new + n],
+        elf_data[in_section..in_section + n],
+        "{at}: the LDDW does not point at the same bytes"
+    );
 }
 
 fn check_folder(test: &str, src: &Path, cpu: &str) -> Stats {
@@ -466,7 +508,16 @@ fn objdump_parser_reads_instructions_and_relocations() {
     assert_eq!(s[0].insns[1].relocs, vec![(8, "R_BPF_64_64".to_owned(), ".bss".to_owned())]);
     assert_eq!(s[0].insns[2].index, 3);
     assert_eq!(normalise_llvm("goto +3 <LBB0_6>", &[5, 0, 3, 0, 0, 0, 0, 0], false).unwrap(), "goto +3");
-    assert_eq!(normalise_llvm("r1 = -1 ll", &[0x18, 1, 0, 0, 0xff, 0xff, 0xff, 0xff], false).unwrap(), "r1 = 0xffffffffffffffff");
-    assert_eq!(normalise_llvm("if w4 < w2 goto -5 <LBB0_3>", &[0xae, 0x24, 0xfb, 0xff, 0, 0, 0, 0], false).unwrap(), "if w4 < w2 goto -5");
-    assert_eq!(normalise_llvm("if r1 s> r2 goto -2 <LBB0_1>", &[0x6d, 0x21, 0, 0, 0, 0, 0, 0], false).unwrap(), "if r1 > r2 goto -2");
+    assert_eq!(
+        normalise_llvm("r1 = -1 ll", &[0x18, 1, 0, 0, 0xff, 0xff, 0xff, 0xff], false).unwrap(),
+        "r1 = 0xffffffffffffffff"
+    );
+    assert_eq!(
+        normalise_llvm("if w4 < w2 goto -5 <LBB0_3>", &[0xae, 0x24, 0xfb, 0xff, 0, 0, 0, 0], false).unwrap(),
+        "if w4 < w2 goto -5"
+    );
+    assert_eq!(
+        normalise_llvm("if r1 s> r2 goto -2 <LBB0_1>", &[0x6d, 0x21, 0, 0, 0, 0, 0, 0], false).unwrap(),
+        "if r1 > r2 goto -2"
+    );
 }

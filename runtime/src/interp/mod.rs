@@ -1,5 +1,6 @@
 //! The interpreters and what a run needs besides memory and helpers.
 
+pub mod fast;
 pub mod reference;
 
 use crate::memory::STACK_START;
@@ -68,5 +69,25 @@ impl Engine for Reference {
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         reference::run(program, inv, memory, helpers)
+    }
+}
+
+/// The optimized interpreter as an engine: pre-decodes at load into a buffer it keeps.
+#[derive(Clone, Debug, Default)]
+pub struct Interp {
+    code: alloc::vec::Vec<fast::Compiled>,
+}
+
+impl Engine for Interp {
+    fn name(&self) -> &'static str {
+        "interp"
+    }
+    fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
+        self.code.clear();
+        self.code.resize(program.slot_count(), fast::Compiled::TAIL);
+        fast::compile(program, &mut self.code)
+    }
+    fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+        fast::run(program, &self.code, inv, memory, helpers)
     }
 }

@@ -17,7 +17,7 @@ use fc_aot::engines::{run_conformance, EngineKind, Execution, Target};
 struct Args {
     /// Input memory as hex bytes (r1 points at a copy, r2 is its length).
     memory: Option<String>,
-    #[arg(long, value_enum, default_value = "reference")]
+    #[arg(long, value_enum, default_value = "interp")]
     engine: EngineKind,
     #[arg(long, value_enum, default_value = "host")]
     target: Target,

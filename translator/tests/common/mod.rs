@@ -133,7 +133,9 @@ pub fn container_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| ["c", "cpp", "cc", "cxx"].contains(&e.to_str().unwrap_or(""))))
+        .filter(|p| {
+            p.is_file() && p.extension().is_some_and(|e| ["c", "cpp", "cc", "cxx"].contains(&e.to_str().unwrap_or("")))
+        })
         .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     names.sort();

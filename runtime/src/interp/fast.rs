@@ -1,0 +1,543 @@
+//! The optimized interpreter: the verified program pre-decoded into a flat array of
+//! specialised 16-byte instructions, run by one dense `match` with the address map
+//! checked by a shift, a subtraction and a compare.
+//!
+//! [`compile`] writes into storage the caller owns, and [`run`] allocates nothing,
+//! so firmware without a heap can use it with a static buffer.
+
+use heapless::Vec as FixedVec;
+
+use super::Invocation;
+use crate::error::{ErrorCode, Trap};
+use crate::helpers::{HelperOutcome, Helpers};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Size, SwapWidth, SxSize, Width};
+use crate::memory::{MemoryMap, DATA_START, RODATA_START, SLOTS, SLOT_SHIFT};
+use crate::verifier::{VerifiedProgram, CALL_DEPTH_LIMIT};
+
+/// The specialised operations: each fixes the operation, width and operand form.
+#[rustfmt::skip]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    // Binary ALU: operation x {64-bit, 32-bit} x {immediate, register}; the order matches AluOp::ALL.
+    Add64I, Add64R, Add32I, Add32R, Sub64I, Sub64R, Sub32I, Sub32R, Mul64I, Mul64R, Mul32I, Mul32R,
+    Div64I, Div64R, Div32I, Div32R, SDiv64I, SDiv64R, SDiv32I, SDiv32R, Or64I, Or64R, Or32I, Or32R,
+    And64I, And64R, And32I, And32R, Lsh64I, Lsh64R, Lsh32I, Lsh32R, Rsh64I, Rsh64R, Rsh32I, Rsh32R,
+    Mod64I, Mod64R, Mod32I, Mod32R, SMod64I, SMod64R, SMod32I, SMod32R, Xor64I, Xor64R, Xor32I, Xor32R,
+    Mov64I, Mov64R, Mov32I, Mov32R, Arsh64I, Arsh64R, Arsh32I, Arsh32R,
+    // Conditional jumps: condition x {64, 32} x {imm, reg}; the order matches Cond::ALL.
+    Jeq64I, Jeq64R, Jeq32I, Jeq32R, Jgt64I, Jgt64R, Jgt32I, Jgt32R, Jge64I, Jge64R, Jge32I, Jge32R,
+    Jset64I, Jset64R, Jset32I, Jset32R, Jne64I, Jne64R, Jne32I, Jne32R, Jsgt64I, Jsgt64R, Jsgt32I, Jsgt32R,
+    Jsge64I, Jsge64R, Jsge32I, Jsge32R, Jlt64I, Jlt64R, Jlt32I, Jlt32R, Jle64I, Jle64R, Jle32I, Jle32R,
+    Jslt64I, Jslt64R, Jslt32I, Jslt32R, Jsle64I, Jsle64R, Jsle32I, Jsle32R,
+    // Everything else.
+    MovSx64B, MovSx64H, MovSx64W, MovSx32B, MovSx32H, Neg64, Neg32,
+    Le16, Le32, Be16, Be32, Be64, Nop,
+    Const64,
+    Ldxb, Ldxh, Ldxw, Ldxdw, Ldxsb, Ldxsh, Ldxsw,
+    Stb, Sth, Stw, Stdw, Stxb, Stxh, Stxw, Stxdw,
+    Atomic32, Atomic64,
+    Ja, CallHelper, CallLocal, Exit,
+    /// The second slot of an LDDW: never executed, it keeps slot index = array index.
+    Tail,
+}
+
+/// One pre-decoded instruction; its index in the array is its slot index.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Compiled {
+    kind: Kind,
+    dst: u8,
+    src: u8,
+    /// Atomic operation (index into `AtomicOp::ALL`).
+    sub: u8,
+    /// Memory offset, or the jump / call target slot.
+    a: i32,
+    /// Immediate (sign-extended), 64-bit constant, or helper id.
+    b: u64,
+}
+
+impl Compiled {
+    pub const TAIL: Compiled = Compiled { kind: Kind::Tail, dst: 0, src: 0, sub: 0, a: 0, b: 0 };
+}
+
+fn form(width: Width, src: Operand) -> (usize, u8, u64) {
+    let w = if width == Width::W64 { 0 } else { 2 };
+    match src {
+        Operand::Imm(i) => (w, 0, i as i64 as u64),
+        Operand::Reg(r) => (w + 1, r.num(), 0),
+    }
+}
+
+fn kind_at(first: Kind, index: usize) -> Kind {
+    // `Kind` lays the specialised families out contiguously; index stays inside its family.
+    let k = first as u8 as usize + index;
+    assert!(k < Kind::Tail as usize, "kind family overflow");
+    // The discriminants are dense from 0 and `k` is within the enum.
+    unsafe { core::mem::transmute::<u8, Kind>(k as u8) }
+}
+
+/// Pre-decodes `program` into `out`, which needs one entry per instruction slot
+/// ([`VerifiedProgram::slot_count`]).
+pub fn compile(program: &VerifiedProgram, out: &mut [Compiled]) -> Result<(), ErrorCode> {
+    let n = program.slot_count();
+    if out.len() < n {
+        return Err(ErrorCode::NoMemory);
+    }
+    out[..n].fill(Compiled::TAIL);
+    let mut pc = 0;
+    while pc < n {
+        let op = program.insn(pc).ok_or(ErrorCode::IllegalInstruction)?.op;
+        let mut c = Compiled::TAIL;
+        match op {
+            Op::Alu { width, op, dst, src } => {
+                let (f, s, imm) = form(width, src);
+                let family = AluOp::ALL.iter().position(|o| *o == op).unwrap_or(0);
+                c = Compiled { kind: kind_at(Kind::Add64I, family * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+            }
+            Op::Jump { width, cond, dst, src, off } => {
+                let (f, s, imm) = form(width, src);
+                let family = Cond::ALL.iter().position(|o| *o == cond).unwrap_or(0);
+                let target = pc as i32 + 1 + off as i32;
+                c = Compiled { kind: kind_at(Kind::Jeq64I, family * 4 + f), dst: dst.num(), src: s, a: target, b: imm, ..c };
+            }
+            Op::MovSx { width, dst, src, from } => {
+                let kind = match (width, from) {
+                    (Width::W64, SxSize::B) => Kind::MovSx64B,
+                    (Width::W64, SxSize::H) => Kind::MovSx64H,
+                    (Width::W64, SxSize::W) => Kind::MovSx64W,
+                    (Width::W32, SxSize::B) => Kind::MovSx32B,
+                    // 32-bit from 32 bits does not decode; H covers the rest.
+                    (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
+                };
+                c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
+            }
+            Op::Neg { width, dst } => {
+                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
+            }
+            Op::End { order, dst, width } => {
+                let kind = match (order, width) {
+                    (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
+                    (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
+                    (ByteOrder::ToLe, SwapWidth::W64) => Kind::Nop,
+                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => Kind::Be16,
+                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
+                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
+                };
+                c = Compiled { kind, dst: dst.num(), ..c };
+            }
+            Op::Lddw { dst, imm } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: imm, ..c },
+            Op::LddwData { dst, offset } => {
+                c = Compiled { kind: Kind::Const64, dst: dst.num(), b: DATA_START.wrapping_add(offset), ..c }
+            }
+            Op::LddwRodata { dst, offset } => {
+                c = Compiled { kind: Kind::Const64, dst: dst.num(), b: RODATA_START.wrapping_add(offset), ..c }
+            }
+            Op::Load { size, dst, src, off } => {
+                let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
+                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+            }
+            Op::LoadSx { size, dst, src, off } => {
+                let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
+                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+            }
+            Op::Store { size, dst, off, src: Operand::Imm(imm) } => {
+                let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
+                c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
+            }
+            Op::Store { size, dst, off, src: Operand::Reg(s) } => {
+                let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
+                c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
+            }
+            Op::Atomic { width, op, dst, src, off } => {
+                let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
+                let sub = AtomicOp::ALL.iter().position(|o| *o == op).unwrap_or(0) as u8;
+                c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
+            }
+            Op::Ja { .. } | Op::Gotol { .. } => {
+                c = Compiled { kind: Kind::Ja, a: op.jump_target(pc).unwrap_or(0) as i32, ..c };
+            }
+            Op::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
+            Op::CallLocal { .. } => {
+                c = Compiled { kind: Kind::CallLocal, a: op.call_target(pc).unwrap_or(0) as i32, ..c };
+            }
+            Op::Exit => c = Compiled { kind: Kind::Exit, ..c },
+        }
+        out[pc] = c;
+        pc += op.slots();
+    }
+    Ok(())
+}
+
+const fn size_index(size: Size) -> usize {
+    match size {
+        Size::B => 0,
+        Size::H => 1,
+        Size::W => 2,
+        Size::DW => 3,
+    }
+}
+
+/// The region table in the form the hot loop wants: per slot, the host base,
+/// and the readable and writable lengths (0 when the access is not granted).
+struct Regions {
+    base: [*mut u8; SLOTS],
+    read_len: [u64; SLOTS],
+    write_len: [u64; SLOTS],
+}
+
+impl Regions {
+    fn new(memory: &MemoryMap) -> Regions {
+        let mut r = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+        for (i, region) in memory.regions().iter().enumerate() {
+            r.base[i] = region.base;
+            r.read_len[i] = region.len as u64;
+            r.write_len[i] = if region.writable != 0 { region.len as u64 } else { 0 };
+        }
+        r
+    }
+
+    /// The host address of `[addr, addr + N)` if `lens` grants it. Addresses with
+    /// upper bits set give an offset of at least 2^32, beyond every length.
+    #[inline(always)]
+    fn at<const N: u64>(&self, lens: &[u64; SLOTS], addr: u64) -> Option<*mut u8> {
+        let slot = ((addr >> SLOT_SHIFT) & (SLOTS as u64 - 1)) as usize;
+        let offset = addr.wrapping_sub((slot as u64) << SLOT_SHIFT);
+        if offset + N <= lens[slot] {
+            // In bounds of a region the map borrows for the whole run.
+            Some(unsafe { self.base[slot].add(offset as usize) })
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn load<const N: u64>(&self, addr: u64) -> Option<u64> {
+        let p = self.at::<N>(&self.read_len, addr)?;
+        let mut b = [0u8; 8];
+        // `at` proved N readable bytes; unaligned-safe copy.
+        unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize) };
+        Some(u64::from_le_bytes(b))
+    }
+
+    #[inline(always)]
+    fn store<const N: u64>(&self, addr: u64, value: u64) -> Option<()> {
+        let p = self.at::<N>(&self.write_len, addr)?;
+        // `at` proved N writable bytes.
+        unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
+        Some(())
+    }
+}
+
+struct Frame {
+    return_pc: usize,
+    saved: [u64; 4],
+    r10: u64,
+}
+
+/// Runs a program [`compile`]d into `code`.
+pub fn run(
+    program: &VerifiedProgram,
+    code: &[Compiled],
+    inv: &Invocation,
+    memory: &mut MemoryMap,
+    helpers: &mut dyn Helpers,
+) -> Result<u64, Trap> {
+    let regions = Regions::new(memory);
+    let mut r = [0u64; 11];
+    r[1] = inv.r1;
+    r[2] = inv.r2;
+    r[10] = inv.stack_top(program);
+    // Budget off is a count no run reaches.
+    let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
+    let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
+    let mut pc = program.functions()[inv.function].start;
+    let code = &code[..program.slot_count()];
+    let frame_size = inv.frame_size as u64;
+    macro_rules! fault {
+        ($code:expr) => {
+            return Err(Trap { code: $code, pc })
+        };
+    }
+    macro_rules! jump {
+        ($cond:expr, $i:expr) => {
+            if $cond {
+                if budget == 0 {
+                    fault!(ErrorCode::OutOfBranches);
+                }
+                budget -= 1;
+                pc = $i.a as usize;
+                continue;
+            }
+        };
+    }
+    macro_rules! load {
+        ($n:literal, $i:expr) => {
+            match regions.load::<$n>(r[$i.src as usize].wrapping_add($i.a as i64 as u64)) {
+                Some(v) => v,
+                None => fault!(ErrorCode::IllegalMem),
+            }
+        };
+    }
+    macro_rules! store {
+        ($n:literal, $i:expr, $v:expr) => {
+            if regions.store::<$n>(r[$i.dst as usize].wrapping_add($i.a as i64 as u64), $v).is_none() {
+                fault!(ErrorCode::IllegalMem);
+            }
+        };
+    }
+    loop {
+        let i = code[pc];
+        let (d, s) = (i.dst as usize, i.src as usize);
+        match i.kind {
+            Kind::Add64I => r[d] = r[d].wrapping_add(i.b),
+            Kind::Add64R => r[d] = r[d].wrapping_add(r[s]),
+            Kind::Add32I => r[d] = (r[d] as u32).wrapping_add(i.b as u32) as u64,
+            Kind::Add32R => r[d] = (r[d] as u32).wrapping_add(r[s] as u32) as u64,
+            Kind::Sub64I => r[d] = r[d].wrapping_sub(i.b),
+            Kind::Sub64R => r[d] = r[d].wrapping_sub(r[s]),
+            Kind::Sub32I => r[d] = (r[d] as u32).wrapping_sub(i.b as u32) as u64,
+            Kind::Sub32R => r[d] = (r[d] as u32).wrapping_sub(r[s] as u32) as u64,
+            Kind::Mul64I => r[d] = r[d].wrapping_mul(i.b),
+            Kind::Mul64R => r[d] = r[d].wrapping_mul(r[s]),
+            Kind::Mul32I => r[d] = (r[d] as u32).wrapping_mul(i.b as u32) as u64,
+            Kind::Mul32R => r[d] = (r[d] as u32).wrapping_mul(r[s] as u32) as u64,
+            Kind::Div64I => r[d] = udiv64(r[d], i.b),
+            Kind::Div64R => r[d] = udiv64(r[d], r[s]),
+            Kind::Div32I => r[d] = udiv32(r[d], i.b),
+            Kind::Div32R => r[d] = udiv32(r[d], r[s]),
+            Kind::SDiv64I => r[d] = sdiv64(r[d], i.b),
+            Kind::SDiv64R => r[d] = sdiv64(r[d], r[s]),
+            Kind::SDiv32I => r[d] = sdiv32(r[d], i.b),
+            Kind::SDiv32R => r[d] = sdiv32(r[d], r[s]),
+            Kind::Or64I => r[d] |= i.b,
+            Kind::Or64R => r[d] |= r[s],
+            Kind::Or32I => r[d] = (r[d] as u32 | i.b as u32) as u64,
+            Kind::Or32R => r[d] = (r[d] as u32 | r[s] as u32) as u64,
+            Kind::And64I => r[d] &= i.b,
+            Kind::And64R => r[d] &= r[s],
+            Kind::And32I => r[d] = (r[d] as u32 & i.b as u32) as u64,
+            Kind::And32R => r[d] = (r[d] as u32 & r[s] as u32) as u64,
+            Kind::Lsh64I => r[d] <<= i.b & 63,
+            Kind::Lsh64R => r[d] <<= r[s] & 63,
+            Kind::Lsh32I => r[d] = ((r[d] as u32) << (i.b & 31)) as u64,
+            Kind::Lsh32R => r[d] = ((r[d] as u32) << (r[s] & 31)) as u64,
+            Kind::Rsh64I => r[d] >>= i.b & 63,
+            Kind::Rsh64R => r[d] >>= r[s] & 63,
+            Kind::Rsh32I => r[d] = ((r[d] as u32) >> (i.b & 31)) as u64,
+            Kind::Rsh32R => r[d] = ((r[d] as u32) >> (r[s] & 31)) as u64,
+            Kind::Mod64I => r[d] = umod64(r[d], i.b),
+            Kind::Mod64R => r[d] = umod64(r[d], r[s]),
+            Kind::Mod32I => r[d] = umod32(r[d], i.b),
+            Kind::Mod32R => r[d] = umod32(r[d], r[s]),
+            Kind::SMod64I => r[d] = smod64(r[d], i.b),
+            Kind::SMod64R => r[d] = smod64(r[d], r[s]),
+            Kind::SMod32I => r[d] = smod32(r[d], i.b),
+            Kind::SMod32R => r[d] = smod32(r[d], r[s]),
+            Kind::Xor64I => r[d] ^= i.b,
+            Kind::Xor64R => r[d] ^= r[s],
+            Kind::Xor32I => r[d] = (r[d] as u32 ^ i.b as u32) as u64,
+            Kind::Xor32R => r[d] = (r[d] as u32 ^ r[s] as u32) as u64,
+            Kind::Mov64I => r[d] = i.b,
+            Kind::Mov64R => r[d] = r[s],
+            Kind::Mov32I => r[d] = i.b as u32 as u64,
+            Kind::Mov32R => r[d] = r[s] as u32 as u64,
+            Kind::Arsh64I => r[d] = ((r[d] as i64) >> (i.b & 63)) as u64,
+            Kind::Arsh64R => r[d] = ((r[d] as i64) >> (r[s] & 63)) as u64,
+            Kind::Arsh32I => r[d] = ((r[d] as i32) >> (i.b & 31)) as u32 as u64,
+            Kind::Arsh32R => r[d] = ((r[d] as i32) >> (r[s] & 31)) as u32 as u64,
+            Kind::Jeq64I => jump!(r[d] == i.b, i),
+            Kind::Jeq64R => jump!(r[d] == r[s], i),
+            Kind::Jeq32I => jump!(r[d] as u32 == i.b as u32, i),
+            Kind::Jeq32R => jump!(r[d] as u32 == r[s] as u32, i),
+            Kind::Jgt64I => jump!(r[d] > i.b, i),
+            Kind::Jgt64R => jump!(r[d] > r[s], i),
+            Kind::Jgt32I => jump!(r[d] as u32 > i.b as u32, i),
+            Kind::Jgt32R => jump!(r[d] as u32 > r[s] as u32, i),
+            Kind::Jge64I => jump!(r[d] >= i.b, i),
+            Kind::Jge64R => jump!(r[d] >= r[s], i),
+            Kind::Jge32I => jump!(r[d] as u32 >= i.b as u32, i),
+            Kind::Jge32R => jump!(r[d] as u32 >= r[s] as u32, i),
+            Kind::Jset64I => jump!(r[d] & i.b != 0, i),
+            Kind::Jset64R => jump!(r[d] & r[s] != 0, i),
+            Kind::Jset32I => jump!(r[d] as u32 & i.b as u32 != 0, i),
+            Kind::Jset32R => jump!(r[d] as u32 & r[s] as u32 != 0, i),
+            Kind::Jne64I => jump!(r[d] != i.b, i),
+            Kind::Jne64R => jump!(r[d] != r[s], i),
+            Kind::Jne32I => jump!(r[d] as u32 != i.b as u32, i),
+            Kind::Jne32R => jump!(r[d] as u32 != r[s] as u32, i),
+            Kind::Jsgt64I => jump!(r[d] as i64 > i.b as i64, i),
+            Kind::Jsgt64R => jump!(r[d] as i64 > r[s] as i64, i),
+            Kind::Jsgt32I => jump!(r[d] as i32 > i.b as i32, i),
+            Kind::Jsgt32R => jump!(r[d] as i32 > r[s] as i32, i),
+            Kind::Jsge64I => jump!(r[d] as i64 >= i.b as i64, i),
+            Kind::Jsge64R => jump!(r[d] as i64 >= r[s] as i64, i),
+            Kind::Jsge32I => jump!(r[d] as i32 >= i.b as i32, i),
+            Kind::Jsge32R => jump!(r[d] as i32 >= r[s] as i32, i),
+            Kind::Jlt64I => jump!(r[d] < i.b, i),
+            Kind::Jlt64R => jump!(r[d] < r[s], i),
+            Kind::Jlt32I => jump!((r[d] as u32) < i.b as u32, i),
+            Kind::Jlt32R => jump!((r[d] as u32) < r[s] as u32, i),
+            Kind::Jle64I => jump!(r[d] <= i.b, i),
+            Kind::Jle64R => jump!(r[d] <= r[s], i),
+            Kind::Jle32I => jump!(r[d] as u32 <= i.b as u32, i),
+            Kind::Jle32R => jump!(r[d] as u32 <= r[s] as u32, i),
+            Kind::Jslt64I => jump!((r[d] as i64) < i.b as i64, i),
+            Kind::Jslt64R => jump!((r[d] as i64) < r[s] as i64, i),
+            Kind::Jslt32I => jump!((r[d] as i32) < i.b as i32, i),
+            Kind::Jslt32R => jump!((r[d] as i32) < r[s] as i32, i),
+            Kind::Jsle64I => jump!(r[d] as i64 <= i.b as i64, i),
+            Kind::Jsle64R => jump!(r[d] as i64 <= r[s] as i64, i),
+            Kind::Jsle32I => jump!(r[d] as i32 <= i.b as i32, i),
+            Kind::Jsle32R => jump!(r[d] as i32 <= r[s] as i32, i),
+            Kind::MovSx64B => r[d] = r[s] as i8 as i64 as u64,
+            Kind::MovSx64H => r[d] = r[s] as i16 as i64 as u64,
+            Kind::MovSx64W => r[d] = r[s] as i32 as i64 as u64,
+            Kind::MovSx32B => r[d] = r[s] as i8 as i32 as u32 as u64,
+            Kind::MovSx32H => r[d] = r[s] as i16 as i32 as u32 as u64,
+            Kind::Neg64 => r[d] = r[d].wrapping_neg(),
+            Kind::Neg32 => r[d] = (r[d] as u32).wrapping_neg() as u64,
+            Kind::Le16 => r[d] = r[d] as u16 as u64,
+            Kind::Le32 => r[d] = r[d] as u32 as u64,
+            Kind::Be16 => r[d] = (r[d] as u16).swap_bytes() as u64,
+            Kind::Be32 => r[d] = (r[d] as u32).swap_bytes() as u64,
+            Kind::Be64 => r[d] = r[d].swap_bytes(),
+            Kind::Nop => {}
+            Kind::Const64 => {
+                r[d] = i.b;
+                pc += 2;
+                continue;
+            }
+            Kind::Ldxb => r[d] = load!(1, i),
+            Kind::Ldxh => r[d] = load!(2, i),
+            Kind::Ldxw => r[d] = load!(4, i),
+            Kind::Ldxdw => r[d] = load!(8, i),
+            Kind::Ldxsb => r[d] = load!(1, i) as i8 as i64 as u64,
+            Kind::Ldxsh => r[d] = load!(2, i) as i16 as i64 as u64,
+            Kind::Ldxsw => r[d] = load!(4, i) as i32 as i64 as u64,
+            Kind::Stb => store!(1, i, i.b),
+            Kind::Sth => store!(2, i, i.b),
+            Kind::Stw => store!(4, i, i.b),
+            Kind::Stdw => store!(8, i, i.b),
+            Kind::Stxb => store!(1, i, r[s]),
+            Kind::Stxh => store!(2, i, r[s]),
+            Kind::Stxw => store!(4, i, r[s]),
+            Kind::Stxdw => store!(8, i, r[s]),
+            Kind::Atomic32 | Kind::Atomic64 => {
+                let wide = i.kind == Kind::Atomic64;
+                let addr = r[d].wrapping_add(i.a as i64 as u64);
+                // Read and write access are both required, even when nothing is stored.
+                let writable = if wide { regions.at::<8>(&regions.write_len, addr) } else { regions.at::<4>(&regions.write_len, addr) };
+                if writable.is_none() {
+                    fault!(ErrorCode::IllegalMem);
+                }
+                let old = if wide { regions.load::<8>(addr) } else { regions.load::<4>(addr) };
+                let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
+                let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+                let operand = r[s];
+                let op = AtomicOp::ALL[i.sub as usize];
+                let new = match op {
+                    AtomicOp::Add { .. } => old.wrapping_add(operand),
+                    AtomicOp::Or { .. } => old | operand,
+                    AtomicOp::And { .. } => old & operand,
+                    AtomicOp::Xor { .. } => old ^ operand,
+                    AtomicOp::Xchg => operand,
+                    AtomicOp::CmpXchg => {
+                        if old == r[0] & mask {
+                            operand
+                        } else {
+                            old
+                        }
+                    }
+                };
+                let stored = if wide { regions.store::<8>(addr, new) } else { regions.store::<4>(addr, new) };
+                if stored.is_none() {
+                    fault!(ErrorCode::IllegalMem);
+                }
+                match op {
+                    AtomicOp::CmpXchg => r[0] = old,
+                    _ if op.fetches() => r[s] = old,
+                    _ => {}
+                }
+            }
+            Kind::Ja => jump!(true, i),
+            Kind::CallHelper => {
+                let args = [r[1], r[2], r[3], r[4], r[5]];
+                match helpers.call(i.b as u32, args, memory) {
+                    HelperOutcome::Return(v) => r[0] = v,
+                    HelperOutcome::Exit(v) => return Ok(v),
+                }
+            }
+            Kind::CallLocal => {
+                let frame = Frame { return_pc: pc + 1, saved: [r[6], r[7], r[8], r[9]], r10: r[10] };
+                if frames.push(frame).is_err() {
+                    fault!(ErrorCode::IllegalCall);
+                }
+                r[10] -= frame_size;
+                pc = i.a as usize;
+                continue;
+            }
+            Kind::Exit => match frames.pop() {
+                Some(frame) => {
+                    r[6..10].copy_from_slice(&frame.saved);
+                    r[10] = frame.r10;
+                    pc = frame.return_pc;
+                    continue;
+                }
+                None => return Ok(r[0]),
+            },
+            Kind::Tail => fault!(ErrorCode::IllegalInstruction),
+        }
+        pc += 1;
+    }
+}
+
+#[inline(always)]
+fn udiv64(a: u64, b: u64) -> u64 {
+    a.checked_div(b).unwrap_or(0)
+}
+#[inline(always)]
+fn udiv32(a: u64, b: u64) -> u64 {
+    (a as u32).checked_div(b as u32).unwrap_or(0) as u64
+}
+#[inline(always)]
+fn sdiv64(a: u64, b: u64) -> u64 {
+    if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }
+}
+#[inline(always)]
+fn sdiv32(a: u64, b: u64) -> u64 {
+    if b as u32 == 0 { 0 } else { (a as i32).wrapping_div(b as i32) as u32 as u64 }
+}
+#[inline(always)]
+fn umod64(a: u64, b: u64) -> u64 {
+    a.checked_rem(b).unwrap_or(a)
+}
+#[inline(always)]
+fn umod32(a: u64, b: u64) -> u64 {
+    (a as u32).checked_rem(b as u32).unwrap_or(a as u32) as u64
+}
+#[inline(always)]
+fn smod64(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }
+}
+#[inline(always)]
+fn smod32(a: u64, b: u64) -> u64 {
+    if b as u32 == 0 { a as u32 as u64 } else { (a as i32).wrapping_rem(b as i32) as u32 as u64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_line_up_with_the_op_tables() {
+        // The `Kind` order is what compile relies on: spot-check each family's ends.
+        assert_eq!(kind_at(Kind::Add64I, 13 * 4 + 3), Kind::Arsh32R);
+        assert_eq!(kind_at(Kind::Add64I, 12 * 4), Kind::Mov64I);
+        assert_eq!(kind_at(Kind::Jeq64I, 10 * 4 + 3), Kind::Jsle32R);
+        assert_eq!(kind_at(Kind::Jeq64I, 7 * 4 + 1), Kind::Jlt64R);
+        assert_eq!(AluOp::ALL[12], AluOp::Mov);
+        assert_eq!(Cond::ALL[7], Cond::Lt);
+        assert_eq!(core::mem::size_of::<Compiled>(), 16);
+    }
+}
