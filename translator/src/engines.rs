@@ -16,6 +16,10 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
+    /// Every engine on the host, the reference first: the every-engine tests and the
+    /// main job iterate this, so a new engine joins them by one line here.
+    pub const ALL: [EngineKind; 2] = [EngineKind::Reference, EngineKind::Interp];
+
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Reference => "reference",

@@ -51,12 +51,10 @@ fn run(executor: &Executor) -> (Summary, Vec<String>) {
     (summary, skipped)
 }
 
-/// One line per engine: a new engine joins the suite here.
-const ENGINES: [EngineKind; 2] = [EngineKind::Reference, EngineKind::Interp];
 
 #[test]
 fn every_engine_passes_the_suite() {
-    for engine in ENGINES {
+    for engine in EngineKind::ALL {
         let (summary, skipped) = run(&Executor::Engine(engine, Target::Host));
         assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 }, "{}", engine.name());
         assert_eq!(skipped, ["callx.data"]);

@@ -15,8 +15,11 @@ use std::process::Command;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
+mod common;
+
+use common::every_engine::{capture, execute, execute_function, new_vm, run_conformance};
 use fc_aot::asm::assemble;
-use fc_aot::engines::{run_conformance, EngineKind, Execution, Target};
+use fc_aot::engines::Execution;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::Profile;
 use fc_runtime::memory::MemoryMap;
@@ -100,7 +103,7 @@ fn container(name: &str) -> &'static [u8] {
 
 /// A VM (sming profile, reference engine) with `name` loaded with 512-byte frames.
 fn load<'a>(stores: &'a StoreContext, name: &str) -> VirtualMachine<'a> {
-    let mut vm = VirtualMachine::new(stores);
+    let mut vm = new_vm(stores);
     let ok = vm.load(container(name), STACK);
     assert!(ok, "{name}: load failed: {} ({:?})", error_string(vm.last_error()), vm.load_error());
     assert_eq!(vm.last_error(), OK);
@@ -110,7 +113,7 @@ fn load<'a>(stores: &'a StoreContext, name: &str) -> VirtualMachine<'a> {
 /// Runs with `budget` and asserts the run succeeded; returns r0.
 fn run_ok(vm: &mut VirtualMachine<'_>, what: &str, ctx: &mut [u8], budget: u32) -> i64 {
     vm.set_budget(Some(budget));
-    let r0 = vm.execute(ctx);
+    let r0 = execute(vm, ctx);
     assert_eq!(
         vm.last_error(),
         OK,
@@ -127,17 +130,9 @@ fn assert_out_of_branches(name: &str, ctx: &[u8], budget: u32) {
     let mut vm = load(&stores, name);
     vm.set_budget(Some(budget));
     let mut c = ctx.to_vec();
-    let r0 = vm.execute(&mut c);
+    let r0 = execute(&mut vm, &mut c);
     assert_eq!(vm.last_error(), OUT_OF_BRANCHES, "{name}: budget {budget} must not be enough");
     assert_eq!(r0, OUT_OF_BRANCHES as i64, "{name}: r0 is the error code after a failed run");
-}
-
-/// Captures printf output, one delivered chunk (a line) per entry.
-fn capture(vm: &mut VirtualMachine<'_>) -> Rc<RefCell<Vec<String>>> {
-    let lines: Rc<RefCell<Vec<String>>> = Rc::default();
-    let sink = lines.clone();
-    vm.environment().set_output(move |bytes: &[u8]| sink.borrow_mut().push(String::from_utf8_lossy(bytes).into_owned()));
-    lines
 }
 
 fn take(lines: &Rc<RefCell<Vec<String>>>) -> Vec<String> {
@@ -179,7 +174,7 @@ impl Rng {
 // Coverage of the sample list
 // ---------------------------------------------------------------------------------------------
 
-#[test]
+every_engine! {
 fn built_containers_are_exactly_the_tested_ones() {
     let built: Vec<&str> = built().keys().map(String::as_str).collect();
     let mut sources: Vec<String> = std::fs::read_dir(containers_dir())
@@ -198,12 +193,13 @@ fn built_containers_are_exactly_the_tested_ones() {
         assert_eq!(vm.function_names().first().copied(), Some(name), "{name}: entry function");
     }
 }
+}
 
 // ---------------------------------------------------------------------------------------------
 // One test per sample container
 // ---------------------------------------------------------------------------------------------
 
-#[test]
+every_engine! {
 fn increment_adds_one() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "increment");
@@ -214,11 +210,12 @@ fn increment_adds_one() {
         assert_eq!(ctx, value.to_le_bytes(), "increment does not write its context");
     }
     let mut ctx = 41u64.to_le_bytes();
-    assert_eq!(vm.execute(&mut ctx), 42);
+    assert_eq!(execute(&mut vm, &mut ctx), 42);
     assert!(vm.locals().entries().is_empty() && vm.globals().entries().is_empty());
 }
+}
 
-#[test]
+every_engine! {
 fn multiply_32x32_to_64() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "multiply");
@@ -238,8 +235,9 @@ fn multiply_32x32_to_64() {
         assert_eq!(ctx, expected, "{a} * {b}: context");
     }
 }
+}
 
-#[test]
+every_engine! {
 fn arith64_alu_results() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "arith64");
@@ -292,6 +290,7 @@ fn arith64_alu_results() {
         assert_eq!(ctx, expected, "{what}: context");
     }
 }
+}
 
 /// F(n) by addition in u128 (exact for every n tested here).
 fn fib(n: u32) -> u128 {
@@ -302,7 +301,7 @@ fn fib(n: u32) -> u128 {
     a
 }
 
-#[test]
+every_engine! {
 fn fibonacci_iterative() {
     // The oracle itself, against well-known values.
     assert_eq!(fib(10), 55);
@@ -340,6 +339,7 @@ fn fibonacci_iterative() {
     put_u32(&mut ctx, 0, 60);
     assert_out_of_branches("fibonacci", &ctx, 20);
 }
+}
 
 /// Fletcher-32 as the comment defines it: sums start at 0xffff, reduced modulo 65535 with
 /// 0 written as 0xffff (computed with `%`, not by the container's folding).
@@ -364,7 +364,7 @@ fn words_ctx(words: &[u16]) -> Vec<u8> {
     ctx
 }
 
-#[test]
+every_engine! {
 fn fletcher32_checksum() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "fletcher32");
@@ -392,6 +392,7 @@ fn fletcher32_checksum() {
     }
     assert_out_of_branches("fletcher32", &words_ctx(&inputs[8]), 100);
 }
+}
 
 /// Bitwise CRC-32 (reflected 0xEDB88320, init and final xor 0xffffffff): no table.
 fn crc32(data: &[u8]) -> u32 {
@@ -405,7 +406,7 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-#[test]
+every_engine! {
 fn crc32_matches_zlib() {
     assert_eq!(crc32(b"123456789"), 0xCBF4_3926, "the oracle's standard check value");
     assert_eq!(crc32(&[0u8; 1024]), 0xEFB5_AF2E, "the check value crc32.c names");
@@ -430,12 +431,13 @@ fn crc32_matches_zlib() {
     assert_eq!(run_ok(&mut vm, "crc32", &mut zeros, 1100), 0xEFB5_AF2E);
     assert_out_of_branches("crc32", &inputs[3], 500);
 }
+}
 
 fn values_ctx(values: &[u32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-#[test]
+every_engine! {
 fn sort_bubble_sorts_in_place() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "sort");
@@ -468,13 +470,14 @@ fn sort_bubble_sorts_in_place() {
     assert_out_of_branches("sort", &values_ctx(&descending), 1000);
     assert_out_of_branches("sort", &values_ctx(&descending), 2000);
 }
+}
 
 fn mix(x: u32, y: u32) -> u32 {
     let h = x.wrapping_mul(31).wrapping_add(y);
     h ^ (h >> 7)
 }
 
-#[test]
+every_engine! {
 fn localcall_mixes() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "localcall");
@@ -494,12 +497,13 @@ fn localcall_mixes() {
         assert_eq!([get_u32(&ctx, 0), get_u32(&ctx, 4), get_u32(&ctx, 8), get_u32(&ctx, 12)], [a, b, c, d]);
     }
 }
+}
 
 fn scale(a: u64, b: u64) -> u64 {
     a.wrapping_mul(b).wrapping_add(a ^ b)
 }
 
-#[test]
+every_engine! {
 fn globalcall_two_global_functions() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "globalcall");
@@ -516,11 +520,12 @@ fn globalcall_two_global_functions() {
     // `scale` on its own: r1 = context address (0x4000_0000), r2 = context length.
     vm.set_budget(Some(0));
     let mut ctx = [0u8; 8];
-    assert_eq!(vm.execute_function("scale", &mut ctx), scale(0x4000_0000, 8) as i64);
+    assert_eq!(execute_function(&mut vm, "scale", &mut ctx), scale(0x4000_0000, 8) as i64);
     assert_eq!(vm.last_error(), OK);
-    assert_eq!(vm.execute_function("scale", &mut []), scale(0, 0) as i64, "no context: r1 = r2 = 0");
-    assert_eq!(vm.execute_function("no_such_function", &mut ctx), ILLEGAL_CALL as i64);
+    assert_eq!(execute_function(&mut vm, "scale", &mut []), scale(0, 0) as i64, "no context: r1 = r2 = 0");
+    assert_eq!(execute_function(&mut vm, "no_such_function", &mut ctx), ILLEGAL_CALL as i64);
     assert_eq!(vm.last_error(), ILLEGAL_CALL);
+}
 }
 
 const STORE_LINE_FIRST_PREVIOUS: u32 = 0xC0FFEE;
@@ -537,7 +542,7 @@ fn store_line(calls: u32, statics: u32, previous: u32) -> String {
     format!("store: call {} (static {}), previous value {}\n", calls as i32, statics as i32, previous as i32)
 }
 
-#[test]
+every_engine! {
 fn store_stores_printf_and_statics() {
     let stores = StoreContext::new();
     assert_eq!(stores.free(), STORE_NUM_VALUES);
@@ -601,8 +606,9 @@ fn store_stores_printf_and_statics() {
     assert_eq!(run_ok(&mut a, "store", &mut ctx, 9), 1);
     assert_eq!(take(&out_a), [store_line(1, 1, STORE_LINE_FIRST_PREVIOUS)]);
 }
+}
 
-#[test]
+every_engine! {
 fn store_statics_persist_until_reset_data() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "store");
@@ -626,8 +632,9 @@ fn store_statics_persist_until_reset_data() {
     assert_eq!(run_ok(&mut vm, "store", &mut ctx, 9), 1001);
     assert_eq!(take(&out), [store_line(1001, 2, 200)]);
 }
+}
 
-#[test]
+every_engine! {
 fn store_fails_when_the_pool_is_full() {
     // No free entry: bpf_store_global of a new key fails; -1, no output, the run itself is OK.
     let stores = StoreContext::new();
@@ -676,6 +683,7 @@ fn store_fails_when_the_pool_is_full() {
     assert_eq!(vm.locals().entries().as_slice(), &[(1, 2)]);
     assert_eq!(vm.globals().get(5), 7);
 }
+}
 
 fn strings_ctx(count: u32) -> [u8; 64] {
     let mut ctx = [0xAAu8; 64];
@@ -684,7 +692,7 @@ fn strings_ctx(count: u32) -> [u8; 64] {
     ctx
 }
 
-#[test]
+every_engine! {
 fn strings_copies_and_prints() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "strings");
@@ -719,10 +727,11 @@ fn strings_copies_and_prints() {
     let out = capture(&mut vm);
     vm.set_budget(Some(10));
     let mut ctx = strings_ctx(1);
-    assert_eq!(vm.execute(&mut ctx), OUT_OF_BRANCHES as i64);
+    assert_eq!(execute(&mut vm, &mut ctx), OUT_OF_BRANCHES as i64);
     assert_eq!(vm.last_error(), OUT_OF_BRANCHES);
     assert!(take(&out).is_empty());
     assert_out_of_branches("strings", &strings_ctx(0), 20);
+}
 }
 
 fn counter_ctx(step: u32, limit: u32) -> [u8; 16] {
@@ -742,7 +751,7 @@ fn counter_step(count: u32, calls: u32, step: u32, limit: u32) -> (u32, u32) {
     (next, calls + 1)
 }
 
-#[test]
+every_engine! {
 fn counter_keeps_state_in_the_local_store() {
     let stores = StoreContext::new();
     let mut vm = load(&stores, "counter");
@@ -779,12 +788,13 @@ fn counter_keeps_state_in_the_local_store() {
     vm.unload();
     assert_eq!(stores.free(), STORE_NUM_VALUES);
 }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Budgets of the loop containers
 // ---------------------------------------------------------------------------------------------
 
-#[test]
+every_engine! {
 fn named_budgets_suffice_and_smaller_ones_stop_the_loops() {
     // (container, worst-case context of its comment, named budget, clearly lower budget)
     let descending: Vec<u32> = (0..64).rev().collect();
@@ -807,6 +817,7 @@ fn named_budgets_suffice_and_smaller_ones_stop_the_loops() {
         }
     }
 }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Assembled programs: address map, faults, budget, helpers
@@ -817,19 +828,19 @@ fn asm(source: &str) -> Vec<u8> {
 }
 
 fn conformance(source: &str, mem: &[u8]) -> Execution {
-    run_conformance(EngineKind::Reference, Target::Host, &asm(source), mem)
+    run_conformance(&asm(source), mem)
 }
 
 /// A VM with bare program text loaded, built the way `run_conformance` builds it.
 fn text_vm<'a>(stores: &'a StoreContext, profile: Profile, text: &'a [u8], rodata: &'a [u8], stack: usize) -> VirtualMachine<'a> {
-    let mut vm = VirtualMachine::new(stores);
+    let mut vm = new_vm(stores);
     vm.environment().set_profile(profile);
     let parts = Parts { text, data: &[], bss_len: 0, rodata, functions: Vec::new() };
     assert!(vm.load_parts(parts, stack), "load failed: {:?}", vm.load_error());
     vm
 }
 
-#[test]
+every_engine! {
 fn address_map_of_registers_at_entry() {
     assert_eq!(conformance("mov %r0, %r10\nexit", &[]), Execution::Returned(0x3000_0000 + 512), "one frame");
     assert_eq!(conformance("mov %r0, %r1\nexit", &[1, 2, 3, 4]), Execution::Returned(0x4000_0000));
@@ -852,7 +863,7 @@ fn address_map_of_registers_at_entry() {
     let stores = StoreContext::new();
     let text = asm(callee_r10);
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], 64);
-    assert_eq!(vm.execute(&mut []), 0x3000_0000 + 128 - 64);
+    assert_eq!(execute(&mut vm, &mut []), 0x3000_0000 + 128 - 64);
     assert_eq!(vm.last_error(), OK);
 
     // The top of the stack is writable, the byte at r10 is not.
@@ -861,30 +872,31 @@ fn address_map_of_registers_at_entry() {
     // The stack is zeroed at every run.
     let text = asm("ldxdw %r0, [%r10-8]\nstdw [%r10-8], 99\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
-    assert_eq!(vm.execute(&mut []), 0);
-    assert_eq!(vm.execute(&mut []), 0, "no data survives on the stack from one run to the next");
+    assert_eq!(execute(&mut vm, &mut []), 0);
+    assert_eq!(execute(&mut vm, &mut []), 0, "no data survives on the stack from one run to the next");
+}
 }
 
-#[test]
+every_engine! {
 fn illegal_mem_reports_the_faulting_slot() {
     let stores = StoreContext::new();
     // One byte past a 4-byte context, at instruction 2.
     let text = asm("mov %r0, 0\nmov %r3, 1\nldxw %r0, [%r1+1]\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
     let mut mem = [1u8, 2, 3, 4];
-    let r0 = vm.execute(&mut mem);
+    let r0 = execute(&mut vm, &mut mem);
     assert_eq!((r0, vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM as i64, ILLEGAL_MEM, 2));
     // The same read one byte earlier is fine.
     let text_ok = asm("mov %r0, 0\nmov %r3, 1\nldxw %r0, [%r1+0]\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text_ok, &[], STACK);
-    assert_eq!(vm.execute(&mut mem), 0x0403_0201);
+    assert_eq!(execute(&mut vm, &mut mem), 0x0403_0201);
     assert_eq!(vm.last_error(), OK);
 
     // The index is the slot index: an LDDW before the fault counts twice.
     let text = asm("lddw %r3, 0x1122334455667788\nmov %r0, 0\nstxw [%r1+2], %r3\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
     let mut mem = [0u8; 4];
-    vm.execute(&mut mem);
+    execute(&mut vm, &mut mem);
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 3));
     assert_eq!(mem, [0; 4], "a denied store writes nothing");
 
@@ -892,22 +904,23 @@ fn illegal_mem_reports_the_faulting_slot() {
     let text = asm("lddw %r2, 0x140000000\nldxb %r0, [%r2+0]\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
     let mut mem = [9u8; 4];
-    vm.execute(&mut mem);
+    execute(&mut vm, &mut mem);
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 2));
     let text = asm("lddw %r2, 0x40000000\nldxb %r0, [%r2+0]\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
-    assert_eq!(vm.execute(&mut mem), 9, "the same address without the upper bits is the context");
+    assert_eq!(execute(&mut vm, &mut mem), 9, "the same address without the upper bits is the context");
 
     // Slot 0 and unmapped slots.
     for addr in ["0x0", "0x20000000", "0x50000000", "0xf0000000"] {
         let text = asm(&format!("lddw %r2, {addr}\nldxb %r0, [%r2+0]\nexit"));
         let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
-        vm.execute(&mut mem);
+        execute(&mut vm, &mut mem);
         assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 2), "read at {addr}");
     }
 }
+}
 
-#[test]
+every_engine! {
 fn rodata_is_readable_but_not_writable() {
     // crc32.bin's rodata holds the CRC table; compute its first entries independently.
     let table: Vec<u8> = (0..8u32)
@@ -926,31 +939,32 @@ fn rodata_is_readable_but_not_writable() {
 
     let read = asm(&format!("mov %r1, 0x10000000\nldxw %r0, [%r1+{}]\nexit", at + 4));
     let mut vm = text_vm(&stores, Profile::Sming, &read, rodata, STACK);
-    assert_eq!(vm.execute(&mut []), 0x7707_3096, "crc32_table[1] at 0x1000_0000 + offset");
+    assert_eq!(execute(&mut vm, &mut []), 0x7707_3096, "crc32_table[1] at 0x1000_0000 + offset");
     assert_eq!(vm.last_error(), OK);
 
     let write = asm("mov %r0, 0\nmov %r1, 0x10000000\nstw [%r1+0], 1\nexit");
     let mut vm = text_vm(&stores, Profile::Sming, &write, rodata, STACK);
-    vm.execute(&mut []);
+    execute(&mut vm, &mut []);
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 2), "store to rodata");
 
     let lddw_write = asm("lddw %r1, .rodata+8\nmov %r2, 5\nstxb [%r1+0], %r2\nexit");
     let mut vm = text_vm(&stores, Profile::Sming, &lddw_write, rodata, STACK);
-    vm.execute(&mut []);
+    execute(&mut vm, &mut []);
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 3), "store through an 0xd8 LDDW address");
 
     // Past the end of rodata.
     let past = asm(&format!("mov %r1, 0x10000000\nldxb %r0, [%r1+{}]\nexit", rodata.len()));
     let mut vm = text_vm(&stores, Profile::Sming, &past, rodata, STACK);
-    vm.execute(&mut []);
+    execute(&mut vm, &mut []);
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 1));
     let last = asm(&format!("mov %r1, 0x10000000\nldxb %r0, [%r1+{}]\nexit", rodata.len() - 1));
     let mut vm = text_vm(&stores, Profile::Sming, &last, rodata, STACK);
-    assert_eq!(vm.execute(&mut []), rodata[rodata.len() - 1] as i64);
+    assert_eq!(execute(&mut vm, &mut []), rodata[rodata.len() - 1] as i64);
     assert_eq!(vm.last_error(), OK);
 }
+}
 
-#[test]
+every_engine! {
 fn out_of_branches_after_exactly_the_budget() {
     let stores = StoreContext::new();
     // Endless loop storing its iteration count: jump k + 1 is refused with budget k.
@@ -959,7 +973,7 @@ fn out_of_branches_after_exactly_the_budget() {
         let mut vm = text_vm(&stores, Profile::Conformance, &endless, &[], STACK);
         vm.set_budget(Some(budget));
         let mut mem = [0u8; 4];
-        let r0 = vm.execute(&mut mem);
+        let r0 = execute(&mut vm, &mut mem);
         assert_eq!((r0, vm.last_error(), vm.last_error_pc()), (OUT_OF_BRANCHES as i64, OUT_OF_BRANCHES, 3), "budget {budget}");
         assert_eq!(get_u32(&mem, 0), budget + 1, "budget {budget}: iterations before the refused jump");
     }
@@ -969,50 +983,51 @@ fn out_of_branches_after_exactly_the_budget() {
         let text = asm(&format!("mov %r0, 0\nL: add %r0, 1\njlt %r0, {}, L\nexit", n + 1));
         let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
         vm.set_budget(Some(n));
-        assert_eq!(vm.execute(&mut []), n as i64 + 1, "{n} jumps with budget {n}");
+        assert_eq!(execute(&mut vm, &mut []), n as i64 + 1, "{n} jumps with budget {n}");
         assert_eq!(vm.last_error(), OK);
         if n > 0 {
             vm.set_budget(Some(n - 1));
-            assert_eq!(vm.execute(&mut []), OUT_OF_BRANCHES as i64, "{n} jumps with budget {}", n - 1);
+            assert_eq!(execute(&mut vm, &mut []), OUT_OF_BRANCHES as i64, "{n} jumps with budget {}", n - 1);
             assert_eq!((vm.last_error(), vm.last_error_pc()), (OUT_OF_BRANCHES, 2));
         }
         // A new run gets the whole budget again.
         vm.set_budget(Some(n));
-        assert_eq!(vm.execute(&mut []), n as i64 + 1);
+        assert_eq!(execute(&mut vm, &mut []), n as i64 + 1);
         assert_eq!(vm.last_error(), OK);
     }
 
     // The default budget is 200; no budget at all lets long loops finish.
     let text = asm("mov %r0, 0\nL: add %r0, 1\njlt %r0, 201, L\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
-    assert_eq!(vm.execute(&mut []), 201);
+    assert_eq!(execute(&mut vm, &mut []), 201);
     let text = asm("mov %r0, 0\nL: add %r0, 1\njlt %r0, 202, L\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
-    assert_eq!(vm.execute(&mut []), OUT_OF_BRANCHES as i64, "201 jumps exceed the default budget");
+    assert_eq!(execute(&mut vm, &mut []), OUT_OF_BRANCHES as i64, "201 jumps exceed the default budget");
     vm.set_budget(None);
-    assert_eq!(vm.execute(&mut []), 202);
+    assert_eq!(execute(&mut vm, &mut []), 202);
     let text = asm("mov %r0, 0\nL: add %r0, 1\njlt %r0, 100000, L\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
     vm.set_budget(None);
-    assert_eq!(vm.execute(&mut []), 100_000);
+    assert_eq!(execute(&mut vm, &mut []), 100_000);
     assert_eq!(vm.last_error(), OK);
 
     // Jumps not taken and calls do not count.
     let text = asm("mov %r0, 0\njeq %r0, 1, +0\njne %r0, 0, +0\ncall local f\nexit\nf:\nmov %r0, 5\nexit");
     let mut vm = text_vm(&stores, Profile::Conformance, &text, &[], STACK);
     vm.set_budget(Some(0));
-    assert_eq!(vm.execute(&mut []), 5);
+    assert_eq!(execute(&mut vm, &mut []), 5);
     assert_eq!(vm.last_error(), OK);
 }
+}
 
-#[test]
+every_engine! {
 fn application_helpers() {
     let stores = StoreContext::new();
     let text = asm("mov %r1, 20\nmov %r2, 22\ncall 0x100\nexit");
     let parts = || Parts { text: &text, data: &[], bss_len: 0, rodata: &[], functions: Vec::new() };
 
     // Not registered: the load fails with ILLEGAL_CALL at the call.
-    let mut vm = VirtualMachine::new(&stores);
+    let mut vm = new_vm(&stores);
     assert_eq!(vm.environment().profile(), Profile::Sming);
     assert!(!vm.load_parts(parts(), STACK));
     assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_CALL, 2));
@@ -1025,22 +1040,23 @@ fn application_helpers() {
 
     assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] + args[1]));
     assert!(vm.load_parts(parts(), STACK), "{:?}", vm.load_error());
-    assert_eq!(vm.execute(&mut []), 42);
+    assert_eq!(execute(&mut vm, &mut []), 42);
     assert_eq!(vm.last_error(), OK);
 
     // Re-registering replaces the helper.
     assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] * args[1]));
-    assert_eq!(vm.execute(&mut []), 440);
+    assert_eq!(execute(&mut vm, &mut []), 440);
 
     // Under the conformance profile application helpers do not exist.
-    let mut vm = VirtualMachine::new(&stores);
+    let mut vm = new_vm(&stores);
     vm.environment().set_profile(Profile::Conformance);
     vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] + args[1]);
     assert!(!vm.load_parts(parts(), STACK));
     assert_eq!(vm.last_error(), ILLEGAL_CALL);
 }
+}
 
-#[test]
+every_engine! {
 fn application_helpers_see_container_memory() {
     let stores = StoreContext::new();
     // 0x101(addr, len): sum of the bytes, or -1 when the range is not readable.
@@ -1054,7 +1070,7 @@ fn application_helpers_see_container_memory() {
          add %r0, %r9\nadd %r0, %r8\nexit",
     );
     let rodata = [0u8; 8];
-    let mut vm = VirtualMachine::new(&stores);
+    let mut vm = new_vm(&stores);
     let env = vm.environment();
     env.register(0x101, 2, |args: [u64; 5], mem: &mut MemoryMap| match mem.read(args[0], args[1] as usize) {
         Some(bytes) => bytes.iter().map(|&b| b as u64).sum(),
@@ -1070,22 +1086,23 @@ fn application_helpers_see_container_memory() {
     let parts = Parts { text: &text, data: &[], bss_len: 0, rodata: &rodata, functions: Vec::new() };
     assert!(vm.load_parts(parts, STACK), "{:?}", vm.load_error());
     let mut mem = [1u8, 2, 3, 4, 5, 6];
-    let r0 = vm.execute(&mut mem);
+    let r0 = execute(&mut vm, &mut mem);
     assert_eq!(vm.last_error(), OK);
     // sum = 21; the range one byte too long fails (-1); the rodata write fails (-1).
     assert_eq!(r0 as u64, 21u64.wrapping_add(u64::MAX).wrapping_add(u64::MAX));
     assert_eq!(mem, [0xAB, 0xAB, 0xAB, 0xAB, 5, 6], "the helper wrote through the map");
     assert_eq!(rodata, [0; 8]);
 }
+}
 
-#[test]
+every_engine! {
 fn printf_with_a_bad_string_pointer_fails_quietly() {
     let stores = StoreContext::new();
     let text = asm("mov %r2, 0x50000000\ncall 1\nexit");
     let mut vm = text_vm(&stores, Profile::Sming, &text, &[], STACK);
     let out = capture(&mut vm);
     let mut mem = *b"x=%s\0ok\0";
-    let r0 = vm.execute(&mut mem);
+    let r0 = execute(&mut vm, &mut mem);
     assert_eq!(vm.last_error(), OK, "a failing helper does not stop the program");
     assert_eq!(r0 as u64, u64::MAX, "printf returns an int -1 as a 64-bit -1");
     assert!(take(&out).is_empty(), "nothing printed");
@@ -1094,7 +1111,7 @@ fn printf_with_a_bad_string_pointer_fails_quietly() {
     let text = asm("mov %r2, %r1\nadd %r2, 5\ncall 1\nexit");
     let mut vm = text_vm(&stores, Profile::Sming, &text, &[], STACK);
     let out = capture(&mut vm);
-    assert_eq!(vm.execute(&mut mem), 4, "characters written");
+    assert_eq!(execute(&mut vm, &mut mem), 4, "characters written");
     assert_eq!(take(&out), ["x=ok"]);
 
     // A %s string running to the end of its region without a NUL is bad too.
@@ -1102,27 +1119,28 @@ fn printf_with_a_bad_string_pointer_fails_quietly() {
     let mut vm = text_vm(&stores, Profile::Sming, &text, &[], STACK);
     let out = capture(&mut vm);
     let mut mem = *b"x=%s\0okk";
-    assert_eq!(vm.execute(&mut mem) as u64, u64::MAX);
+    assert_eq!(execute(&mut vm, &mut mem) as u64, u64::MAX);
     assert_eq!(vm.last_error(), OK);
     assert!(take(&out).is_empty());
 }
+}
 
-#[test]
+every_engine! {
 fn unloaded_vm_and_bad_loads() {
     let stores = StoreContext::new();
-    let mut vm = VirtualMachine::new(&stores);
+    let mut vm = new_vm(&stores);
     assert!(!vm.is_loaded());
-    assert_eq!(vm.execute(&mut []), NO_MEMORY as i64);
+    assert_eq!(execute(&mut vm, &mut []), NO_MEMORY as i64);
     assert_eq!(vm.last_error(), NO_MEMORY);
     let mut ctx = 41u64.to_le_bytes();
-    assert_eq!(vm.execute(&mut ctx), NO_MEMORY as i64);
-    assert_eq!(vm.execute_function("increment", &mut ctx), NO_MEMORY as i64);
+    assert_eq!(execute(&mut vm, &mut ctx), NO_MEMORY as i64);
+    assert_eq!(execute_function(&mut vm, "increment", &mut ctx), NO_MEMORY as i64);
 
     // Loaded, then unloaded.
     assert!(vm.load(container("increment"), STACK));
-    assert_eq!(vm.execute(&mut ctx), 42);
+    assert_eq!(execute(&mut vm, &mut ctx), 42);
     vm.unload();
-    assert_eq!(vm.execute(&mut ctx), NO_MEMORY as i64);
+    assert_eq!(execute(&mut vm, &mut ctx), NO_MEMORY as i64);
     assert_eq!(vm.last_error(), NO_MEMORY);
 
     // A stack size that is not a positive multiple of 8, and a truncated container: ILLEGAL_LEN.
@@ -1133,5 +1151,6 @@ fn unloaded_vm_and_bad_loads() {
     let bytes = container("increment");
     assert!(!vm.load(&bytes[..bytes.len() - 1], STACK));
     assert_eq!(vm.last_error(), ErrorCode::IllegalLen as i32);
-    assert_eq!(vm.execute(&mut ctx), NO_MEMORY as i64, "a failed load leaves nothing loaded");
+    assert_eq!(execute(&mut vm, &mut ctx), NO_MEMORY as i64, "a failed load leaves nothing loaded");
+}
 }
