@@ -79,11 +79,13 @@ impl StoreContext {
         r
     }
 
-    /// A fresh owner for a VM's local store.
+    /// A fresh owner for a VM's local store (taken under the lock hook, like every pool access).
     pub fn new_local(&self) -> Owner {
-        let id = self.next_local.get();
-        self.next_local.set(id.wrapping_add(1));
-        Owner::Local(id)
+        self.with(|_| {
+            let id = self.next_local.get();
+            self.next_local.set(id.wrapping_add(1));
+            Owner::Local(id)
+        })
     }
 
     /// Inserts or overwrites; false only when a new entry is needed and the pool is full.

@@ -188,7 +188,7 @@ fn check(text: &[u8], ctx: &[u8], budget: Option<u32>, globals: &[(u32, u32)]) {
         env.set_profile(Profile::Sming);
         env.set_clock(|| 1234);
         env.register(0x100, 2, |args, mem| match mem.read(args[0], 4) {
-            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64 + args[1],
+            Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64).wrapping_add(args[1]),
             None => u64::MAX,
         });
         let _printed = capture(&mut vm);

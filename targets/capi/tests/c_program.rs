@@ -1,0 +1,252 @@
+//! The C API from C: builds `tests/c/test_runtime.c` with gcc against `fc_runtime.h` and
+//! this crate's static library, builds real containers with `fc-aot build`, runs the program.
+//! Also checks the header from C++ and that header and library declare the same functions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The success line `test_runtime.c` prints last.
+const SUCCESS: &str = "fc_runtime C test: all ";
+
+/// What the static library needs from the system when linked into a C program.
+const SYSTEM_LIBS: [&str; 3] = ["-lpthread", "-ldl", "-lm"];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn workspace_root() -> PathBuf {
+    manifest_dir().join("../..").canonicalize().expect("workspace root")
+}
+
+fn include_dir() -> PathBuf {
+    manifest_dir().join("../include")
+}
+
+/// `target/<profile>`: this test executable lives in its `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// The static library of this very build. Before the integration tests cargo builds the
+/// package's library with all its crate types in one rustc run, but `cargo test` leaves
+/// the `.a` in `deps/` (only `cargo build` copies it up to `target/<profile>/`), so the
+/// copy in `deps/` is the one that matches the rlib under test.
+fn staticlib() -> PathBuf {
+    let dir = profile_dir();
+    let lib = [dir.join("deps/libfc_runtime_capi.a"), dir.join("libfc_runtime_capi.a")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("libfc_runtime_capi.a missing under {}: cargo should have built it", dir.display()));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let source = manifest_dir().join("src/lib.rs");
+    if let (Some(built), Some(edited)) = (modified(&lib), modified(&source)) {
+        assert!(built >= edited, "{} is older than {}", lib.display(), source.display());
+    }
+    lib
+}
+
+/// The `fc-aot` binary of the workspace, next to this package's outputs. Another package's
+/// binary is not available through `CARGO_BIN_EXE_*`, so build it (a no-op when it is up
+/// to date; cargo does not hold the build lock while tests run).
+fn fc_aot() -> PathBuf {
+    let dir = profile_dir();
+    let bin = dir.join(format!("fc-aot{}", std::env::consts::EXE_SUFFIX));
+    let target_dir = dir.parent().expect("target dir");
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(p) => p.to_owned(),
+    };
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "fc-aot", "--bin", "fc-aot", "--profile", &profile, "--target-dir"])
+        .arg(target_dir)
+        .current_dir(workspace_root())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        // An existing binary still does the job (e.g. offline); without one the test cannot go on.
+        other if bin.is_file() => eprintln!("warning: cargo build -p fc-aot failed ({other:?}); using {}", bin.display()),
+        other => panic!("cargo build -p fc-aot failed: {other:?}"),
+    }
+    assert!(bin.is_file(), "{} missing after cargo build", bin.display());
+    bin
+}
+
+/// A fresh directory, removed on drop unless the test is failing (then kept for inspection).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("fc-runtime-capi-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir(path)
+    }
+    fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Compiles and links C (`gcc`) or C++ (`g++`) sources with the static library.
+fn link(compiler: &str, std: &str, sources: &[PathBuf], exe: &Path) {
+    let mut cmd = Command::new(compiler);
+    cmd.args([std, "-pedantic", "-Wall", "-Wextra", "-Werror", "-I"])
+        .arg(include_dir())
+        .args(sources)
+        .arg(staticlib())
+        .args(SYSTEM_LIBS)
+        .arg("-o")
+        .arg(exe);
+    run(&mut cmd);
+}
+
+#[test]
+fn c_program_runs_real_containers() {
+    let tmp = TempDir::new("c-program");
+    // The samples the program uses and the test's own containers, built in one go.
+    let src = tmp.join("containers");
+    std::fs::create_dir_all(&src).unwrap();
+    let samples = workspace_root().join("containers");
+    let extra = manifest_dir().join("tests/c/containers");
+    let containers = [
+        samples.join("increment.c"),
+        samples.join("store.c"),
+        samples.join("fibonacci.c"),
+        extra.join("app_helper.c"),
+        extra.join("unregistered.c"),
+    ];
+    for c in &containers {
+        std::fs::copy(c, src.join(c.file_name().unwrap())).unwrap_or_else(|e| panic!("{}: {e}", c.display()));
+    }
+    let out = tmp.join("out");
+    run(Command::new(fc_aot()).arg("build").arg(&src).arg("--out").arg(&out));
+    let bins: Vec<PathBuf> =
+        containers.iter().map(|c| out.join(c.file_stem().unwrap()).with_extension("bin")).collect();
+
+    let exe = tmp.join("test_runtime");
+    link("gcc", "-std=c11", &[manifest_dir().join("tests/c/test_runtime.c")], &exe);
+    let result = Command::new(&exe).args(&bins).output().expect("run test_runtime");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    print!("{stdout}");
+    eprint!("{stderr}");
+    assert!(result.status.success(), "test_runtime failed ({}):\n{stderr}", result.status);
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with(SUCCESS) && last.ends_with(" checks passed"), "unexpected last line: {last:?}");
+}
+
+#[test]
+fn header_works_from_cxx() {
+    let tmp = TempDir::new("cxx");
+    let source = tmp.join("api.cpp");
+    std::fs::write(
+        &source,
+        r#"#include "fc_runtime.h"
+#include <cstdio>
+#include <cstring>
+
+static uint64_t helper(void *, fc_mem *mem, const uint64_t args[5]) {
+    return fc_mem_translate(mem, args[0], 1, false) ? 1 : 0;
+}
+static void sink(void *, const char *, size_t) {}
+static uint32_t clock_ms(void *) { return 0; }
+static void lock() {}
+
+int main() {
+    fc_stores *stores = fc_stores_new();
+    if (!fc_stores_set_lock(stores, lock, lock)) return 1;
+    fc_vm *vm = fc_vm_new(stores);
+    bool ok = vm != nullptr && fc_vm_register_helper(vm, 0x100, 1, helper, nullptr)
+        && fc_vm_set_output(vm, sink, nullptr) && fc_vm_set_clock(vm, clock_ms, nullptr)
+        && fc_vm_execute(vm, nullptr, 0) == FC_NO_MEMORY
+        && std::strcmp(fc_error_string(fc_vm_last_error(vm)), "NO_MEMORY") == 0
+        && fc_global_update(stores, 1, 2) && fc_global_get(stores, 1) == 2;
+    fc_vm_free(vm);
+    fc_stores_free(stores);
+    std::printf("%s\n", ok ? "c++ ok" : "c++ FAILED");
+    return ok ? 0 : 1;
+}
+"#,
+    )
+    .unwrap();
+    let exe = tmp.join("api_cxx");
+    link("g++", "-std=c++11", &[source], &exe);
+    let out = run(&mut Command::new(&exe));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "c++ ok");
+}
+
+/// `fc_*` function names declared in the header (`name(` after a return type).
+fn header_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(include_dir().join("fc_runtime.h")).unwrap();
+    let mut names: Vec<String> = header
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(['*', '/', '#']) && !l.contains("typedef"))
+        .filter_map(|l| {
+            let open = l.find('(')?;
+            let name = l[..open].rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
+            name.starts_with("fc_").then(|| name.to_owned())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `#[no_mangle] extern "C"` functions of the library source.
+fn library_functions() -> Vec<String> {
+    let source = std::fs::read_to_string(manifest_dir().join("src/lib.rs")).unwrap();
+    let mut names: Vec<String> = source
+        .split("extern \"C\" fn ")
+        .skip(1)
+        .filter_map(|rest| rest.split('(').next())
+        .filter(|name| name.starts_with("fc_"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn header_and_library_declare_the_same_functions() {
+    let declared = header_functions();
+    let defined = library_functions();
+    assert!(declared.len() >= 30, "header parse found only {declared:?}");
+    assert_eq!(declared, defined, "fc_runtime.h and src/lib.rs disagree");
+    // Every declared function resolves in the static library.
+    let tmp = TempDir::new("symbols");
+    let mut c = String::from("#include \"fc_runtime.h\"\n#include <stdio.h>\nint main(void) {\n");
+    for name in &declared {
+        c += &format!("    printf(\"%p\\n\", (void *)(uintptr_t)&{name});\n");
+    }
+    c += "    return 0;\n}\n";
+    let source = tmp.join("symbols.c");
+    std::fs::write(&source, c).unwrap();
+    let exe = tmp.join("symbols");
+    link("gcc", "-std=c11", &[source], &exe);
+    let out = run(&mut Command::new(&exe));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), declared.len());
+}
