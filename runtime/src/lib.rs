@@ -15,6 +15,8 @@ pub mod insn;
 #[cfg(feature = "alloc")]
 pub mod interp;
 pub mod memory;
+#[cfg(feature = "alloc")]
+pub mod native;
 pub mod stores;
 #[cfg(feature = "alloc")]
 pub mod verifier;

@@ -49,6 +49,8 @@ pub enum VerifyErrorKind {
     CallTargetNotFunction { target: i64 },
     Recursion,
     CallDepth { depth: usize, max: usize },
+    /// A host-callable entry slot that is not an instruction start in the text.
+    EntryNotInstruction { slot: usize },
 }
 
 impl VerifyErrorKind {
@@ -65,7 +67,8 @@ impl VerifyErrorKind {
             VerifyErrorKind::UnknownHelper(_)
             | VerifyErrorKind::CallTargetNotFunction { .. }
             | VerifyErrorKind::Recursion
-            | VerifyErrorKind::CallDepth { .. } => ErrorCode::IllegalCall,
+            | VerifyErrorKind::CallDepth { .. }
+            | VerifyErrorKind::EntryNotInstruction { .. } => ErrorCode::IllegalCall,
         }
     }
 }
@@ -87,6 +90,9 @@ impl fmt::Display for VerifyErrorKind {
             }
             VerifyErrorKind::Recursion => f.write_str("recursive local call"),
             VerifyErrorKind::CallDepth { depth, max } => write!(f, "call depth {depth} exceeds the bound of {max}"),
+            VerifyErrorKind::EntryNotInstruction { slot } => {
+                write!(f, "entry point {slot} is not the start of an instruction in the text")
+            }
         }
     }
 }
@@ -174,6 +180,15 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
         return Err(v.errors);
     }
     let roots: Vec<usize> = if entry_slots.is_empty() { vec![0] } else { entry_slots.to_vec() };
+    // A host passes any slots (`VirtualMachine::load_parts`); the passes below index by them.
+    for &slot in &roots {
+        if v.ops.get(slot).is_none_or(|op| op.is_none()) {
+            v.error(slot, VerifyErrorKind::EntryNotInstruction { slot });
+        }
+    }
+    if !v.errors.is_empty() {
+        return Err(v.errors);
+    }
     let functions = v.functions(&roots);
     if !v.errors.is_empty() {
         return Err(v.errors);

@@ -13,17 +13,25 @@ pub enum EngineKind {
     Reference,
     /// The optimized interpreter (the default).
     Interp,
+    /// Cranelift, compiled in process at load.
+    #[cfg(feature = "cranelift")]
+    Jit,
 }
 
 impl EngineKind {
     /// Every engine on the host, the reference first: the every-engine tests and the
     /// main job iterate this, so a new engine joins them by one line here.
-    pub const ALL: [EngineKind; 2] = [EngineKind::Reference, EngineKind::Interp];
+    #[cfg(feature = "cranelift")]
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit];
+    #[cfg(not(feature = "cranelift"))]
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp];
 
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Reference => "reference",
             EngineKind::Interp => "interp",
+            #[cfg(feature = "cranelift")]
+            EngineKind::Jit => "jit",
         }
     }
 }
@@ -39,6 +47,8 @@ pub fn engine(kind: EngineKind, target: Target) -> Box<dyn Engine> {
     match (kind, target) {
         (EngineKind::Reference, Target::Host) => Box::new(Reference),
         (EngineKind::Interp, Target::Host) => Box::new(Interp::default()),
+        #[cfg(feature = "cranelift")]
+        (EngineKind::Jit, Target::Host) => Box::new(crate::clif::jit::Jit::default()),
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod asm;
 pub mod build;
+#[cfg(feature = "cranelift")]
+pub mod clif;
 pub mod cli;
 pub mod conformance;
 pub mod conformance_data;

@@ -54,7 +54,7 @@ fn run(executor: &Executor) -> (Summary, Vec<String>) {
 
 #[test]
 fn every_engine_passes_the_suite() {
-    for engine in EngineKind::ALL {
+    for &engine in EngineKind::ALL {
         let (summary, skipped) = run(&Executor::Engine(engine, Target::Host));
         assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 }, "{}", engine.name());
         assert_eq!(skipped, ["callx.data"]);

@@ -76,7 +76,7 @@ pub fn capture(vm: &mut VirtualMachine<'_>) -> Rc<RefCell<Vec<String>>> {
 /// then requires every engine's observations to equal the reference's.
 pub fn on_every_engine(body: impl Fn()) {
     let mut records = Vec::new();
-    for kind in EngineKind::ALL {
+    for &kind in EngineKind::ALL {
         ENGINE.with(|e| e.set(kind));
         LOG.with(|l| l.borrow_mut().clear());
         body();

@@ -1,0 +1,129 @@
+//! The one native ABI (mirrored by `targets/include/fc_abi.h`): how translated code,
+//! whether Cranelift or a C compiler made it, is called, and the engine that calls it.
+//!
+//! A translated entry function takes the environment and r1, r2 and returns r0; on a
+//! fault it stores the error code and slot index in the environment.
+
+use crate::error::{ErrorCode, Trap};
+use crate::helpers::{HelperOutcome, Helpers};
+use crate::interp::Invocation;
+use crate::memory::{MemoryMap, Region, SLOTS};
+use crate::verifier::VerifiedProgram;
+
+/// Version of the layout below; translated code exports it and the runtime checks it.
+pub const ABI_VERSION: u32 = 1;
+
+/// Helper dispatch as translated code calls it: the environment, the helper id, r1..r5.
+pub type HelperFn = unsafe extern "C" fn(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64;
+
+/// A translated entry function: `r0 = f(env, r1, r2)`.
+pub type EntryFn = unsafe extern "C" fn(env: *mut Env, r1: u64, r2: u64) -> u64;
+
+/// `fc_env`: everything translated code reads and writes besides registers.
+#[derive(Debug)]
+#[repr(C)]
+pub struct Env {
+    /// The address map: slot i holds the region at `i << 28`.
+    pub regions: [Region; SLOTS],
+    pub helper: HelperFn,
+    /// The host's state for `helper`.
+    pub host: *mut core::ffi::c_void,
+    /// Taken jumps left; `u64::MAX` when the bound is off.
+    pub budget: u64,
+    /// Bytes per call level.
+    pub frame_size: u64,
+    /// r10 of the entry function.
+    pub stack_top: u64,
+    /// Out: the error code (0: none).
+    pub error: i32,
+    /// Out: the slot index of the fault.
+    pub error_pc: u32,
+    /// Set by a helper to end the program at once with r0 = the helper's result (unwind).
+    pub stop: u32,
+    pub _reserved: u32,
+}
+
+/// Byte offsets of the fields translated code touches (checked against the struct in a test).
+pub mod offsets {
+    use super::*;
+    pub const REGION_SIZE: usize = core::mem::size_of::<Region>();
+    pub const REGION_BASE: usize = core::mem::offset_of!(Region, base);
+    pub const REGION_LEN: usize = core::mem::offset_of!(Region, len);
+    pub const REGION_WRITABLE: usize = core::mem::offset_of!(Region, writable);
+    pub const HELPER: usize = core::mem::offset_of!(Env, helper);
+    pub const BUDGET: usize = core::mem::offset_of!(Env, budget);
+    pub const FRAME_SIZE: usize = core::mem::offset_of!(Env, frame_size);
+    pub const STACK_TOP: usize = core::mem::offset_of!(Env, stack_top);
+    pub const ERROR: usize = core::mem::offset_of!(Env, error);
+    pub const ERROR_PC: usize = core::mem::offset_of!(Env, error_pc);
+    pub const STOP: usize = core::mem::offset_of!(Env, stop);
+}
+
+/// What the dispatcher reaches through `Env::host`.
+struct Host<'m, 'r> {
+    helpers: &'m mut dyn Helpers,
+    memory: *mut MemoryMap<'r>,
+}
+
+unsafe extern "C" fn dispatch(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64 {
+    // `run` set `host` to a live `Host` for the duration of the call into native code,
+    // and native code calls this only from inside that call.
+    let env = unsafe { &mut *env };
+    let host = unsafe { &mut *(env.host as *mut Host) };
+    let memory = unsafe { &mut *host.memory };
+    match host.helpers.call(id, [a1, a2, a3, a4, a5], memory) {
+        HelperOutcome::Return(v) => v,
+        HelperOutcome::Exit(v) => {
+            env.stop = 1;
+            v
+        }
+    }
+}
+
+/// Runs translated code for `inv` with the run's memory and helpers.
+///
+/// # Safety
+/// `entry` must be code translated from `program` for this ABI version: it may only
+/// touch memory through the regions of the environment.
+pub unsafe fn run(
+    entry: EntryFn,
+    program: &VerifiedProgram,
+    inv: &Invocation,
+    memory: &mut MemoryMap,
+    helpers: &mut dyn Helpers,
+) -> Result<u64, Trap> {
+    let mut host = Host { helpers, memory: memory as *mut MemoryMap };
+    let mut env = Env {
+        regions: *memory.regions(),
+        helper: dispatch,
+        host: &mut host as *mut Host as *mut core::ffi::c_void,
+        budget: inv.budget.map_or(u64::MAX, u64::from),
+        frame_size: inv.frame_size as u64,
+        stack_top: inv.stack_top(program),
+        error: 0,
+        error_pc: 0,
+        stop: 0,
+        _reserved: 0,
+    };
+    let r0 = unsafe { entry(&mut env, inv.r1, inv.r2) };
+    match env.error {
+        0 => Ok(r0),
+        code => Err(Trap {
+            code: ErrorCode::from_code(code).unwrap_or(ErrorCode::IllegalInstruction),
+            pc: env.error_pc as usize,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets::*;
+
+    #[test]
+    fn the_layout_is_the_documented_one() {
+        // targets/include/fc_abi.h spells the same layout for 64-bit hosts.
+        assert_eq!((REGION_SIZE, REGION_BASE, REGION_LEN, REGION_WRITABLE), (16, 0, 8, 12));
+        assert_eq!((HELPER, BUDGET, FRAME_SIZE, STACK_TOP), (256, 272, 280, 288));
+        assert_eq!((ERROR, ERROR_PC, STOP), (296, 300, 304));
+    }
+}

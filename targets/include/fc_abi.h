@@ -1,0 +1,70 @@
+/*
+ * fc_abi.h - the one native ABI of translated Femto-Containers.
+ *
+ * Code that fc-aot translates from a verified container, whether Cranelift or a C
+ * compiler produced it, is called the same way: an environment (the address map,
+ * helper dispatch, branch budget, stack and error slots) and r1, r2; it returns r0.
+ * The Rust runtime mirrors this layout in runtime/src/native.rs (a test holds the
+ * two equal) and checks FC_ABI_VERSION before it runs translated code.
+ */
+#ifndef FC_ABI_H
+#define FC_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FC_ABI_VERSION 1u
+
+/* Address map: bits 28-31 of a container address pick one of 16 slots. */
+#define FC_SLOT_SHIFT 28
+#define FC_SLOTS 16
+#define FC_SLOT_RODATA 1
+#define FC_SLOT_DATA 2
+#define FC_SLOT_STACK 3
+#define FC_SLOT_CONTEXT 4
+
+/* One region: host base, length (0: not mapped), whether containers may write it. */
+typedef struct fc_region {
+    uint8_t *base;
+    uint32_t len;
+    uint32_t writable;
+} fc_region;
+
+typedef struct fc_env fc_env;
+
+/* Helper dispatch: helper `id` with r1..r5; returns r0. A helper that ends the
+ * program (unwind) sets env->stop. */
+typedef uint64_t (*fc_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                                 uint64_t r5);
+
+struct fc_env {
+    fc_region regions[FC_SLOTS];
+    fc_helper_fn helper;
+    void *host;            /* the host's state for `helper` */
+    uint64_t budget;       /* taken jumps left; UINT64_MAX: no bound */
+    uint64_t frame_size;   /* bytes per call level */
+    uint64_t stack_top;    /* r10 of the entry function: 0x30000000 + frame_size * (depth + 1) */
+    int32_t error;         /* out: error code, 0 when none (FC_ILLEGAL_MEM, FC_OUT_OF_BRANCHES, ...) */
+    uint32_t error_pc;     /* out: instruction slot index of the fault */
+    uint32_t stop;         /* set by a helper: end now with r0 = its return value */
+    uint32_t reserved;
+};
+
+/* Every translated container exports, for each function-table entry NAME:
+ *     uint64_t fc_<container>_<NAME>(fc_env *env, uint64_t r1, uint64_t r2);
+ *     const uint32_t fc_<container>_<NAME>_depth;     (nested local calls: reserve depth + 1 frames)
+ * and once:
+ *     const uint32_t fc_<container>_abi_version;      (== FC_ABI_VERSION)
+ *     const uint8_t fc_<container>_rodata[], fc_<container>_data[];   (initial contents)
+ *     const uint32_t fc_<container>_rodata_len, fc_<container>_data_len, fc_<container>_bss_len;
+ * Non-identifier characters of names become '_'. */
+typedef uint64_t (*fc_entry_fn)(fc_env *env, uint64_t r1, uint64_t r2);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,617 @@
+//! Lowering of a `VerifiedProgram` to Cranelift IR: one Cranelift function per eBPF
+//! function, one block per basic block, r0-r10 as variables, and the address map,
+//! budget and faults of spec §2 through the `fc_env` of the native ABI.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::entity::packed_option::ReservedValue;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, Signature, Type, Value};
+use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError};
+use fc_runtime::error::ErrorCode;
+use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
+use fc_runtime::memory::{DATA_START, RODATA_START, SLOT_SHIFT};
+use fc_runtime::native::offsets;
+use fc_runtime::verifier::VerifiedProgram;
+
+const I64: Type = types::I64;
+const I32: Type = types::I32;
+
+/// Why translation failed (only Cranelift itself can refuse a verified program).
+#[derive(Debug)]
+pub struct LowerError(pub String);
+
+impl std::fmt::Display for LowerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ModuleError> for LowerError {
+    fn from(e: ModuleError) -> Self {
+        LowerError(e.to_string())
+    }
+}
+
+/// The functions a lowering produced: internal ones by eBPF function index, and
+/// the exported entry wrappers by name.
+pub struct Lowered {
+    pub internal: Vec<FuncId>,
+    pub exported: Vec<(String, FuncId)>,
+}
+
+fn internal_signature(call_conv: CallConv, ptr: Type) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(ptr));
+    // r1..r5 and r10.
+    sig.params.extend([AbiParam::new(I64); 6]);
+    sig.returns.push(AbiParam::new(I64));
+    sig
+}
+
+/// `fc_entry_fn`: (env, r1, r2) -> r0.
+pub fn entry_signature(call_conv: CallConv, ptr: Type) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.extend([AbiParam::new(I64); 2]);
+    sig.returns.push(AbiParam::new(I64));
+    sig
+}
+
+fn helper_signature(call_conv: CallConv, ptr: Type) -> Signature {
+    let mut sig = Signature::new(call_conv);
+    sig.params.push(AbiParam::new(ptr));
+    sig.params.push(AbiParam::new(I32));
+    sig.params.extend([AbiParam::new(I64); 5]);
+    sig.returns.push(AbiParam::new(I64));
+    sig
+}
+
+/// Declares and defines every function of `program` in `module`, and an exported
+/// wrapper `export_name(name)` for each `(name, function index)` of `entries`.
+/// `clif` receives each function's IR text when asked for.
+pub fn lower<M: Module>(
+    module: &mut M,
+    program: &VerifiedProgram,
+    prefix: &str,
+    entries: &[(String, usize)],
+    mut clif: Option<&mut String>,
+) -> Result<Lowered, LowerError> {
+    let call_conv = module.isa().default_call_conv();
+    let ptr = module.isa().pointer_type();
+    let frontend = module.isa().frontend_config();
+    let internal_sig = internal_signature(call_conv, ptr);
+    let internal: Vec<FuncId> = program
+        .functions()
+        .iter()
+        .map(|f| module.declare_function(&format!("{prefix}_f{}", f.start), Linkage::Local, &internal_sig))
+        .collect::<Result<_, _>>()?;
+    let mut ctx = module.make_context();
+    let mut fbc = FunctionBuilderContext::new();
+    for (index, &id) in internal.iter().enumerate() {
+        ctx.func.signature = internal_sig.clone();
+        let callees: Vec<_> = internal.iter().map(|&f| module.declare_func_in_func(f, &mut ctx.func)).collect();
+        let builder = FunctionBuilder::new(&mut ctx.func, &mut fbc);
+        let helper_sig = helper_signature(call_conv, ptr);
+        FunctionLowering::new(builder, program, index, ptr, helper_sig, callees).lower(frontend);
+        if let Some(text) = clif.as_deref_mut() {
+            text.push_str(&ctx.func.display().to_string());
+            text.push('\n');
+        }
+        module.define_function(id, &mut ctx).map_err(|e| LowerError(format!("function at insn {}: {e:?}", program.functions()[index].start)))?;
+        module.clear_context(&mut ctx);
+    }
+    let entry_sig = entry_signature(call_conv, ptr);
+    let mut exported = Vec::new();
+    for (name, function) in entries {
+        let id = module.declare_function(name, Linkage::Export, &entry_sig)?;
+        ctx.func.signature = entry_sig.clone();
+        let callee = module.declare_func_in_func(internal[*function], &mut ctx.func);
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fbc);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let zero = b.ins().iconst(I64, 0);
+        let top = b.ins().load(I64, MemFlagsData::trusted(), p[0], offsets::STACK_TOP as i32);
+        let call = b.ins().call(callee, &[p[0], p[1], p[2], zero, zero, zero, top]);
+        let r0 = b.inst_results(call)[0];
+        b.ins().return_(&[r0]);
+        b.finalize(frontend);
+        if let Some(text) = clif.as_deref_mut() {
+            text.push_str(&ctx.func.display().to_string());
+            text.push('\n');
+        }
+        module.define_function(id, &mut ctx).map_err(|e| LowerError(format!("{name}: {e:?}")))?;
+        module.clear_context(&mut ctx);
+        exported.push((name.clone(), id));
+    }
+    Ok(Lowered { internal, exported })
+}
+
+struct FunctionLowering<'a, 'p> {
+    b: FunctionBuilder<'a>,
+    program: &'p VerifiedProgram<'p>,
+    function: usize,
+    ptr: Type,
+    helper_sig: Signature,
+    callees: Vec<cranelift_codegen::ir::FuncRef>,
+    regs: [Variable; 11],
+    budget: Variable,
+    env: Value,
+    frame_size: Value,
+    blocks: HashMap<usize, Block>,
+    /// Shared fault exit: (error code, slot index).
+    trap: Block,
+}
+
+fn args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|&v| BlockArg::Value(v)).collect()
+}
+
+impl<'a, 'p> FunctionLowering<'a, 'p> {
+    fn new(
+        mut b: FunctionBuilder<'a>,
+        program: &'p VerifiedProgram<'p>,
+        function: usize,
+        ptr: Type,
+        helper_sig: Signature,
+        callees: Vec<cranelift_codegen::ir::FuncRef>,
+    ) -> Self {
+        let regs = std::array::from_fn(|_| b.declare_var(I64));
+        let budget = b.declare_var(I64);
+        let trap = b.create_block();
+        // Set from the entry block's parameters in `lower`.
+        let placeholder = Value::reserved_value();
+        FunctionLowering {
+            b,
+            program,
+            function,
+            ptr,
+            helper_sig,
+            callees,
+            regs,
+            budget,
+            env: placeholder,
+            frame_size: placeholder,
+            blocks: HashMap::new(),
+            trap,
+        }
+    }
+
+    fn reg(&mut self, r: Reg) -> Value {
+        self.b.use_var(self.regs[r.index()])
+    }
+
+    fn set(&mut self, r: Reg, v: Value) {
+        self.b.def_var(self.regs[r.index()], v);
+    }
+
+    fn lower(mut self, frontend: TargetFrontendConfig) {
+        let f = &self.program.functions()[self.function];
+        let (start, end) = (f.start, f.end);
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        for pc in start..end {
+            if pc == start || self.program.is_leader(pc) {
+                let block = self.b.create_block();
+                self.blocks.insert(pc, block);
+            }
+        }
+        self.b.switch_to_block(entry);
+        self.b.seal_block(entry);
+        let p = self.b.block_params(entry).to_vec();
+        self.env = p[0];
+        let zero = self.b.ins().iconst(I64, 0);
+        for r in [0usize, 6, 7, 8, 9] {
+            self.b.def_var(self.regs[r], zero);
+        }
+        for n in 1..=5 {
+            self.b.def_var(self.regs[n], p[n]);
+        }
+        self.b.def_var(self.regs[10], p[6]);
+        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.env, offsets::BUDGET as i32);
+        self.b.def_var(self.budget, budget);
+        self.frame_size = self.b.ins().load(I64, MemFlagsData::trusted(), self.env, offsets::FRAME_SIZE as i32);
+        self.b.ins().jump(self.blocks[&start], &[]);
+
+        let mut open = false;
+        let mut pc = start;
+        while pc < end {
+            if let Some(&block) = self.blocks.get(&pc) {
+                if open {
+                    self.b.ins().jump(block, &[]);
+                }
+                self.b.switch_to_block(block);
+                open = true;
+            }
+            let Some(insn) = self.program.insn(pc) else {
+                pc += 1;
+                continue;
+            };
+            if open {
+                open = self.instruction(pc, insn.op);
+            }
+            pc += insn.op.slots();
+        }
+        // Verified code never falls off its function; close the last block if it did.
+        if open {
+            self.b.ins().return_(&[zero]);
+        }
+        self.build_trap();
+        self.b.seal_all_blocks();
+        self.b.finalize(frontend);
+    }
+
+    fn build_trap(&mut self) {
+        self.b.append_block_param(self.trap, I32);
+        self.b.append_block_param(self.trap, I32);
+        self.b.switch_to_block(self.trap);
+        let p = self.b.block_params(self.trap).to_vec();
+        let flags = MemFlagsData::trusted();
+        self.b.ins().store(flags, p[0], self.env, offsets::ERROR as i32);
+        self.b.ins().store(flags, p[1], self.env, offsets::ERROR_PC as i32);
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[zero]);
+    }
+
+    /// Continues in a new block when `fail` is false; otherwise leaves through the trap.
+    fn check(&mut self, fail: Value, code: ErrorCode, pc: usize) {
+        let code = self.b.ins().iconst(I32, code.code() as i64);
+        let pc = self.b.ins().iconst(I32, pc as i64);
+        let ok = self.b.create_block();
+        self.b.ins().brif(fail, self.trap, &args(&[code, pc]), ok, &[]);
+        self.b.switch_to_block(ok);
+    }
+
+    fn spill_budget(&mut self) {
+        let budget = self.b.use_var(self.budget);
+        self.b.ins().store(MemFlagsData::trusted(), budget, self.env, offsets::BUDGET as i32);
+    }
+
+    fn reload_budget(&mut self) {
+        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.env, offsets::BUDGET as i32);
+        self.b.def_var(self.budget, budget);
+    }
+
+    fn return_r0(&mut self) {
+        self.spill_budget();
+        let r0 = self.reg(Reg::R0);
+        self.b.ins().return_(&[r0]);
+    }
+
+    /// A taken jump: the budget check, then on to the target block.
+    fn take(&mut self, pc: usize, target: usize) {
+        let budget = self.b.use_var(self.budget);
+        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, budget, 0);
+        self.check(empty, ErrorCode::OutOfBranches, pc);
+        let budget = self.b.use_var(self.budget);
+        let left = self.b.ins().iadd_imm_s(budget, -1);
+        self.b.def_var(self.budget, left);
+        self.b.ins().jump(self.blocks[&target], &[]);
+    }
+
+    /// The host address of `[r[base] + off, + n)`, after the region check.
+    fn address(&mut self, base: Reg, off: i16, n: u64, write: bool, pc: usize) -> Value {
+        let base = self.reg(base);
+        let addr = self.b.ins().iadd_imm_s(base, off as i64);
+        let slot = self.b.ins().ushr_imm_u(addr, SLOT_SHIFT as i64);
+        let slot = self.b.ins().band_imm_u(slot, 15);
+        let start = self.b.ins().ishl_imm_u(slot, SLOT_SHIFT as i64);
+        let offset = self.b.ins().isub(addr, start);
+        let scaled = self.b.ins().imul_imm_u(slot, offsets::REGION_SIZE as i64);
+        let scaled = if self.ptr == I64 { scaled } else { self.b.ins().ireduce(self.ptr, scaled) };
+        let region = self.b.ins().iadd(self.env, scaled);
+        let flags = MemFlagsData::trusted();
+        let len = self.b.ins().uload32(flags, region, offsets::REGION_LEN as i32);
+        let end = self.b.ins().iadd_imm_s(offset, n as i64);
+        // Upper address bits give an offset of at least 2^32: past every length.
+        let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.check(outside, ErrorCode::IllegalMem, pc);
+        if write {
+            let writable = self.b.ins().load(I32, flags, region, offsets::REGION_WRITABLE as i32);
+            let denied = self.b.ins().icmp_imm_s(IntCC::Equal, writable, 0);
+            self.check(denied, ErrorCode::IllegalMem, pc);
+        }
+        let host = self.b.ins().load(self.ptr, flags, region, offsets::REGION_BASE as i32);
+        let offset = if self.ptr == I64 { offset } else { self.b.ins().ireduce(self.ptr, offset) };
+        self.b.ins().iadd(host, offset)
+    }
+
+    fn load(&mut self, size: Size, p: Value) -> Value {
+        let f = MemFlagsData::new();
+        match size {
+            Size::B => self.b.ins().uload8(I64, f, p, 0),
+            Size::H => self.b.ins().uload16(I64, f, p, 0),
+            Size::W => self.b.ins().uload32(f, p, 0),
+            Size::DW => self.b.ins().load(I64, f, p, 0),
+        }
+    }
+
+    fn store(&mut self, size: Size, v: Value, p: Value) {
+        let f = MemFlagsData::new();
+        match size {
+            Size::B => self.b.ins().istore8(f, v, p, 0),
+            Size::H => self.b.ins().istore16(f, v, p, 0),
+            Size::W => self.b.ins().istore32(f, v, p, 0),
+            Size::DW => self.b.ins().store(f, v, p, 0),
+        };
+    }
+
+    fn operand(&mut self, width: Width, src: Operand) -> Value {
+        let ty = if width == Width::W64 { I64 } else { I32 };
+        match src {
+            Operand::Imm(i) => self.b.ins().iconst(ty, i as i64 & if ty == I32 { 0xffff_ffff } else { -1 }),
+            Operand::Reg(r) => {
+                let v = self.reg(r);
+                if ty == I32 { self.b.ins().ireduce(I32, v) } else { v }
+            }
+        }
+    }
+
+    fn alu(&mut self, ty: Type, op: AluOp, a: Value, s: Value) -> Value {
+        let b = &mut self.b;
+        match op {
+            AluOp::Add => b.ins().iadd(a, s),
+            AluOp::Sub => b.ins().isub(a, s),
+            AluOp::Mul => b.ins().imul(a, s),
+            AluOp::Or => b.ins().bor(a, s),
+            AluOp::And => b.ins().band(a, s),
+            AluOp::Xor => b.ins().bxor(a, s),
+            AluOp::Lsh => b.ins().ishl(a, s),
+            AluOp::Rsh => b.ins().ushr(a, s),
+            AluOp::Arsh => b.ins().sshr(a, s),
+            AluOp::Mov => s,
+            AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod => {
+                let zero = b.ins().icmp_imm_s(IntCC::Equal, s, 0);
+                let minus_one = b.ins().icmp_imm_s(IntCC::Equal, s, -1);
+                let one = b.ins().iconst(ty, 1);
+                let nought = b.ins().iconst(ty, 0);
+                match op {
+                    AluOp::Div => {
+                        let safe = b.ins().select(zero, one, s);
+                        let q = b.ins().udiv(a, safe);
+                        b.ins().select(zero, nought, q)
+                    }
+                    AluOp::Mod => {
+                        let safe = b.ins().select(zero, one, s);
+                        let r = b.ins().urem(a, safe);
+                        b.ins().select(zero, a, r)
+                    }
+                    // INT_MIN / -1 traps in hardware: divide by 1 and negate instead.
+                    AluOp::SDiv => {
+                        let special = b.ins().bor(zero, minus_one);
+                        let safe = b.ins().select(special, one, s);
+                        let q = b.ins().sdiv(a, safe);
+                        let negated = b.ins().ineg(a);
+                        let q = b.ins().select(minus_one, negated, q);
+                        b.ins().select(zero, nought, q)
+                    }
+                    _ => {
+                        let special = b.ins().bor(zero, minus_one);
+                        let safe = b.ins().select(special, one, s);
+                        let r = b.ins().srem(a, safe);
+                        b.ins().select(zero, a, r)
+                    }
+                }
+            }
+        }
+    }
+
+    fn widen(&mut self, ty: Type, v: Value) -> Value {
+        if ty == I64 { v } else { self.b.ins().uextend(I64, v) }
+    }
+
+    fn narrow(&mut self, width: Width, v: Value) -> (Type, Value) {
+        match width {
+            Width::W64 => (I64, v),
+            Width::W32 => (I32, self.b.ins().ireduce(I32, v)),
+        }
+    }
+
+    /// Lowers one instruction; false when it ended the block.
+    fn instruction(&mut self, pc: usize, op: Op) -> bool {
+        match op {
+            Op::Alu { width, op, dst, src } => {
+                let s = self.operand(width, src);
+                let d = self.reg(dst);
+                let (ty, a) = self.narrow(width, d);
+                let r = self.alu(ty, op, a, s);
+                let r = self.widen(ty, r);
+                self.set(dst, r);
+            }
+            Op::MovSx { width, dst, src, from } => {
+                let v = self.reg(src);
+                let narrow = match from {
+                    SxSize::B => types::I8,
+                    SxSize::H => types::I16,
+                    SxSize::W => I32,
+                };
+                let v = self.b.ins().ireduce(narrow, v);
+                let r = match width {
+                    Width::W64 => self.b.ins().sextend(I64, v),
+                    Width::W32 => {
+                        let v = self.b.ins().sextend(I32, v);
+                        self.b.ins().uextend(I64, v)
+                    }
+                };
+                self.set(dst, r);
+            }
+            Op::Neg { width, dst } => {
+                let d = self.reg(dst);
+                let (ty, a) = self.narrow(width, d);
+                let r = self.b.ins().ineg(a);
+                let r = self.widen(ty, r);
+                self.set(dst, r);
+            }
+            Op::End { order, dst, width } => {
+                let d = self.reg(dst);
+                let ty = match width {
+                    SwapWidth::W16 => types::I16,
+                    SwapWidth::W32 => I32,
+                    SwapWidth::W64 => I64,
+                };
+                let v = if ty == I64 { d } else { self.b.ins().ireduce(ty, d) };
+                let v = match order {
+                    ByteOrder::ToLe => v,
+                    ByteOrder::ToBe | ByteOrder::Swap => self.b.ins().bswap(v),
+                };
+                let r = if ty == I64 { v } else { self.b.ins().uextend(I64, v) };
+                self.set(dst, r);
+            }
+            Op::Lddw { dst, imm } => {
+                let v = self.b.ins().iconst(I64, imm as i64);
+                self.set(dst, v);
+            }
+            Op::LddwData { dst, offset } => {
+                let v = self.b.ins().iconst(I64, DATA_START.wrapping_add(offset) as i64);
+                self.set(dst, v);
+            }
+            Op::LddwRodata { dst, offset } => {
+                let v = self.b.ins().iconst(I64, RODATA_START.wrapping_add(offset) as i64);
+                self.set(dst, v);
+            }
+            Op::Load { size, dst, src, off } => {
+                let p = self.address(src, off, size.bytes() as u64, false, pc);
+                let v = self.load(size, p);
+                self.set(dst, v);
+            }
+            Op::LoadSx { size, dst, src, off } => {
+                let p = self.address(src, off, size.size().bytes() as u64, false, pc);
+                let f = MemFlagsData::new();
+                let v = match size {
+                    SxSize::B => self.b.ins().sload8(I64, f, p, 0),
+                    SxSize::H => self.b.ins().sload16(I64, f, p, 0),
+                    SxSize::W => self.b.ins().sload32(f, p, 0),
+                };
+                self.set(dst, v);
+            }
+            Op::Store { size, dst, off, src } => {
+                let p = self.address(dst, off, size.bytes() as u64, true, pc);
+                let v = self.operand(Width::W64, src);
+                self.store(size, v, p);
+            }
+            Op::Atomic { width, op, dst, src, off } => {
+                let size = if width == Width::W64 { Size::DW } else { Size::W };
+                // Read and write access are both required, even when nothing is stored.
+                let p = self.address(dst, off, size.bytes() as u64, true, pc);
+                let old = self.load(size, p);
+                let operand = self.reg(src);
+                let new = match op {
+                    AtomicOp::Add { .. } => self.b.ins().iadd(old, operand),
+                    AtomicOp::Or { .. } => self.b.ins().bor(old, operand),
+                    AtomicOp::And { .. } => self.b.ins().band(old, operand),
+                    AtomicOp::Xor { .. } => self.b.ins().bxor(old, operand),
+                    AtomicOp::Xchg => operand,
+                    AtomicOp::CmpXchg => {
+                        let r0 = self.reg(Reg::R0);
+                        let expected = if width == Width::W32 {
+                            let low = self.b.ins().ireduce(I32, r0);
+                            self.b.ins().uextend(I64, low)
+                        } else {
+                            r0
+                        };
+                        let equal = self.b.ins().icmp(IntCC::Equal, old, expected);
+                        self.b.ins().select(equal, operand, old)
+                    }
+                };
+                self.store(size, new, p);
+                match op {
+                    AtomicOp::CmpXchg => self.set(Reg::R0, old),
+                    _ if op.fetches() => self.set(src, old),
+                    _ => {}
+                }
+            }
+            Op::Ja { .. } | Op::Gotol { .. } => {
+                let target = op.jump_target(pc).unwrap_or(0) as usize;
+                self.take(pc, target);
+                return false;
+            }
+            Op::Jump { width, cond, dst, src, .. } => {
+                let s = self.operand(width, src);
+                let d = self.reg(dst);
+                let (_, a) = self.narrow(width, d);
+                let taken = match cond {
+                    Cond::Set => {
+                        let both = self.b.ins().band(a, s);
+                        self.b.ins().icmp_imm_s(IntCC::NotEqual, both, 0)
+                    }
+                    _ => {
+                        let cc = match cond {
+                            Cond::Eq => IntCC::Equal,
+                            Cond::Ne => IntCC::NotEqual,
+                            Cond::Gt => IntCC::UnsignedGreaterThan,
+                            Cond::Ge => IntCC::UnsignedGreaterThanOrEqual,
+                            Cond::Lt => IntCC::UnsignedLessThan,
+                            Cond::Le => IntCC::UnsignedLessThanOrEqual,
+                            Cond::Sgt => IntCC::SignedGreaterThan,
+                            Cond::Sge => IntCC::SignedGreaterThanOrEqual,
+                            Cond::Slt => IntCC::SignedLessThan,
+                            Cond::Sle | Cond::Set => IntCC::SignedLessThanOrEqual,
+                        };
+                        self.b.ins().icmp(cc, a, s)
+                    }
+                };
+                let take = self.b.create_block();
+                let next = self.blocks[&(pc + 1)];
+                self.b.ins().brif(taken, take, &[], next, &[]);
+                self.b.switch_to_block(take);
+                let target = op.jump_target(pc).unwrap_or(0) as usize;
+                self.take(pc, target);
+                return false;
+            }
+            Op::CallHelper { id } => {
+                let sig = self.b.import_signature(self.helper_sig.clone());
+                let f = self.b.ins().load(self.ptr, MemFlagsData::trusted(), self.env, offsets::HELPER as i32);
+                let id = self.b.ins().iconst(I32, id as i64);
+                let mut call_args = vec![self.env, id];
+                for n in 1..=5 {
+                    call_args.push(self.b.use_var(self.regs[n]));
+                }
+                let call = self.b.ins().call_indirect(sig, f, &call_args);
+                let r0 = self.b.inst_results(call)[0];
+                self.set(Reg::R0, r0);
+                self.leave_if(offsets::STOP);
+            }
+            Op::CallLocal { .. } => {
+                let target = op.call_target(pc).unwrap_or(0) as usize;
+                let callee = self.program.function_at(target).unwrap_or(0);
+                self.spill_budget();
+                let mut call_args = vec![self.env];
+                for n in 1..=5 {
+                    call_args.push(self.b.use_var(self.regs[n]));
+                }
+                let r10 = self.reg(Reg::R10);
+                let r10 = self.b.ins().isub(r10, self.frame_size);
+                call_args.push(r10);
+                let call = self.b.ins().call(self.callees[callee], &call_args);
+                let r0 = self.b.inst_results(call)[0];
+                self.set(Reg::R0, r0);
+                self.reload_budget();
+                // A fault or an unwind below ends this function too.
+                self.leave_if(offsets::ERROR);
+                self.leave_if(offsets::STOP);
+            }
+            Op::Exit => {
+                self.return_r0();
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Returns r0 at once when the 32-bit field at `offset` of the environment is set.
+    fn leave_if(&mut self, offset: usize) {
+        let flag = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offset as i32);
+        let leave = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.ins().brif(flag, leave, &[], go_on, &[]);
+        self.b.switch_to_block(leave);
+        self.return_r0();
+        self.b.switch_to_block(go_on);
+    }
+}
