@@ -248,9 +248,13 @@ fn run(args: RunArgs) -> ExitCode {
     let lines = std::cell::RefCell::new(Vec::<String>::new());
     let started = std::time::Instant::now();
     let mut ctx = args.ctx;
+    let engine = match engines::engine(args.engine, args.target) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
     let (r0, error, error_pc, globals, locals) = {
         let mut vm = VirtualMachine::new(&stores);
-        vm.set_engine(engines::engine(args.engine, args.target));
+        vm.set_engine(engine);
         vm.set_budget(args.budget);
         let env = vm.environment();
         env.set_profile(args.profile);
@@ -430,7 +434,7 @@ pub fn main() -> ExitCode {
                         options.extend(["--engine".to_string(), e.name().to_string()]);
                     }
                     if let Some(t) = target {
-                        options.extend(["--target".to_string(), t.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()]);
+                        options.extend(["--target".to_string(), t.name().to_string()]);
                     }
                     Executor::Plugin(path, options)
                 }

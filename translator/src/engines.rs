@@ -16,13 +16,17 @@ pub enum EngineKind {
     /// Cranelift, compiled in process at load.
     #[cfg(feature = "cranelift")]
     Jit,
+    /// Cranelift object: on the host linked into a shared library and loaded; on
+    /// other ISAs linked with the C harness and run under qemu.
+    #[cfg(feature = "cranelift")]
+    Aot,
 }
 
 impl EngineKind {
     /// Every engine on the host, the reference first: the every-engine tests and the
     /// main job iterate this, so a new engine joins them by one line here.
     #[cfg(feature = "cranelift")]
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit];
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit, EngineKind::Aot];
     #[cfg(not(feature = "cranelift"))]
     pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp];
 
@@ -32,6 +36,8 @@ impl EngineKind {
             EngineKind::Interp => "interp",
             #[cfg(feature = "cranelift")]
             EngineKind::Jit => "jit",
+            #[cfg(feature = "cranelift")]
+            EngineKind::Aot => "aot",
         }
     }
 }
@@ -39,16 +45,81 @@ impl EngineKind {
 /// `--target`: where the engine's code runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
+    /// In this process.
     Host,
+    /// x86-64 Linux, as a separate program.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// AArch64 Linux under qemu-aarch64.
+    Aarch64,
+    /// RISC-V 64 Linux under qemu-riscv64.
+    Riscv64gc,
 }
 
-/// A fresh engine of `kind` for `target`.
-pub fn engine(kind: EngineKind, target: Target) -> Box<dyn Engine> {
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Host => "host",
+            Target::X86_64 => "x86_64",
+            Target::Aarch64 => "aarch64",
+            Target::Riscv64gc => "riscv64gc",
+        }
+    }
+}
+
+/// A fresh in-process engine of `kind` for `target`.
+pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, String> {
     match (kind, target) {
-        (EngineKind::Reference, Target::Host) => Box::new(Reference),
-        (EngineKind::Interp, Target::Host) => Box::new(Interp::default()),
+        (EngineKind::Reference, Target::Host) => Ok(Box::new(Reference)),
+        (EngineKind::Interp, Target::Host) => Ok(Box::new(Interp::default())),
         #[cfg(feature = "cranelift")]
-        (EngineKind::Jit, Target::Host) => Box::new(crate::clif::jit::Jit::default()),
+        (EngineKind::Jit, Target::Host) => Ok(Box::new(crate::clif::jit::Jit::default())),
+        #[cfg(feature = "cranelift")]
+        (EngineKind::Aot, Target::Host) => Ok(Box::new(crate::clif::aot::Aot::default())),
+        (kind, target) => Err(format!(
+            "engine `{}` does not run on target `{}` in this process (conformance data runs there through its harness)",
+            kind.name(),
+            target.name()
+        )),
+    }
+}
+
+/// The qemu/harness set-up that runs conformance data for `kind` on `target`, if any.
+#[cfg(feature = "cranelift")]
+fn cross(kind: EngineKind, target: Target) -> Option<crate::clif::aot::Cross> {
+    use crate::clif::aot::{AARCH64, RISCV64, X86_64};
+    match (kind, target) {
+        (EngineKind::Aot, Target::X86_64) => Some(X86_64),
+        (EngineKind::Aot, Target::Aarch64) => Some(AARCH64),
+        (EngineKind::Aot, Target::Riscv64gc) => Some(RISCV64),
+        _ => None,
+    }
+}
+
+/// Verifies and runs bare text through the C harness of another target.
+#[cfg(feature = "cranelift")]
+fn run_cross(cross: crate::clif::aot::Cross, program: &[u8], mem: &[u8]) -> Execution {
+    use fc_runtime::helpers::Helpers;
+    let arity = |id| fc_runtime::helpers::ConformanceHelpers.arity(id);
+    let config = fc_runtime::verifier::Config { max_call_depth: fc_runtime::verifier::DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
+    let verified = match fc_runtime::verifier::verify(program, &[], &config) {
+        Ok(v) => v,
+        Err(errors) => return Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
+    };
+    static WORKDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let workdir = WORKDIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fc-aot-harness-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    });
+    let hex: String = mem.iter().map(|b| format!("{b:02x}")).collect();
+    match crate::clif::aot::run_cross(cross, &verified, &hex, workdir) {
+        Ok((true, out)) => match u64::from_str_radix(out.trim_start_matches("0x"), 16) {
+            Ok(r0) => Execution::Returned(r0),
+            Err(_) => Execution::Failed(format!("harness printed `{out}`")),
+        },
+        Ok((false, out)) => Execution::Failed(out),
+        Err(e) => Execution::Failed(e),
     }
 }
 
@@ -72,10 +143,18 @@ pub enum Execution {
 /// Runs bare program text the way the conformance suite expects: r1 = a private
 /// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`.
 pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
+    #[cfg(feature = "cranelift")]
+    if let Some(cross) = cross(kind, target) {
+        return run_cross(cross, program, mem);
+    }
+    let engine = match engine(kind, target) {
+        Ok(e) => e,
+        Err(e) => return Execution::Failed(e),
+    };
     let stores = StoreContext::new();
     let mut vm = VirtualMachine::new(&stores);
     vm.environment().set_profile(Profile::Conformance);
-    vm.set_engine(engine(kind, target));
+    vm.set_engine(engine);
     vm.set_budget(Some(CONFORMANCE_BUDGET));
     let parts = Parts { text: program, data: &[], bss_len: 0, rodata: &[], functions: Vec::new() };
     if !vm.load_parts(parts, CONFORMANCE_FRAME) {

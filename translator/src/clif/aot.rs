@@ -1,1 +1,187 @@
-pub mod aot {}
+//! Relocatable objects through `cranelift-object`, and the `aot` engine that runs them:
+//! on the host linked into a shared object and loaded in process, on other ISAs
+//! linked with the C harness and run under qemu.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cranelift_module::{DataDescription, Linkage, Module};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use fc_runtime::error::{ErrorCode, Trap};
+use fc_runtime::helpers::Helpers;
+use fc_runtime::interp::{Engine, Invocation};
+use fc_runtime::memory::MemoryMap;
+use fc_runtime::native::{self, EntryFn, ABI_VERSION};
+use fc_runtime::verifier::VerifiedProgram;
+
+use super::lower::lower;
+
+/// What goes into an object besides code.
+pub struct ObjectInput<'a> {
+    /// Container name: symbols are `fc_<container>_...`.
+    pub container: &'a str,
+    pub program: &'a VerifiedProgram<'a>,
+    /// Exported functions: (name, function index).
+    pub functions: &'a [(String, usize)],
+    pub data: &'a [u8],
+    pub bss_len: usize,
+    pub rodata: &'a [u8],
+}
+
+/// `name` with every non-identifier character made `_`.
+pub fn symbol_part(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+fn define_bytes(module: &mut ObjectModule, name: &str, bytes: &[u8], align: u64) -> Result<(), String> {
+    let id = module.declare_data(name, Linkage::Export, false, false).map_err(|e| e.to_string())?;
+    let mut data = DataDescription::new();
+    data.define(bytes.to_vec().into_boxed_slice());
+    data.set_align(align);
+    module.define_data(id, &data).map_err(|e| e.to_string())
+}
+
+/// Translates to a relocatable object for `triple` (Cranelift ISAs only).
+/// `clif` receives the IR text when given.
+pub fn translate(input: &ObjectInput, triple: &str, pic: bool, clif: Option<&mut String>) -> Result<Vec<u8>, String> {
+    let isa = super::isa(triple, pic)?;
+    let builder = ObjectBuilder::new(isa, input.container, cranelift_module::default_libcall_names()).map_err(|e| e.to_string())?;
+    let mut module = ObjectModule::new(builder);
+    let prefix = format!("fc_{}", symbol_part(input.container));
+    let exported: Vec<(String, usize)> =
+        input.functions.iter().map(|(name, f)| (format!("{prefix}_{}", symbol_part(name)), *f)).collect();
+    lower(&mut module, input.program, &prefix, &exported, clif).map_err(|e| e.to_string())?;
+    let u32_le = |v: usize| (v as u32).to_le_bytes();
+    define_bytes(&mut module, &format!("{prefix}_abi_version"), &ABI_VERSION.to_le_bytes(), 4)?;
+    for (name, f) in &exported {
+        define_bytes(&mut module, &format!("{name}_depth"), &u32_le(input.program.depth(*f)), 4)?;
+    }
+    // Native code owns aligned copies of its data and rodata (spec §2 "Alignment").
+    define_bytes(&mut module, &format!("{prefix}_rodata"), &padded(input.rodata), 8)?;
+    define_bytes(&mut module, &format!("{prefix}_rodata_len"), &u32_le(input.rodata.len()), 4)?;
+    define_bytes(&mut module, &format!("{prefix}_data"), &padded(input.data), 8)?;
+    define_bytes(&mut module, &format!("{prefix}_data_len"), &u32_le(input.data.len()), 4)?;
+    define_bytes(&mut module, &format!("{prefix}_bss_len"), &u32_le(input.bss_len), 4)?;
+    module.finish().emit().map_err(|e| e.to_string())
+}
+
+/// At least one byte, so every symbol has an address.
+fn padded(bytes: &[u8]) -> Vec<u8> {
+    if bytes.is_empty() { vec![0] } else { bytes.to_vec() }
+}
+
+/// A fresh scratch directory for one translation.
+fn scratch() -> Result<PathBuf, String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("fc-aot-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+fn run_tool(cmd: &mut Command) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// The `aot` engine on the host: the object linked into a shared library with the
+/// host's `cc` and loaded in process, so runs share the VM's memory and helpers.
+#[derive(Default)]
+pub struct Aot {
+    library: Option<libloading::Library>,
+    entries: Vec<(usize, EntryFn)>,
+}
+
+impl Aot {
+    fn build(&mut self, program: &VerifiedProgram) -> Result<(), String> {
+        let functions: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("e{f}"), f)).collect();
+        let input = ObjectInput { container: "aot", program, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
+        let object = translate(&input, &super::host_triple(), true, None)?;
+        let dir = scratch()?;
+        let (obj, lib) = (dir.join("container.o"), dir.join("container.so"));
+        std::fs::write(&obj, object).map_err(|e| e.to_string())?;
+        let linked = run_tool(Command::new("cc").arg("-shared").arg("-o").arg(&lib).arg(&obj));
+        // The library is mapped once loaded; the files are not needed after that.
+        let library = linked.and_then(|()| unsafe { libloading::Library::new(&lib) }.map_err(|e| e.to_string()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let library = library?;
+        // Symbols of our own object, declared with these C types.
+        let version = unsafe { library.get::<*const u32>(b"fc_aot_abi_version\0") }.map_err(|e| e.to_string())?;
+        let version = unsafe { **version };
+        if version != ABI_VERSION {
+            return Err(format!("object has ABI version {version}, the runtime {ABI_VERSION}"));
+        }
+        for (name, f) in &functions {
+            let symbol = format!("fc_aot_{name}\0");
+            let entry = unsafe { library.get::<EntryFn>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
+            self.entries.push((*f, *entry));
+        }
+        self.library = Some(library);
+        Ok(())
+    }
+}
+
+impl Engine for Aot {
+    fn name(&self) -> &'static str {
+        "aot"
+    }
+    fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
+        self.entries.clear();
+        self.library = None;
+        self.build(program).map_err(|_| ErrorCode::NoMemory)
+    }
+    fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+        let entry = self.entries.iter().find(|(f, _)| *f == inv.function).map(|(_, e)| *e);
+        let entry = entry.ok_or(Trap { code: ErrorCode::IllegalCall, pc: 0 })?;
+        // Translated from `program` by `prepare`, with the ABI version checked.
+        unsafe { native::run(entry, program, inv, memory, helpers) }
+    }
+}
+
+/// A Cranelift ISA other than the host's, run under qemu-user with the C harness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cross {
+    pub triple: &'static str,
+    pub gcc: &'static str,
+    pub qemu: &'static str,
+}
+
+pub const AARCH64: Cross = Cross { triple: "aarch64-unknown-linux-gnu", gcc: "aarch64-linux-gnu-gcc", qemu: "qemu-aarch64" };
+pub const RISCV64: Cross = Cross { triple: "riscv64gc-unknown-linux-gnu", gcc: "riscv64-linux-gnu-gcc", qemu: "qemu-riscv64" };
+pub const X86_64: Cross = Cross { triple: "x86_64-unknown-linux-gnu", gcc: "cc", qemu: "" };
+
+/// The C harness: it runs `fc_prog_main` with the conformance profile's helper.
+const HARNESS: &str = include_str!("../../../targets/common/conformance_harness.c");
+const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
+
+/// Runs bare program text on `cross`: translate, link with the harness, run under qemu.
+/// Returns the harness's stdout (`0x<r0>` or an error line) and whether it succeeded.
+pub fn run_cross(cross: Cross, program: &VerifiedProgram, memory_hex: &str, workdir: &Path) -> Result<(bool, String), String> {
+    let functions = vec![("main".to_string(), program.entries()[0])];
+    let input = ObjectInput { container: "prog", program, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
+    let object = translate(&input, cross.triple, false, None)?;
+    let harness = workdir.join("conformance_harness.c");
+    if !harness.exists() {
+        std::fs::write(workdir.join("fc_abi.h"), ABI_H).map_err(|e| e.to_string())?;
+        std::fs::write(&harness, HARNESS).map_err(|e| e.to_string())?;
+    }
+    let dir = scratch()?;
+    let (obj, exe) = (dir.join("prog.o"), dir.join("prog"));
+    std::fs::write(&obj, object).map_err(|e| e.to_string())?;
+    run_tool(Command::new(cross.gcc).args(["-O2", "-static", "-o"]).arg(&exe).arg(&harness).arg(&obj).arg("-I").arg(workdir))?;
+    let mut cmd = if cross.qemu.is_empty() { Command::new(&exe) } else { Command::new(cross.qemu) };
+    if !cross.qemu.is_empty() {
+        cmd.arg(&exe);
+    }
+    if !memory_hex.is_empty() {
+        cmd.arg(memory_hex);
+    }
+    let out = cmd.output().map_err(|e| format!("{}: {e}", cross.qemu));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out?;
+    Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string()))
+}

@@ -31,7 +31,7 @@ pub fn record(what: impl std::fmt::Debug) {
 /// A VM on the engine under test.
 pub fn new_vm(stores: &StoreContext) -> VirtualMachine<'_> {
     let mut vm = VirtualMachine::new(stores);
-    vm.set_engine(engines::engine(engine(), Target::Host));
+    vm.set_engine(engines::engine(engine(), Target::Host).expect("every engine runs on the host"));
     vm
 }
 
