@@ -15,7 +15,7 @@ use fc_runtime::{error_string, VirtualMachine};
 use crate::build::{self, Cpu, Outcome};
 use crate::conformance::{self, Executor, Verdict};
 use crate::engines::{self, EngineKind, Target};
-use crate::{asm, disasm, dump, elf};
+use crate::{asm, disasm, dump, elf, translate};
 
 /// Exit status for bad input or a load/verify failure.
 const EXIT_BAD_INPUT: u8 = 1;
@@ -187,6 +187,23 @@ enum Cmd {
         /// Drive this plugin binary by the upstream protocol (`--engine`/`--target` are passed on to it).
         #[arg(long)]
         plugin: Option<PathBuf>,
+    },
+    /// Translate a container to native code: exports `fc_<container>_<function>` (fc_abi.h).
+    #[command(after_help = "Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help")]
+    Translate {
+        file: PathBuf,
+        /// Target (`help` lists them with their CPU, ABI and backend).
+        #[arg(long, default_value = "host")]
+        target: String,
+        #[arg(long, value_enum)]
+        backend: Option<translate::Backend>,
+        #[arg(long, value_enum)]
+        emit: Option<translate::Emit>,
+        /// Output file [default: NAME.<ext of the emitted kind>].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "auto")]
+        layout: ReadLayout,
     },
 }
 
@@ -424,6 +441,31 @@ pub fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(format!("{name}: {e}")),
+            }
+        }
+        Cmd::Translate { file, target, backend, emit, output, layout } => {
+            if target == "help" {
+                print!("{}", translate::target_help());
+                return ExitCode::SUCCESS;
+            }
+            let bytes = match read(&file) {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            let container = match parse(&file, &bytes, layout) {
+                Ok(c) => c,
+                Err(e) => return fail(e),
+            };
+            let backend = backend.unwrap_or(translate::Backend::Cranelift);
+            let emit = emit.unwrap_or(if backend == translate::Backend::C { translate::Emit::C } else { translate::Emit::Obj });
+            let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let output = output.unwrap_or_else(|| PathBuf::from(format!("{name}.{}", emit.extension())));
+            match translate::translate(&name, &container, &target, backend, emit) {
+                Ok(out) => match std::fs::write(&output, out) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(format!("{}: {e}", output.display())),
+                },
+                Err(e) => fail(format!("{}: {e}", file.display())),
             }
         }
         Cmd::Conformance { dir, engine, target, plugin } => {

@@ -11,3 +11,4 @@ pub mod disasm;
 pub mod dump;
 pub mod elf;
 pub mod engines;
+pub mod translate;

@@ -62,6 +62,14 @@ fn every_engine_passes_the_suite() {
 }
 
 #[test]
+fn aot_passes_the_suite_on_every_cranelift_isa() {
+    for target in [Target::X86_64, Target::Aarch64, Target::Riscv64gc] {
+        let (summary, _) = run(&Executor::Engine(EngineKind::Aot, target));
+        assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 }, "aot on {}", target.name());
+    }
+}
+
+#[test]
 fn the_plugin_passes_the_suite() {
     let plugin = PathBuf::from(env!("CARGO_BIN_EXE_fc-aot-plugin"));
     let (summary, _) = run(&Executor::Plugin(plugin, vec!["--engine".into(), "reference".into()]));

@@ -1,0 +1,99 @@
+//! `fc-aot translate`: a container to native code for a target (spec §5).
+
+use fc_runtime::format::Container;
+use fc_runtime::helpers::{Builtin, Profile, FIRST_APP_HELPER};
+use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
+
+/// `--target` of `translate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TranslateTarget {
+    pub name: &'static str,
+    pub triple: &'static str,
+    pub facts: &'static str,
+}
+
+/// The targets `translate` knows, with what `--target help` prints about them.
+pub const TARGETS: [TranslateTarget; 4] = [
+    TranslateTarget { name: "host", triple: "", facts: "this machine's ISA (Cranelift), System V / AAPCS64 C ABI" },
+    TranslateTarget { name: "x86_64", triple: "x86_64-unknown-linux-gnu", facts: "x86-64 (Cranelift), System V ABI, ELF" },
+    TranslateTarget { name: "aarch64", triple: "aarch64-unknown-linux-gnu", facts: "AArch64 (Cranelift), AAPCS64, ELF" },
+    TranslateTarget { name: "riscv64gc", triple: "riscv64gc-unknown-linux-gnu", facts: "RV64GC (Cranelift), LP64D, ELF" },
+];
+
+/// What `--emit` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    Obj,
+    C,
+    Clif,
+    Asm,
+}
+
+impl Emit {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Emit::Obj => "o",
+            Emit::C => "c",
+            Emit::Clif => "clif",
+            Emit::Asm => "s",
+        }
+    }
+}
+
+/// `--backend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Cranelift,
+    C,
+}
+
+/// The `--target help` text.
+pub fn target_help() -> String {
+    TARGETS.iter().map(|t| format!("{:<10} {}\n", t.name, t.facts)).collect()
+}
+
+/// Verifies for translation: helpers are resolved at run time through the
+/// environment, so any application helper id (0x100 and up) is accepted.
+pub fn verify<'a>(c: &Container<'a>, profile: Profile) -> Result<VerifiedProgram<'a>, String> {
+    let arity = |id: u32| match profile.builtin(id) {
+        Some(b) => Some(Builtin::arity(b)),
+        None if id >= FIRST_APP_HELPER && profile != Profile::Conformance => Some(0),
+        None => None,
+    };
+    let config = verifier::Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
+    verifier::verify_container(c, &config).map_err(|errors| {
+        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    })
+}
+
+/// Translates `container` (named `name`) for `target` with `backend`, producing `emit`.
+pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
+    let target = TARGETS.iter().find(|t| t.name == target).ok_or_else(|| {
+        format!("unknown target `{target}`; known: {}", TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", "))
+    })?;
+    let program = verify(c, Profile::Sming)?;
+    let functions: Vec<(String, usize)> =
+        c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
+    match (backend, emit) {
+        (Backend::C, _) | (_, Emit::C) => Err(format!("the C backend does not exist yet; target `{}` translates with cranelift", target.name)),
+        (Backend::Cranelift, Emit::Asm) => Err("--emit asm: Cranelift here is built without its disassembler; use --emit obj and objdump -d".into()),
+        #[cfg(feature = "cranelift")]
+        (Backend::Cranelift, Emit::Obj | Emit::Clif) => {
+            use crate::clif::aot::{translate as object, ObjectInput};
+            let triple = if target.triple.is_empty() { crate::clif::host_triple() } else { target.triple.to_string() };
+            let input = ObjectInput {
+                container: name,
+                program: &program,
+                functions: &functions,
+                data: c.data,
+                bss_len: c.header.bss_len as usize,
+                rodata: c.rodata,
+            };
+            let mut clif = String::new();
+            let obj = object(&input, &triple, false, (emit == Emit::Clif).then_some(&mut clif))?;
+            Ok(if emit == Emit::Clif { clif.into_bytes() } else { obj })
+        }
+        #[cfg(not(feature = "cranelift"))]
+        (Backend::Cranelift, _) => Err("this fc-aot was built without the `cranelift` feature".into()),
+    }
+}
