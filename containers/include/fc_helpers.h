@@ -22,12 +22,19 @@
  *
  * BPF calls take at most 5 arguments (r1..r5); bpf_printf therefore takes
  * the format plus at most 4 values.
+ *
+ * Native mode: when the compiler does not target BPF (`__bpf__` undefined),
+ * every helper is declared as an ordinary `extern` function (C linkage) with
+ * the same name and signature, for the host program to provide.  This lets
+ * the same container source be compiled natively (benches/ does this).
  */
 #ifndef FC_HELPERS_H
 #define FC_HELPERS_H
 
 #include <stdint.h>
 #include <stddef.h>
+
+#ifdef __bpf__
 
 #ifdef __cplusplus
 #define FC_HELPER_CAST(type, id) reinterpret_cast<type>(static_cast<uintptr_t>(id))
@@ -39,6 +46,19 @@
 #define FC_HELPER(ret, name, id, ...)                                          \
 	__attribute__((unused)) static ret (*const name)(__VA_ARGS__) =         \
 		FC_HELPER_CAST(ret (*)(__VA_ARGS__), id)
+
+#else /* native: helpers are extern functions the host provides */
+
+#ifdef __cplusplus
+#define FC_HELPER_LINKAGE extern "C"
+#else
+#define FC_HELPER_LINKAGE extern
+#endif
+
+/* Declare helper `name` (the id is unused natively): FC_HELPER(ret, name, id, params...) */
+#define FC_HELPER(ret, name, id, ...) FC_HELPER_LINKAGE ret name(__VA_ARGS__)
+
+#endif /* __bpf__ */
 
 /* Application helpers live at ids 0x100 and above. */
 #define FC_APP_HELPER_BASE 0x100

@@ -127,3 +127,43 @@ mod tests {
         assert_eq!((ERROR, ERROR_PC, STOP), (296, 300, 304));
     }
 }
+
+/// Translated code linked into the host program (or loaded into it): entry points
+/// by the slot their function starts at, checked against the program at load.
+#[cfg(feature = "alloc")]
+pub struct Linked {
+    by_slot: alloc::vec::Vec<(usize, EntryFn)>,
+    by_function: alloc::vec::Vec<(usize, EntryFn)>,
+}
+
+#[cfg(feature = "alloc")]
+impl Linked {
+    /// `abi_version` is what the translated object exports; another version is refused.
+    pub fn new(abi_version: u32, by_slot: alloc::vec::Vec<(usize, EntryFn)>) -> Result<Linked, ErrorCode> {
+        if abi_version != ABI_VERSION {
+            return Err(ErrorCode::IllegalInstruction);
+        }
+        Ok(Linked { by_slot, by_function: alloc::vec::Vec::new() })
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl crate::interp::Engine for Linked {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+    fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
+        self.by_function.clear();
+        for &(slot, entry) in &self.by_slot {
+            let f = program.function_at(slot).ok_or(ErrorCode::IllegalCall)?;
+            self.by_function.push((f, entry));
+        }
+        Ok(())
+    }
+    fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+        let entry = self.by_function.iter().find(|(f, _)| *f == inv.function).map(|(_, e)| *e);
+        let entry = entry.ok_or(Trap { code: ErrorCode::IllegalCall, pc: 0 })?;
+        // `new` checked the ABI version; whoever built `by_slot` vouches the code is this program's.
+        unsafe { run(entry, program, inv, memory, helpers) }
+    }
+}
