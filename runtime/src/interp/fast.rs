@@ -244,7 +244,8 @@ pub fn run(
     helpers: &mut dyn Helpers,
 ) -> Result<u64, Trap> {
     let regions = Regions::new(memory);
-    let mut r = [0u64; 11];
+    // Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
+    let mut r = [0u64; 16];
     r[1] = inv.r1;
     r[2] = inv.r2;
     r[10] = inv.stack_top(program);
@@ -287,8 +288,13 @@ pub fn run(
         };
     }
     loop {
-        let i = code[pc];
-        let (d, s) = (i.dst as usize, i.src as usize);
+        debug_assert!(pc < code.len());
+        // `pc` is always an instruction start of the verified program: the entry, a
+        // jump or call target `compile` resolved from verified offsets, a return
+        // address after a call, or the slot after an instruction that falls through,
+        // which the verifier proved is inside the function.
+        let i = unsafe { *code.get_unchecked(pc) };
+        let (d, s) = (i.dst as usize & 15, i.src as usize & 15);
         match i.kind {
             Kind::Add64I => r[d] = r[d].wrapping_add(i.b),
             Kind::Add64R => r[d] = r[d].wrapping_add(r[s]),
