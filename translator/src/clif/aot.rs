@@ -11,7 +11,7 @@ use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::helpers::Helpers;
 use fc_runtime::interp::{Engine, Invocation};
 use fc_runtime::memory::MemoryMap;
-use fc_runtime::native::{self, EntryFn, ABI_VERSION};
+use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::lower::lower;
@@ -92,8 +92,9 @@ fn run_tool(cmd: &mut Command) -> Result<(), String> {
 /// host's `cc` and loaded in process, so runs share the VM's memory and helpers.
 #[derive(Default)]
 pub struct Aot {
+    // Dropped before the library it points into (fields drop in order).
+    linked: Option<Linked>,
     library: Option<libloading::Library>,
-    entries: Vec<(usize, EntryFn)>,
 }
 
 impl Aot {
@@ -112,15 +113,15 @@ impl Aot {
         // Symbols of our own object, declared with these C types.
         let version = unsafe { library.get::<*const u32>(b"fc_aot_abi_version\0") }.map_err(|e| e.to_string())?;
         let version = unsafe { **version };
-        if version != ABI_VERSION {
-            return Err(format!("object has ABI version {version}, the runtime {ABI_VERSION}"));
-        }
+        let mut by_slot = Vec::new();
         for (name, f) in &functions {
             let symbol = format!("fc_aot_{name}\0");
             let entry = unsafe { library.get::<EntryFn>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
-            self.entries.push((*f, *entry));
+            by_slot.push((program.functions()[*f].start, *entry));
         }
+        let linked = Linked::new(version, by_slot).map_err(|_| format!("object has ABI version {version}, the runtime {ABI_VERSION}"))?;
         self.library = Some(library);
+        self.linked = Some(linked);
         Ok(())
     }
 }
@@ -130,15 +131,14 @@ impl Engine for Aot {
         "aot"
     }
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
-        self.entries.clear();
+        self.linked = None;
         self.library = None;
-        self.build(program).map_err(|_| ErrorCode::NoMemory)
+        self.build(program).map_err(|_| ErrorCode::NoMemory)?;
+        self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
-        let entry = self.entries.iter().find(|(f, _)| *f == inv.function).map(|(_, e)| *e);
-        let entry = entry.ok_or(Trap { code: ErrorCode::IllegalCall, pc: 0 })?;
-        // Translated from `program` by `prepare`, with the ABI version checked.
-        unsafe { native::run(entry, program, inv, memory, helpers) }
+        let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;
+        linked.run(program, inv, memory, helpers)
     }
 }
 
@@ -164,15 +164,23 @@ pub fn run_cross(cross: Cross, program: &VerifiedProgram, memory_hex: &str, work
     let functions = vec![("main".to_string(), program.entries()[0])];
     let input = ObjectInput { container: "prog", program, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
     let object = translate(&input, cross.triple, false, None)?;
-    let harness = workdir.join("conformance_harness.c");
+    // The harness is compiled once per target and only linked per program.
+    let harness = workdir.join(format!("conformance_harness-{}.o", cross.triple));
     if !harness.exists() {
-        std::fs::write(workdir.join("fc_abi.h"), ABI_H).map_err(|e| e.to_string())?;
-        std::fs::write(&harness, HARNESS).map_err(|e| e.to_string())?;
+        // Each target gets its own copy of the sources: targets may be built in parallel.
+        let include = workdir.join(cross.triple);
+        std::fs::create_dir_all(&include).map_err(|e| e.to_string())?;
+        let source = include.join("conformance_harness.c");
+        std::fs::write(include.join("fc_abi.h"), ABI_H).map_err(|e| e.to_string())?;
+        std::fs::write(&source, HARNESS).map_err(|e| e.to_string())?;
+        let partial = workdir.join(format!("conformance_harness-{}.tmp.o", cross.triple));
+        run_tool(Command::new(cross.gcc).args(["-O2", "-c", "-o"]).arg(&partial).arg(&source).arg("-I").arg(&include))?;
+        std::fs::rename(&partial, &harness).map_err(|e| e.to_string())?;
     }
     let dir = scratch()?;
     let (obj, exe) = (dir.join("prog.o"), dir.join("prog"));
     std::fs::write(&obj, object).map_err(|e| e.to_string())?;
-    run_tool(Command::new(cross.gcc).args(["-O2", "-static", "-o"]).arg(&exe).arg(&harness).arg(&obj).arg("-I").arg(workdir))?;
+    run_tool(Command::new(cross.gcc).args(["-static", "-o"]).arg(&exe).arg(&harness).arg(&obj))?;
     let mut cmd = if cross.qemu.is_empty() { Command::new(&exe) } else { Command::new(cross.qemu) };
     if !cross.qemu.is_empty() {
         cmd.arg(&exe);

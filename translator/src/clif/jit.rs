@@ -5,7 +5,7 @@ use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::helpers::Helpers;
 use fc_runtime::interp::{Engine, Invocation};
 use fc_runtime::memory::MemoryMap;
-use fc_runtime::native::{self, EntryFn};
+use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::lower::lower;
@@ -14,15 +14,14 @@ use super::lower::lower;
 #[derive(Default)]
 pub struct Jit {
     module: Option<JITModule>,
-    /// Entry function pointer by eBPF function index.
-    entries: Vec<(usize, EntryFn)>,
+    linked: Option<Linked>,
 }
 
 impl Jit {
     fn release(&mut self) {
-        self.entries.clear();
+        self.linked = None;
         if let Some(module) = self.module.take() {
-            // No entry pointer into this module survives: `entries` was cleared above.
+            // No entry pointer into this module survives: `linked` was dropped above.
             unsafe { module.free_memory() };
         }
     }
@@ -33,13 +32,15 @@ impl Jit {
         let names: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("fc_entry_{f}"), f)).collect();
         let lowered = lower(&mut module, program, "fc", &names, None).map_err(|e| e.to_string())?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
+        let mut by_slot = Vec::new();
         for ((_, function), (_, id)) in names.iter().zip(&lowered.exported) {
             let code = module.get_finalized_function(*id);
             // Cranelift compiled it with `entry_signature`, which is `EntryFn`'s C ABI.
             let entry: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
-            self.entries.push((*function, entry));
+            by_slot.push((program.functions()[*function].start, entry));
         }
         self.module = Some(module);
+        self.linked = Some(Linked::new(ABI_VERSION, by_slot).map_err(|e| e.to_string())?);
         Ok(())
     }
 }
@@ -56,12 +57,11 @@ impl Engine for Jit {
     }
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
         self.release();
-        self.compile(program).map_err(|_| ErrorCode::NoMemory)
+        self.compile(program).map_err(|_| ErrorCode::NoMemory)?;
+        self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
-        let entry = self.entries.iter().find(|(f, _)| *f == inv.function).map(|(_, e)| *e);
-        let entry = entry.ok_or(Trap { code: ErrorCode::IllegalCall, pc: 0 })?;
-        // The code was translated from `program` by `prepare` for this ABI.
-        unsafe { native::run(entry, program, inv, memory, helpers) }
+        let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;
+        linked.run(program, inv, memory, helpers)
     }
 }
