@@ -37,12 +37,12 @@ typedef struct fc_env fc_env;
 
 /* Helper dispatch: helper `id` with r1..r5; returns r0. A helper that ends the
  * program (unwind) sets env->stop. */
-typedef uint64_t (*fc_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+typedef uint64_t (*fc_env_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                                  uint64_t r5);
 
 struct fc_env {
     fc_region regions[FC_SLOTS];
-    fc_helper_fn helper;
+    fc_env_helper_fn helper;
     void *host;            /* the host's state for `helper` */
     uint64_t budget;       /* taken jumps left; UINT64_MAX: no bound */
     uint64_t frame_size;   /* bytes per call level */

@@ -52,6 +52,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The native ABI of translated containers (fc_env, fc_entry_fn), for fc_vm_set_native(). */
+#include "fc_abi.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -78,8 +81,8 @@ extern "C" {
 #define FC_PROFILE_CONFORMANCE 2 /* conformance tests only: helper 5 is unwind */
 
 /* Engines, for fc_vm_set_engine(). */
-#define FC_ENGINE_REFERENCE 0 /* the reference interpreter (default) */
-#define FC_ENGINE_INTERP 1    /* the optimized interpreter (pre-decodes at load) */
+#define FC_ENGINE_REFERENCE 0 /* the reference interpreter */
+#define FC_ENGINE_INTERP 1    /* the optimized interpreter (pre-decodes at load; the default) */
 
 /* How many store contexts may have a lock hook at the same time. */
 #define FC_MAX_LOCKED_STORES 8
@@ -149,7 +152,7 @@ size_t fc_global_entries(const fc_stores *stores, uint32_t *keys, uint32_t *valu
 /* ---- VMs ----------------------------------------------------------------- */
 
 /** Creates an empty VM using `stores` for its global and local stores: Sming
- *  helper profile, reference engine, budget 200 taken jumps, no output sink
+ *  helper profile, optimized interpreter, budget 200 taken jumps, no output sink
  *  (printf output is dropped), no clock (bpf_now_ms returns 0), no application
  *  helpers. The VM keeps the store context alive. NULL for a NULL `stores`. */
 fc_vm *fc_vm_new(fc_stores *stores);
@@ -221,9 +224,43 @@ bool fc_vm_set_max_call_depth(fc_vm *vm, size_t depth);
  *  False for NULL or an unknown profile. */
 bool fc_vm_set_profile(fc_vm *vm, int profile);
 
-/** Selects the engine (FC_ENGINE_*). Unloads the current container. False for
- *  NULL or an unknown engine. */
+/** Selects the engine (FC_ENGINE_*). Unloads the current container and drops
+ *  native code set with fc_vm_set_native(). False for NULL or an unknown engine. */
 bool fc_vm_set_engine(fc_vm *vm, int engine);
+
+/* ---- Translated code linked into the program ----------------------------- */
+/* `fc-aot translate NAME.bin -o NAME.o` turns a container into native code
+ * (targets/include/fc_abi.h): for each function-table entry FN an entry point
+ * fc_<NAME>_<FN> (non-identifier characters of both names become '_'), and
+ * fc_<NAME>_abi_version. Link NAME.o into the program, hand the entry points
+ * to the VM, then load the same container: the VM verifies it as usual, maps
+ * its data, stack and context, and its runs call the native code instead of
+ * interpreting. Helpers, stores, output, clock, budget and errors behave as on
+ * the interpreters. */
+
+/* One translated function: its function-table name (as in the container, not
+ * the symbol) and its entry point. */
+typedef struct fc_native_fn {
+    const char *name;
+    fc_entry_fn entry;
+} fc_native_fn;
+
+/** Makes the VM run translated code from the next load on: at each
+ *  fc_vm_load() / fc_vm_load_copy() every entry of the container's function
+ *  table is matched by name with fns[0..n) and the runs call those entry
+ *  points. `abi_version` is what the object exports (fc_<NAME>_abi_version),
+ *  checked against the runtime's FC_ABI_VERSION. The names are copied, the
+ *  table need not outlive the call. Unloads the current container; the setting
+ *  stays for later loads until fc_vm_set_engine().
+ *  A load then fails (false; nothing loaded; fc_vm_load_error_text() says
+ *  which) when the ABI version differs (FC_ILLEGAL_INSTRUCTION), or when a name
+ *  of fns is not in the function table, is listed twice, or a function of the
+ *  table has no entry in fns (FC_ILLEGAL_CALL).
+ *  Returns false for a NULL vm or fns, a NULL or non-UTF-8 name, a NULL entry,
+ *  or when called from a callback of this VM's run.
+ *  The entry points must be code fc-aot translated from the container being
+ *  loaded: the runtime trusts them as it trusts its own interpreters. */
+bool fc_vm_set_native(fc_vm *vm, uint32_t abi_version, const fc_native_fn *fns, size_t n);
 
 /** Restores the container's data and bss to their state at load. False for NULL. */
 bool fc_vm_reset_data(fc_vm *vm);

@@ -20,15 +20,18 @@ pub enum EngineKind {
     /// other ISAs linked with the C harness and run under qemu.
     #[cfg(feature = "cranelift")]
     Aot,
+    /// The C emitter's output compiled by the target's C compiler.
+    C,
 }
 
 impl EngineKind {
     /// Every engine on the host, the reference first: the every-engine tests and the
     /// main job iterate this, so a new engine joins them by one line here.
     #[cfg(feature = "cranelift")]
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit, EngineKind::Aot];
+    pub const ALL: &'static [EngineKind] =
+        &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit, EngineKind::Aot, EngineKind::C];
     #[cfg(not(feature = "cranelift"))]
-    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp];
+    pub const ALL: &'static [EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::C];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +41,7 @@ impl EngineKind {
             EngineKind::Jit => "jit",
             #[cfg(feature = "cranelift")]
             EngineKind::Aot => "aot",
+            EngineKind::C => "c",
         }
     }
 }
@@ -75,7 +79,8 @@ pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, Strin
         #[cfg(feature = "cranelift")]
         (EngineKind::Jit, Target::Host) => Ok(Box::new(crate::clif::jit::Jit::default())),
         #[cfg(feature = "cranelift")]
-        (EngineKind::Aot, Target::Host) => Ok(Box::new(crate::clif::aot::Aot::default())),
+        (EngineKind::Aot, Target::Host) => Ok(Box::new(crate::clif::aot::aot_engine())),
+        (EngineKind::C, Target::Host) => Ok(Box::new(crate::cgen::c_engine())),
         (kind, target) => Err(format!(
             "engine `{}` does not run on target `{}` in this process (conformance data runs there through its harness)",
             kind.name(),

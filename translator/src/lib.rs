@@ -2,6 +2,7 @@
 
 pub mod asm;
 pub mod build;
+pub mod cgen;
 #[cfg(feature = "cranelift")]
 pub mod clif;
 pub mod cli;
@@ -11,4 +12,5 @@ pub mod disasm;
 pub mod dump;
 pub mod elf;
 pub mod engines;
+pub mod host_native;
 pub mod translate;

@@ -4,6 +4,11 @@ use fc_runtime::format::Container;
 use fc_runtime::helpers::{Builtin, Profile, FIRST_APP_HELPER};
 use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
 
+/// `name` with every non-identifier character made `_` (exported symbol names).
+pub fn symbol_part(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
 /// `--target` of `translate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TranslateTarget {

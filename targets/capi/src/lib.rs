@@ -30,15 +30,18 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Arc;
 
 use fc_runtime::error::{error_string, ErrorCode};
+use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
 use fc_runtime::interp::{Interp, Reference};
 use fc_runtime::memory::{Access, MemoryMap};
+use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::stores::{LockHook, Owner, StoreContext, STORE_NUM_VALUES};
 use fc_runtime::VirtualMachine;
 
 const NO_MEMORY: i32 = ErrorCode::NoMemory.code();
 const ILLEGAL_CALL: i32 = ErrorCode::IllegalCall.code();
 const ILLEGAL_LEN: i32 = ErrorCode::IllegalLen.code();
+const ILLEGAL_INSTRUCTION: i32 = ErrorCode::IllegalInstruction.code();
 
 /// `FC_PROFILE_*` of the header.
 pub const FC_PROFILE_SMING: c_int = 0;
@@ -307,6 +310,48 @@ struct Inner {
     vm: VirtualMachine<'static>,
     /// The bytes `fc_vm_load_copy` made (a leaked `Box<[u8]>`); the loaded program borrows them.
     copy: Option<NonNull<[u8]>>,
+    /// Translated code linked into the program (`fc_vm_set_native`), engine of every load.
+    native: Option<Native>,
+    /// Why the last load could not link the native code (the runtime's load error does not cover it).
+    native_error: Option<String>,
+}
+
+/// What `fc_vm_set_native` registered: names copied, entry points as given.
+struct Native {
+    abi_version: u32,
+    entries: Vec<(String, EntryFn)>,
+}
+
+impl Native {
+    /// The engine for `container`: each function-table entry mapped to its entry point by name.
+    /// Err: the error code and text of the failed load.
+    fn link(&self, container: &Container) -> Result<Linked, (i32, String)> {
+        if self.abi_version != ABI_VERSION {
+            return Err((
+                ILLEGAL_INSTRUCTION,
+                format!("translated code has native ABI version {}, this runtime runs version {ABI_VERSION}", self.abi_version),
+            ));
+        }
+        let table: Vec<(&str, usize)> = container.functions().map(|f| (f.name, f.slot())).collect();
+        let names = || table.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        for (i, (name, _)) in self.entries.iter().enumerate() {
+            if !table.iter().any(|(n, _)| n == name) {
+                return Err((ILLEGAL_CALL, format!("native function `{name}` is not in the container's function table ({})", names())));
+            }
+            if self.entries[..i].iter().any(|(n, _)| n == name) {
+                return Err((ILLEGAL_CALL, format!("native function `{name}` is registered twice")));
+            }
+        }
+        let mut by_slot = Vec::with_capacity(table.len());
+        for &(name, slot) in &table {
+            match self.entries.iter().find(|(n, _)| n == name) {
+                Some(&(_, entry)) => by_slot.push((slot, entry)),
+                None => return Err((ILLEGAL_CALL, format!("no native code for function `{name}` of the container"))),
+            }
+        }
+        // The version was checked above, so `new` accepts it.
+        Linked::new(self.abi_version, by_slot).map_err(|e| (e.code(), format!("native code refused: {}", e.text())))
+    }
 }
 
 impl Inner {
@@ -416,7 +461,7 @@ pub unsafe extern "C" fn fc_vm_new(stores: *mut fc_stores) -> *mut fc_vm {
             last_error: Cell::new(0),
             last_error_pc: Cell::new(0),
             local,
-            inner: UnsafeCell::new(Inner { vm, copy: None }),
+            inner: UnsafeCell::new(Inner { vm, copy: None, native: None, native_error: None }),
             stores: arc,
         }))
     })
@@ -453,14 +498,35 @@ pub unsafe extern "C" fn fc_vm_load(vm: *mut fc_vm, container: *const u8, len: u
         unsafe { std::slice::from_raw_parts(container, len) }
     };
     let op = |h: &fc_vm, inner: &mut Inner| {
-        let ok = guard(false, || {
+        guard(false, || {
             inner.unload();
-            inner.vm.load(bytes, stack_size)
-        });
-        h.sync(inner);
-        ok
+            load_into(h, inner, bytes, stack_size)
+        })
     };
     unsafe { with_vm(vm, false, op) }
+}
+
+/// Loads `bytes` into the unloaded VM, first linking the native code when there is some.
+fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usize) -> bool {
+    inner.native_error = None;
+    let linked = match (&inner.native, Container::parse(bytes, LayoutChoice::Auto)) {
+        (Some(native), Ok(container)) => Some(native.link(&container)),
+        // No native code, or bytes the load itself will reject with its format error.
+        _ => None,
+    };
+    match linked {
+        Some(Err((code, text))) => {
+            inner.native_error = Some(text);
+            h.last_error.set(code);
+            h.last_error_pc.set(0);
+            return false;
+        }
+        Some(Ok(engine)) => inner.vm.set_engine(Box::new(engine)),
+        None => {}
+    }
+    let ok = inner.vm.load(bytes, stack_size);
+    h.sync(inner);
+    ok
 }
 
 /// Copies `container` into memory the VM owns, then loads it.
@@ -473,7 +539,7 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
         return unsafe { fc_vm_load(vm, ptr::null(), 0, stack_size) };
     }
     let op = |h: &fc_vm, inner: &mut Inner| {
-        let ok = guard(false, || {
+        guard(false, || {
             inner.unload();
             // Readable for `len` bytes during this call.
             let copy: Box<[u8]> = unsafe { std::slice::from_raw_parts(container, len) }.into();
@@ -481,14 +547,12 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
             inner.copy = Some(raw);
             // Freed by Inner::unload / drop only after the VM let go of it.
             let bytes: &'static [u8] = unsafe { raw.as_ref() };
-            let ok = inner.vm.load(bytes, stack_size);
+            let ok = load_into(h, inner, bytes, stack_size);
             if !ok {
                 inner.free_copy();
             }
             ok
-        });
-        h.sync(inner);
-        ok
+        })
     };
     unsafe { with_vm(vm, false, op) }
 }
@@ -602,7 +666,10 @@ pub unsafe extern "C" fn fc_vm_last_error_pc(vm: *const fc_vm) -> usize {
 pub unsafe extern "C" fn fc_vm_load_error_text(vm: *mut fc_vm, buf: *mut c_char, capacity: usize) -> usize {
     let op = |_: &fc_vm, inner: &mut Inner| {
         guard(0, || {
-            let text = inner.vm.load_error().map(|e| e.to_string()).unwrap_or_default();
+            let text = match &inner.native_error {
+                Some(text) => text.clone(),
+                None => inner.vm.load_error().map(|e| e.to_string()).unwrap_or_default(),
+            };
             if !buf.is_null() && capacity > 0 {
                 let n = text.len().min(capacity - 1);
                 // `buf` holds `capacity` bytes and n + 1 <= capacity.
@@ -677,11 +744,60 @@ pub unsafe extern "C" fn fc_vm_set_engine(vm: *mut fc_vm, engine: c_int) -> bool
         guard(false, || {
             // Unload through Inner so a container copy is freed too.
             inner.unload();
+            inner.native = None;
             if engine == FC_ENGINE_INTERP {
                 inner.vm.set_engine(Box::new(Interp::default()));
             } else {
                 inner.vm.set_engine(Box::new(Reference));
             }
+            true
+        })
+    };
+    unsafe { with_vm(vm, false, op) }
+}
+
+/// `fc_native_fn` of the header: a function-table name and its translated entry point.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct fc_native_fn {
+    pub name: *const c_char,
+    pub entry: Option<EntryFn>,
+}
+
+/// Runs the next loads on translated code linked into the program: `fns[i].name` is a
+/// function-table name, `fns[i].entry` its `fc_<container>_<name>`. Names are copied.
+/// Unloads the current container. False for NULL `vm`/`fns`, a NULL or non-UTF-8 name,
+/// a NULL entry, or during the VM's own run; the ABI version and the names are checked
+/// against the container at each load (a mismatch fails the load).
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `fns` is NULL or holds `n` elements whose names are
+/// NULL or NUL-terminated; each entry is code fc-aot translated, for this ABI, from the
+/// containers the VM will load.
+#[no_mangle]
+pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns: *const fc_native_fn, n: usize) -> bool {
+    if vm.is_null() || fns.is_null() || n > isize::MAX as usize / std::mem::size_of::<fc_native_fn>() {
+        return false;
+    }
+    let entries = guard(None, || {
+        // The caller provides `n` elements.
+        let fns = unsafe { std::slice::from_raw_parts(fns, n) };
+        let mut entries = Vec::with_capacity(n);
+        for f in fns {
+            if f.name.is_null() {
+                return None;
+            }
+            // Checked non-null; NUL-terminated by contract.
+            let name = unsafe { CStr::from_ptr(f.name) }.to_str().ok()?;
+            entries.push((name.to_owned(), f.entry?));
+        }
+        Some(entries)
+    });
+    let Some(entries) = entries else { return false };
+    let op = |_: &fc_vm, inner: &mut Inner| {
+        guard(false, || {
+            inner.unload();
+            inner.native = Some(Native { abi_version, entries });
             true
         })
     };

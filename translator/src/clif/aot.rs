@@ -2,19 +2,17 @@
 //! on the host linked into a shared object and loaded in process, on other ISAs
 //! linked with the C harness and run under qemu.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use cranelift_module::{DataDescription, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use fc_runtime::error::{ErrorCode, Trap};
-use fc_runtime::helpers::Helpers;
-use fc_runtime::interp::{Engine, Invocation};
-use fc_runtime::memory::MemoryMap;
-use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
+use fc_runtime::native::ABI_VERSION;
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::lower::lower;
+use crate::host_native::{run_tool, scratch, HostNative, NATIVE_CONTAINER};
+use crate::translate::symbol_part;
 
 /// What goes into an object besides code.
 pub struct ObjectInput<'a> {
@@ -26,11 +24,6 @@ pub struct ObjectInput<'a> {
     pub data: &'a [u8],
     pub bss_len: usize,
     pub rodata: &'a [u8],
-}
-
-/// `name` with every non-identifier character made `_`.
-pub fn symbol_part(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
 fn define_bytes(module: &mut ObjectModule, name: &str, bytes: &[u8], align: u64) -> Result<(), String> {
@@ -70,76 +63,13 @@ fn padded(bytes: &[u8]) -> Vec<u8> {
     if bytes.is_empty() { vec![0] } else { bytes.to_vec() }
 }
 
-/// A fresh scratch directory for one translation.
-fn scratch() -> Result<PathBuf, String> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("fc-aot-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(dir)
-}
-
-fn run_tool(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
-
 /// The `aot` engine on the host: the object linked into a shared library with the
 /// host's `cc` and loaded in process, so runs share the VM's memory and helpers.
-#[derive(Default)]
-pub struct Aot {
-    // Dropped before the library it points into (fields drop in order).
-    linked: Option<Linked>,
-    library: Option<libloading::Library>,
-}
-
-impl Aot {
-    fn build(&mut self, program: &VerifiedProgram) -> Result<(), String> {
-        let functions: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("e{f}"), f)).collect();
-        let input = ObjectInput { container: "aot", program, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
-        let object = translate(&input, &super::host_triple(), true, None)?;
-        let dir = scratch()?;
-        let (obj, lib) = (dir.join("container.o"), dir.join("container.so"));
-        std::fs::write(&obj, object).map_err(|e| e.to_string())?;
-        let linked = run_tool(Command::new("cc").arg("-shared").arg("-o").arg(&lib).arg(&obj));
-        // The library is mapped once loaded; the files are not needed after that.
-        let library = linked.and_then(|()| unsafe { libloading::Library::new(&lib) }.map_err(|e| e.to_string()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let library = library?;
-        // Symbols of our own object, declared with these C types.
-        let version = unsafe { library.get::<*const u32>(b"fc_aot_abi_version\0") }.map_err(|e| e.to_string())?;
-        let version = unsafe { **version };
-        let mut by_slot = Vec::new();
-        for (name, f) in &functions {
-            let symbol = format!("fc_aot_{name}\0");
-            let entry = unsafe { library.get::<EntryFn>(symbol.as_bytes()) }.map_err(|e| e.to_string())?;
-            by_slot.push((program.functions()[*f].start, *entry));
-        }
-        let linked = Linked::new(version, by_slot).map_err(|_| format!("object has ABI version {version}, the runtime {ABI_VERSION}"))?;
-        self.library = Some(library);
-        self.linked = Some(linked);
-        Ok(())
-    }
-}
-
-impl Engine for Aot {
-    fn name(&self) -> &'static str {
-        "aot"
-    }
-    fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
-        self.linked = None;
-        self.library = None;
-        self.build(program).map_err(|_| ErrorCode::NoMemory)?;
-        self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
-    }
-    fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
-        let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;
-        linked.run(program, inv, memory, helpers)
-    }
+pub fn aot_engine() -> HostNative {
+    HostNative::new("aot", |program, functions| {
+        let input = ObjectInput { container: NATIVE_CONTAINER, program, functions, data: &[], bss_len: 0, rodata: &[] };
+        Ok(("container.o", translate(&input, &super::host_triple(), true, None)?))
+    })
 }
 
 /// A Cranelift ISA other than the host's, run under qemu-user with the C harness.

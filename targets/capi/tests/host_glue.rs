@@ -1,0 +1,284 @@
+//! Linker glue of the `host` SoC (targets/host): for every sample container, translate it
+//! with `fc-aot translate --target host`, generate its entry table, link
+//! `targets/host/run_native.c` + table + object + this crate's static library with gcc,
+//! run it with the context and budget `scripts/demo` uses, and compare with `fc-aot run`
+//! on the interpreter: stdout byte for byte and the exit status.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use fc_runtime::format::{Container, LayoutChoice};
+use fc_runtime::helpers::{Builtin, Profile};
+
+/// What the static library needs from the system when linked into a C program.
+const SYSTEM_LIBS: [&str; 3] = ["-lpthread", "-ldl", "-lm"];
+const CFLAGS: [&str; 6] = ["-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1"];
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn workspace_root() -> PathBuf {
+    manifest_dir().join("../..").canonicalize().expect("workspace root")
+}
+
+/// `target/<profile>`: this test executable lives in its `deps/`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// The static library of this very build (see c_program.rs: `cargo test` leaves it in `deps/`).
+fn staticlib() -> PathBuf {
+    let dir = profile_dir();
+    let lib = [dir.join("deps/libfc_runtime_capi.a"), dir.join("libfc_runtime_capi.a")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("libfc_runtime_capi.a missing under {}: cargo should have built it", dir.display()));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(built), Some(edited)) = (modified(&lib), modified(&manifest_dir().join("src/lib.rs"))) {
+        assert!(built >= edited, "{} is older than src/lib.rs", lib.display());
+    }
+    lib
+}
+
+/// The workspace's `fc-aot` binary, built if needed (as c_program.rs does).
+fn fc_aot() -> PathBuf {
+    let dir = profile_dir();
+    let bin = dir.join(format!("fc-aot{}", std::env::consts::EXE_SUFFIX));
+    let target_dir = dir.parent().expect("target dir");
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_owned(),
+        Some(p) => p.to_owned(),
+    };
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "fc-aot", "--bin", "fc-aot", "--profile", &profile, "--target-dir"])
+        .arg(target_dir)
+        .current_dir(workspace_root())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        other if bin.is_file() => eprintln!("warning: cargo build -p fc-aot failed ({other:?}); using {}", bin.display()),
+        other => panic!("cargo build -p fc-aot failed: {other:?}"),
+    }
+    assert!(bin.is_file(), "{} missing after cargo build", bin.display());
+    bin
+}
+
+/// A fresh directory, removed on drop unless the test is failing (then kept for inspection).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("fc-runtime-capi-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir(path)
+    }
+    fn join(&self, p: impl AsRef<Path>) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test files kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn output(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = output(cmd);
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// (name, context hex, budget) of every sample, evaluated from `scripts/demo` itself: the
+/// lines from `hex_seq() {` to the `BUDGET=(` line, then `${CTX[$name]:-}` and
+/// `${BUDGET[$name]:-200}` as the demo's run loop reads them.
+fn demo_runs(names: &[String]) -> Vec<(String, String, String)> {
+    let demo = std::fs::read_to_string(workspace_root().join("scripts/demo")).expect("scripts/demo");
+    let lines: Vec<&str> = demo.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with("hex_seq()")).expect("scripts/demo defines hex_seq");
+    let end = lines.iter().position(|l| l.starts_with("BUDGET=(")).expect("scripts/demo sets BUDGET=(...)");
+    let mut script = lines[start..=end].join("\n");
+    script += "\nfor name in \"$@\"; do printf '%s %s %s\\n' \"$name\" \"${BUDGET[$name]:-200}\" \"${CTX[$name]:-}\"; done\n";
+    let out = run(Command::new("bash").arg("-c").arg(&script).arg("demo").args(names));
+    let text = String::from_utf8(out.stdout).expect("ascii");
+    let runs: Vec<(String, String, String)> = text
+        .lines()
+        .map(|l| {
+            let mut it = l.splitn(3, ' ');
+            let (name, budget, ctx) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap_or(""));
+            (name.to_owned(), ctx.to_owned(), budget.to_owned())
+        })
+        .collect();
+    assert_eq!(runs.len(), names.len(), "{text}");
+    runs
+}
+
+/// `fc-aot`'s symbol part: every non-identifier character made `_`.
+fn symbol_part(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// A C string literal for any name (octal escapes for everything but identifier characters).
+fn c_string(name: &str) -> String {
+    let mut s = String::from("\"");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            s.push(b as char);
+        } else {
+            let _ = write!(s, "\\{b:03o}");
+        }
+    }
+    s + "\""
+}
+
+/// `entries.c` for container `name` with function table `functions` (see targets/host/README.md).
+fn entries_c(name: &str, functions: &[&str]) -> String {
+    let prefix = format!("fc_{}", symbol_part(name));
+    let mut c = format!(
+        "/* Generated for container `{name}`: its translated functions, for run_native.c. */\n\
+         #include \"fc_native_entries.h\"\n\nextern const uint32_t {prefix}_abi_version;\n"
+    );
+    for f in functions {
+        let _ = writeln!(c, "uint64_t {prefix}_{}(fc_env *env, uint64_t r1, uint64_t r2);", symbol_part(f));
+    }
+    c += "\nconst fc_native_fn fc_native_entries[] = {\n";
+    for f in functions {
+        let _ = writeln!(c, "    {{{}, {prefix}_{}}},", c_string(f), symbol_part(f));
+    }
+    c += "};\nconst size_t fc_native_count = sizeof fc_native_entries / sizeof fc_native_entries[0];\n";
+    let _ = writeln!(c, "const uint32_t *const fc_native_abi_version = &{prefix}_abi_version;");
+    c
+}
+
+/// Whether the text calls a helper that the Sming profile maps to `builtin`.
+fn calls_builtin(c: &Container, builtin: Builtin) -> bool {
+    c.text.chunks_exact(8).any(|i| {
+        let imm = u32::from_le_bytes([i[4], i[5], i[6], i[7]]);
+        // `call imm` with src 0: a helper (src 1 is a local call). The second half of a
+        // 16-byte lddw has opcode 0, so it never looks like a call.
+        i[0] == 0x85 && i[1] >> 4 == 0 && Profile::Sming.builtin(imm) == Some(builtin)
+    })
+}
+
+/// One comparison: `fc-aot run` and the native program on the same arguments.
+fn compare(fc_aot: &Path, exe: &Path, bin: &Path, args: &[&str], what: &str) -> (i32, String) {
+    let interp = output(Command::new(fc_aot).arg("run").arg(bin).args(args));
+    let native = output(Command::new(exe).arg(bin).args(args));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert_eq!(
+        text(&native.stdout),
+        text(&interp.stdout),
+        "{what}: stdout differs (native left, fc-aot run right); stderr: {} / {}",
+        text(&native.stderr),
+        text(&interp.stderr)
+    );
+    assert_eq!(native.stdout, interp.stdout, "{what}: stdout bytes differ");
+    let code = interp.status.code().expect("fc-aot run exited");
+    assert_eq!(native.status.code(), Some(code), "{what}: exit status differs; stderr: {}", text(&native.stderr));
+    (code, text(&native.stdout))
+}
+
+#[test]
+fn native_programs_print_what_fc_aot_run_prints() {
+    let tmp = TempDir::new("host-glue");
+    let fc_aot = fc_aot();
+    let out = tmp.join("out");
+    run(Command::new(&fc_aot).arg("build").arg(workspace_root().join("containers")).arg("--out").arg(&out));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "bin").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    let sources = std::fs::read_dir(workspace_root().join("containers"))
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| matches!(e.path().extension().and_then(|x| x.to_str()), Some("c" | "cpp"))))
+        .count();
+    assert!(names.len() >= 12 && names.len() == sources, "samples built: {names:?} of {sources} sources");
+
+    let host = workspace_root().join("targets/host");
+    let include = workspace_root().join("targets/include");
+    let lib = staticlib();
+    let runner = tmp.join("run_native.o");
+    run(Command::new("gcc").args(CFLAGS).arg("-I").arg(&include).arg("-I").arg(&host).arg("-c").arg(host.join("run_native.c")).arg("-o").arg(&runner));
+
+    let native = tmp.join("native");
+    std::fs::create_dir_all(&native).unwrap();
+    let mut report = String::new();
+    let mut exes = Vec::new();
+    let mut run_errors = 0;
+    for (name, ctx, budget) in demo_runs(&names) {
+        let bin = out.join(format!("{name}.bin"));
+        let bytes = std::fs::read(&bin).unwrap();
+        let container = Container::parse(&bytes, LayoutChoice::Auto).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // `fc-aot run` reads its clock for bpf_now_ms; no sample may call it, or the outputs
+        // would depend on timing.
+        assert!(!calls_builtin(&container, Builtin::NowMs), "{name} calls bpf_now_ms: its output is not deterministic");
+        let functions: Vec<&str> = container.functions().map(|f| f.name).collect();
+
+        let object = native.join(format!("{name}.o"));
+        run(Command::new(&fc_aot).arg("translate").arg(&bin).args(["--target", "host", "-o"]).arg(&object));
+        let entries = native.join(format!("{name}_entries.c"));
+        std::fs::write(&entries, entries_c(&name, &functions)).unwrap();
+        let exe = native.join(format!("run_{name}"));
+        run(Command::new("gcc")
+            .args(CFLAGS)
+            .arg("-I")
+            .arg(&include)
+            .arg("-I")
+            .arg(&host)
+            .arg(&runner)
+            .arg(&entries)
+            .arg(&object)
+            .arg(&lib)
+            .args(SYSTEM_LIBS)
+            .arg("-o")
+            .arg(&exe));
+
+        let args = ["--ctx", ctx.as_str(), "--budget", budget.as_str()];
+        let (code, stdout) = compare(&fc_aot, &exe, &bin, &args, &format!("{name} --budget {budget}"));
+        let _ = writeln!(report, "== {name} (exit {code})\n{stdout}");
+        // Every other function of the table, and a budget too small for the loops: the error line.
+        for f in &functions[1..] {
+            compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", &budget, "--function", f], &format!("{name} --function {f}"));
+        }
+        let (code, stdout) = compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", "2"], &format!("{name} --budget 2"));
+        if code == 2 {
+            assert!(stdout.contains("error: OUT_OF_BRANCHES at insn "), "{stdout}");
+            run_errors += 1;
+        }
+        exes.push((name, exe, bin));
+    }
+    print!("{report}");
+    assert!(run_errors >= 3, "only {run_errors} samples stopped on a budget of 2: the error path is barely covered");
+
+    // A program linked with another container's code refuses to load it (exit 1, no output).
+    let (name, exe, _) = &exes[0];
+    let (other_name, _, other_bin) = &exes[1];
+    let wrong = output(Command::new(exe).arg(other_bin));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{name}'s program loading {other_name}: {stderr}");
+    assert!(wrong.stdout.is_empty());
+    assert!(stderr.contains("function table"), "{stderr}");
+}

@@ -1,0 +1,303 @@
+//! The C emitter: a verified container as one self-contained C file with the native
+//! ABI of `targets/include/fc_abi.h`, for every SoC's own compiler to finish.
+//!
+//! One C function per eBPF function, a label per jump target, the address-map check
+//! inline at every access, the budget at every taken jump, 32-bit C arithmetic for
+//! ALU32/JMP32 bytecode, and byte-wise (`memcpy`) accesses so cores that trap on
+//! unaligned loads do not.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use fc_runtime::error::ErrorCode;
+use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
+use fc_runtime::memory::{DATA_START, RODATA_START};
+use fc_runtime::native::ABI_VERSION;
+use fc_runtime::verifier::VerifiedProgram;
+
+use crate::host_native::{HostNative, NATIVE_CONTAINER};
+use crate::translate::symbol_part;
+
+/// What goes into the C file besides code (the same facts as an object's).
+pub struct CInput<'a> {
+    pub container: &'a str,
+    pub program: &'a VerifiedProgram<'a>,
+    /// Exported functions: (name, function index).
+    pub functions: &'a [(String, usize)],
+    pub data: &'a [u8],
+    pub bss_len: usize,
+    pub rodata: &'a [u8],
+}
+
+const PRELUDE: &str = r#"#include <stdint.h>
+#include <stddef.h>
+
+/* The native ABI, as targets/include/fc_abi.h defines it (kept here so the file stands alone). */
+#ifndef FC_ABI_H
+#define FC_ABI_H
+#define FC_ABI_VERSION 1u
+typedef struct fc_region { uint8_t *base; uint32_t len; uint32_t writable; } fc_region;
+typedef struct fc_env fc_env;
+typedef uint64_t (*fc_env_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+struct fc_env {
+    fc_region regions[16];
+    fc_env_helper_fn helper;
+    void *host;
+    uint64_t budget;
+    uint64_t frame_size;
+    uint64_t stack_top;
+    int32_t error;
+    uint32_t error_pc;
+    uint32_t stop;
+    uint32_t reserved;
+};
+#endif
+
+/* The one access check: [addr, addr + n) inside the region of its slot, writable if asked.
+ * Addresses with upper bits set give an offset of at least 2^32, past every length. */
+static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) {
+    uint32_t slot = (uint32_t)(addr >> 28) & 15u;
+    const fc_region *r = &env->regions[slot];
+    uint64_t offset = addr - ((uint64_t)slot << 28);
+    if (offset + n > r->len || (write && !r->writable)) return 0;
+    return r->base + (size_t)offset;
+}
+
+#define FC_TRAP(code, pc) do { env->error = (code); env->error_pc = (pc); return 0; } while (0)
+#define FC_TAKE(pc, label) do { if (budget == 0) FC_TRAP(-8, pc); budget--; goto label; } while (0)
+#define FC_LOAD(type, dst, addr, pc) do { type v_; uint8_t *p_ = fc_at(env, (addr), sizeof(type), 0); \
+    if (!p_) FC_TRAP(-2, pc); __builtin_memcpy(&v_, p_, sizeof(type)); dst = v_; } while (0)
+#define FC_STORE(type, addr, value, pc) do { type v_ = (type)(value); uint8_t *p_ = fc_at(env, (addr), sizeof(type), 1); \
+    if (!p_) FC_TRAP(-2, pc); __builtin_memcpy(p_, &v_, sizeof(type)); } while (0)
+"#;
+
+fn c_type(size: Size) -> &'static str {
+    match size {
+        Size::B => "uint8_t",
+        Size::H => "uint16_t",
+        Size::W => "uint32_t",
+        Size::DW => "uint64_t",
+    }
+}
+
+fn signed_type(size: SxSize) -> &'static str {
+    match size {
+        SxSize::B => "int8_t",
+        SxSize::H => "int16_t",
+        SxSize::W => "int32_t",
+    }
+}
+
+fn reg(r: Reg) -> String {
+    format!("r{}", r.num())
+}
+
+/// The source operand at `width`: a register or a constant of the right type.
+fn operand(width: Width, src: Operand) -> String {
+    match (width, src) {
+        (Width::W64, Operand::Reg(r)) => reg(r),
+        (Width::W32, Operand::Reg(r)) => format!("(uint32_t){}", reg(r)),
+        (Width::W64, Operand::Imm(i)) => format!("UINT64_C(0x{:x})", i as i64 as u64),
+        (Width::W32, Operand::Imm(i)) => format!("UINT32_C(0x{:x})", i as u32),
+    }
+}
+
+fn address(base: Reg, off: i16) -> String {
+    format!("{} + (uint64_t)(int64_t){}", reg(base), off)
+}
+
+fn alu(width: Width, op: AluOp, d: &str, s: &str) -> String {
+    let (u, i, mask) = match width {
+        Width::W64 => ("uint64_t", "int64_t", 63),
+        Width::W32 => ("uint32_t", "int32_t", 31),
+    };
+    let a = if width == Width::W64 { d.to_string() } else { format!("(uint32_t){d}") };
+    let e = match op {
+        AluOp::Add => format!("{a} + {s}"),
+        AluOp::Sub => format!("{a} - {s}"),
+        AluOp::Mul => format!("({u}){a} * ({u}){s}"),
+        AluOp::Or => format!("{a} | {s}"),
+        AluOp::And => format!("{a} & {s}"),
+        AluOp::Xor => format!("{a} ^ {s}"),
+        AluOp::Lsh => format!("{a} << ({s} & {mask})"),
+        AluOp::Rsh => format!("{a} >> ({s} & {mask})"),
+        AluOp::Arsh => format!("({u})(({i}){a} >> ({s} & {mask}))"),
+        AluOp::Mov => s.to_string(),
+        AluOp::Div => format!("{s} == 0 ? 0 : {a} / {s}"),
+        AluOp::Mod => format!("{s} == 0 ? {a} : {a} % {s}"),
+        // INT_MIN / -1 overflows in C: negate instead (wrapping, as the RFC says).
+        AluOp::SDiv => format!("{s} == 0 ? 0 : ({i}){s} == -1 ? ({u})(0 - {a}) : ({u})(({i}){a} / ({i}){s})"),
+        AluOp::SMod => format!("{s} == 0 ? {a} : ({i}){s} == -1 ? 0 : ({u})(({i}){a} % ({i}){s})"),
+    };
+    format!("{d} = ({u})({e});")
+}
+
+fn condition(width: Width, cond: Cond, d: &str, s: &str) -> String {
+    let (a, i) = match width {
+        Width::W64 => (d.to_string(), "int64_t"),
+        Width::W32 => (format!("(uint32_t){d}"), "int32_t"),
+    };
+    match cond {
+        Cond::Eq => format!("{a} == {s}"),
+        Cond::Ne => format!("{a} != {s}"),
+        Cond::Gt => format!("{a} > {s}"),
+        Cond::Ge => format!("{a} >= {s}"),
+        Cond::Lt => format!("{a} < {s}"),
+        Cond::Le => format!("{a} <= {s}"),
+        Cond::Set => format!("({a} & {s}) != 0"),
+        Cond::Sgt => format!("({i}){a} > ({i}){s}"),
+        Cond::Sge => format!("({i}){a} >= ({i}){s}"),
+        Cond::Slt => format!("({i}){a} < ({i}){s}"),
+        Cond::Sle => format!("({i}){a} <= ({i}){s}"),
+    }
+}
+
+fn bytes_array(out: &mut String, name: &str, bytes: &[u8]) {
+    // At least one element: C has no empty arrays.
+    let shown = if bytes.is_empty() { &[0u8][..] } else { bytes };
+    let _ = write!(out, "const uint8_t {name}[{}] __attribute__((aligned(8))) = {{", shown.len());
+    for (i, b) in shown.iter().enumerate() {
+        let sep = if i % 16 == 0 { "\n    " } else { " " };
+        let _ = write!(out, "{sep}0x{b:02x},");
+    }
+    let _ = writeln!(out, "\n}};");
+}
+
+/// The C engine on the host: the emitted C compiled into a shared library with
+/// the host's `cc -O2` and loaded in process.
+pub fn c_engine() -> HostNative {
+    HostNative::new("c", |program, functions| {
+        let input = CInput { container: NATIVE_CONTAINER, program, functions, data: &[], bss_len: 0, rodata: &[] };
+        Ok(("container.c", emit(&input).into_bytes()))
+    })
+}
+
+/// The C file for `input`.
+pub fn emit(input: &CInput) -> String {
+    let program = input.program;
+    let prefix = format!("fc_{}", symbol_part(input.container));
+    let mut out = format!(
+        "/* Generated by fc-aot from container `{}`: native code for every SoC's C compiler.\n * ABI: targets/include/fc_abi.h, version {ABI_VERSION}. Do not edit. */\n",
+        input.container
+    );
+    out.push_str(PRELUDE);
+    out.push('\n');
+    for f in program.functions() {
+        let _ = writeln!(out, "static uint64_t {prefix}_f{}(fc_env *env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10);", f.start);
+    }
+    for f in program.functions() {
+        out.push('\n');
+        function(&mut out, program, &prefix, f.start, f.end);
+    }
+    out.push('\n');
+    let _ = writeln!(out, "const uint32_t {prefix}_abi_version = {ABI_VERSION}u;");
+    for (name, f) in input.functions {
+        let symbol = format!("{prefix}_{}", symbol_part(name));
+        let start = program.functions()[*f].start;
+        let _ = writeln!(out, "const uint32_t {symbol}_depth = {}u;", program.depth(*f));
+        let _ = writeln!(out, "uint64_t {symbol}(fc_env *env, uint64_t r1, uint64_t r2);");
+        let _ = writeln!(
+            out,
+            "uint64_t {symbol}(fc_env *env, uint64_t r1, uint64_t r2) {{\n    return {prefix}_f{start}(env, r1, r2, 0, 0, 0, env->stack_top);\n}}"
+        );
+    }
+    bytes_array(&mut out, &format!("{prefix}_rodata"), input.rodata);
+    let _ = writeln!(out, "const uint32_t {prefix}_rodata_len = {}u;", input.rodata.len());
+    bytes_array(&mut out, &format!("{prefix}_data"), input.data);
+    let _ = writeln!(out, "const uint32_t {prefix}_data_len = {}u;", input.data.len());
+    let _ = writeln!(out, "const uint32_t {prefix}_bss_len = {}u;", input.bss_len);
+    out
+}
+
+fn function(out: &mut String, program: &VerifiedProgram, prefix: &str, start: usize, end: usize) {
+    // Only jump targets get labels (an unused label is a warning).
+    let targets: BTreeSet<usize> = (start..end)
+        .filter_map(|pc| program.insn(pc).and_then(|i| i.op.jump_target(pc)))
+        .map(|t| t as usize)
+        .collect();
+    let _ = writeln!(out, "static uint64_t {prefix}_f{start}(fc_env *env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10) {{");
+    out.push_str("    uint64_t r0 = 0, r6 = 0, r7 = 0, r8 = 0, r9 = 0;\n    uint64_t budget = env->budget;\n");
+    out.push_str("    (void)r0; (void)r1; (void)r2; (void)r3; (void)r4; (void)r5; (void)r6; (void)r7; (void)r8; (void)r9; (void)r10; (void)budget;\n");
+    let mut pc = start;
+    while pc < end {
+        let Some(insn) = program.insn(pc) else {
+            pc += 1;
+            continue;
+        };
+        if targets.contains(&pc) {
+            let _ = writeln!(out, "L{pc}:;");
+        }
+        let _ = writeln!(out, "    {}", statement(program, prefix, pc, insn.op));
+        pc += insn.op.slots();
+    }
+    out.push_str("}\n");
+}
+
+/// The C statement of one instruction at slot `pc`.
+fn statement(program: &VerifiedProgram, prefix: &str, pc: usize, op: Op) -> String {
+    let mem = ErrorCode::IllegalMem.code();
+    match op {
+        Op::Alu { width, op, dst, src } => alu(width, op, &reg(dst), &operand(width, src)),
+        Op::MovSx { width, dst, src, from } => {
+            let wide = if width == Width::W64 { "(uint64_t)(int64_t)" } else { "(uint32_t)(int32_t)" };
+            format!("{} = {wide}({}){};", reg(dst), signed_type(from), reg(src))
+        }
+        Op::Neg { width: Width::W64, dst } => format!("{0} = 0 - {0};", reg(dst)),
+        Op::Neg { width: Width::W32, dst } => format!("{0} = (uint32_t)(0u - (uint32_t){0});", reg(dst)),
+        Op::End { order, dst, width } => {
+            let d = reg(dst);
+            match (order, width) {
+                (ByteOrder::ToLe, SwapWidth::W16) => format!("{d} = (uint16_t){d};"),
+                (ByteOrder::ToLe, SwapWidth::W32) => format!("{d} = (uint32_t){d};"),
+                (ByteOrder::ToLe, SwapWidth::W64) => format!("(void){d};"),
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => format!("{d} = __builtin_bswap16((uint16_t){d});"),
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => format!("{d} = __builtin_bswap32((uint32_t){d});"),
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => format!("{d} = __builtin_bswap64({d});"),
+            }
+        }
+        Op::Lddw { dst, imm } => format!("{} = UINT64_C(0x{imm:x});", reg(dst)),
+        Op::LddwData { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), DATA_START.wrapping_add(offset)),
+        Op::LddwRodata { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), RODATA_START.wrapping_add(offset)),
+        Op::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", c_type(size), reg(dst), address(src, off)),
+        // Converting the signed value to uint64_t sign-extends it.
+        Op::LoadSx { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", signed_type(size), reg(dst), address(src, off)),
+        Op::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", c_type(size), address(dst, off), operand(Width::W64, src)),
+        Op::Atomic { width, op, dst, src, off } => {
+            let (t, n) = if width == Width::W64 { ("uint64_t", 8) } else { ("uint32_t", 4) };
+            let s = reg(src);
+            let new = match op {
+                AtomicOp::Add { .. } => format!("old + ({t}){s}"),
+                AtomicOp::Or { .. } => format!("old | ({t}){s}"),
+                AtomicOp::And { .. } => format!("old & ({t}){s}"),
+                AtomicOp::Xor { .. } => format!("old ^ ({t}){s}"),
+                AtomicOp::Xchg => format!("({t}){s}"),
+                AtomicOp::CmpXchg => format!("old == ({t})r0 ? ({t}){s} : old"),
+            };
+            let result = match op {
+                AtomicOp::CmpXchg => "r0 = old;".to_string(),
+                _ if op.fetches() => format!("{s} = old;"),
+                _ => String::new(),
+            };
+            // Read and write access are both required, even when nothing is stored.
+            format!(
+                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old, new_; if (!p) FC_TRAP({mem}, {pc}); __builtin_memcpy(&old, p, {n}); new_ = {new}; __builtin_memcpy(p, &new_, {n}); {result} }}",
+                address(dst, off)
+            )
+        }
+        Op::Ja { .. } | Op::Gotol { .. } => format!("FC_TAKE({pc}, L{});", op.jump_target(pc).unwrap_or(0)),
+        Op::Jump { width, cond, dst, src, .. } => format!(
+            "if ({}) FC_TAKE({pc}, L{});",
+            condition(width, cond, &reg(dst), &operand(width, src)),
+            op.jump_target(pc).unwrap_or(0)
+        ),
+        Op::CallHelper { id } => format!("r0 = env->helper(env, {id}u, r1, r2, r3, r4, r5); if (env->stop) return r0;"),
+        Op::CallLocal { .. } => {
+            let target = op.call_target(pc).unwrap_or(0) as usize;
+            let start = program.function_at(target).map_or(target, |f| program.functions()[f].start);
+            format!(
+                "env->budget = budget; r0 = {prefix}_f{start}(env, r1, r2, r3, r4, r5, r10 - env->frame_size); budget = env->budget; if (env->error || env->stop) return r0;"
+            )
+        }
+        Op::Exit => "env->budget = budget; return r0;".to_string(),
+    }
+}
