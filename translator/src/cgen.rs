@@ -66,9 +66,9 @@ static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) 
 #define FC_TRAP(code, pc) do { env->error = (code); env->error_pc = (pc); return 0; } while (0)
 #define FC_TAKE(pc, label) do { if (budget == 0) FC_TRAP(-8, pc); budget--; goto label; } while (0)
 #define FC_LOAD(type, dst, addr, pc) do { type v_; uint8_t *p_ = fc_at(env, (addr), sizeof(type), 0); \
-    if (!p_) FC_TRAP(-2, pc); __builtin_memcpy(&v_, p_, sizeof(type)); dst = v_; } while (0)
+    if (!p_) { FC_TRAP(-2, pc); } __builtin_memcpy(&v_, p_, sizeof(type)); dst = v_; } while (0)
 #define FC_STORE(type, addr, value, pc) do { type v_ = (type)(value); uint8_t *p_ = fc_at(env, (addr), sizeof(type), 1); \
-    if (!p_) FC_TRAP(-2, pc); __builtin_memcpy(p_, &v_, sizeof(type)); } while (0)
+    if (!p_) { FC_TRAP(-2, pc); } __builtin_memcpy(p_, &v_, sizeof(type)); } while (0)
 "#;
 
 fn c_type(size: Size) -> &'static str {
@@ -280,7 +280,7 @@ fn statement(program: &VerifiedProgram, prefix: &str, pc: usize, op: Op) -> Stri
             };
             // Read and write access are both required, even when nothing is stored.
             format!(
-                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old, new_; if (!p) FC_TRAP({mem}, {pc}); __builtin_memcpy(&old, p, {n}); new_ = {new}; __builtin_memcpy(p, &new_, {n}); {result} }}",
+                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old, new_; if (!p) {{ FC_TRAP({mem}, {pc}); }} __builtin_memcpy(&old, p, {n}); new_ = {new}; __builtin_memcpy(p, &new_, {n}); {result} }}",
                 address(dst, off)
             )
         }
@@ -290,12 +290,12 @@ fn statement(program: &VerifiedProgram, prefix: &str, pc: usize, op: Op) -> Stri
             condition(width, cond, &reg(dst), &operand(width, src)),
             op.jump_target(pc).unwrap_or(0)
         ),
-        Op::CallHelper { id } => format!("r0 = env->helper(env, {id}u, r1, r2, r3, r4, r5); if (env->stop) return r0;"),
+        Op::CallHelper { id } => format!("r0 = env->helper(env, {id}u, r1, r2, r3, r4, r5); if (env->stop) {{ return r0; }}"),
         Op::CallLocal { .. } => {
             let target = op.call_target(pc).unwrap_or(0) as usize;
             let start = program.function_at(target).map_or(target, |f| program.functions()[f].start);
             format!(
-                "env->budget = budget; r0 = {prefix}_f{start}(env, r1, r2, r3, r4, r5, r10 - env->frame_size); budget = env->budget; if (env->error || env->stop) return r0;"
+                "env->budget = budget; r0 = {prefix}_f{start}(env, r1, r2, r3, r4, r5, r10 - env->frame_size); budget = env->budget; if (env->error || env->stop) {{ return r0; }}"
             )
         }
         Op::Exit => "env->budget = budget; return r0;".to_string(),

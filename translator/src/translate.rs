@@ -80,7 +80,19 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
     let functions: Vec<(String, usize)> =
         c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
     match (backend, emit) {
-        (Backend::C, _) | (_, Emit::C) => Err(format!("the C backend does not exist yet; target `{}` translates with cranelift", target.name)),
+        (Backend::C, Emit::C) => {
+            let input = crate::cgen::CInput {
+                container: name,
+                program: &program,
+                functions: &functions,
+                data: c.data,
+                bss_len: c.header.bss_len as usize,
+                rodata: c.rodata,
+            };
+            Ok(crate::cgen::emit(&input).into_bytes())
+        }
+        (Backend::C, other) => Err(format!("the C backend emits C (`--emit c`), not `{other:?}`")),
+        (Backend::Cranelift, Emit::C) => Err("--emit c needs --backend c".into()),
         (Backend::Cranelift, Emit::Asm) => Err("--emit asm: Cranelift here is built without its disassembler; use --emit obj and objdump -d".into()),
         #[cfg(feature = "cranelift")]
         (Backend::Cranelift, Emit::Obj | Emit::Clif) => {

@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::every_engine::{capture, execute, new_vm, on_every_engine};
+use common::every_engine::{capture, execute, new_vm, on_engines};
+use fc_aot::engines::EngineKind;
 use fc_runtime::helpers::Profile;
 use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use fc_runtime::stores::StoreContext;
@@ -176,8 +177,11 @@ fn program() -> impl Strategy<Value = Vec<Vec<Gen>>> {
 const DATA: [u8; 20] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 const RODATA: [u8; 20] = *b"%d %x %s|hello\0\0\0\0\0\0";
 
-fn check(text: &[u8], ctx: &[u8], budget: Option<u32>, globals: &[(u32, u32)]) {
-    on_every_engine(|| {
+/// Engines that build in process in milliseconds: each case runs on all of them.
+const FAST: &[EngineKind] = &[EngineKind::Reference, EngineKind::Interp, EngineKind::Jit];
+
+fn check(engines: &[EngineKind], text: &[u8], ctx: &[u8], budget: Option<u32>, globals: &[(u32, u32)]) {
+    on_engines(engines, || {
         let stores = StoreContext::new();
         for &(k, v) in globals {
             stores.update(fc_runtime::stores::Owner::Global, k, v);
@@ -212,7 +216,22 @@ proptest! {
         globals in proptest::collection::vec((0..4u32, any::<u32>()), 0..3),
         calls in any::<bool>(),
     ) {
-        check(&layout(&functions, calls), &ctx, budget, &globals);
+        check(FAST, &layout(&functions, calls), &ctx, budget, &globals);
+    }
+}
+
+proptest! {
+    // aot and c run the host's C compiler at every load: fewer cases, every engine.
+    #![proptest_config(ProptestConfig { cases: 60, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_engine_including_compiled_ones_agrees(
+        functions in program(),
+        ctx in proptest::collection::vec(any::<u8>(), 0..64),
+        budget in (0..300u32).prop_map(Some),
+        calls in any::<bool>(),
+    ) {
+        check(EngineKind::ALL, &layout(&functions, calls), &ctx, budget, &[(1, 7)]);
     }
 }
 

@@ -75,8 +75,14 @@ pub fn capture(vm: &mut VirtualMachine<'_>) -> Rc<RefCell<Vec<String>>> {
 /// Runs `body` on every engine (each run must pass the body's own assertions) and
 /// then requires every engine's observations to equal the reference's.
 pub fn on_every_engine(body: impl Fn()) {
+    on_engines(EngineKind::ALL, body)
+}
+
+/// [`on_every_engine`] for some engines; the reference must come first.
+pub fn on_engines(engines: &[EngineKind], body: impl Fn()) {
+    assert_eq!(engines.first(), Some(&EngineKind::Reference), "the reference runs first");
     let mut records = Vec::new();
-    for &kind in EngineKind::ALL {
+    for &kind in engines {
         ENGINE.with(|e| e.set(kind));
         LOG.with(|l| l.borrow_mut().clear());
         body();
