@@ -14,7 +14,7 @@ use fc_runtime::insn::{
 use proptest::prelude::*;
 
 fn conformance_dir(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/bpf_conformance").join(sub)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/bpf_conformance").join(sub)
 }
 
 /// Every `*.data` file of a folder, sorted; panics when the folder is missing or too small.
