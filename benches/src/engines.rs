@@ -9,6 +9,7 @@ use fc_runtime::interp::{Interp, Reference};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::DEFAULT_STACK_SIZE;
 use fc_runtime::VirtualMachine;
+use fc_aot::clif::jit::Jit;
 
 use crate::kernels::{Folder, Kernel};
 use crate::native;
@@ -81,12 +82,28 @@ pub enum EngineKind {
     Interp,
     Reference,
     Rbpf,
+    /// Our Cranelift JIT (`fc_aot::clif::jit::Jit`) through `VirtualMachine`.
+    Jit,
+    /// The `rbpf` crate's x86-64 JIT (`EbpfVmRaw::jit_compile`, `execute_program_jit`).
+    RbpfJit,
     /// Runs nothing: the harness's own cost (the call through [`fcb_execute`]), subtracted from the others.
     Null,
 }
 
 impl EngineKind {
-    pub const MEASURED: [EngineKind; 4] = [EngineKind::Native, EngineKind::Interp, EngineKind::Reference, EngineKind::Rbpf];
+    pub const MEASURED: [EngineKind; 6] = [
+        EngineKind::Native,
+        EngineKind::Interp,
+        EngineKind::Reference,
+        EngineKind::Rbpf,
+        EngineKind::Jit,
+        EngineKind::RbpfJit,
+    ];
+
+    /// The engines of the `rbpf` crate: they may be unable to run a kernel (n/a with a reason).
+    pub fn is_rbpf(self) -> bool {
+        matches!(self, EngineKind::Rbpf | EngineKind::RbpfJit)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -94,13 +111,16 @@ impl EngineKind {
             EngineKind::Interp => "interp",
             EngineKind::Reference => "reference",
             EngineKind::Rbpf => "rbpf",
+            EngineKind::Jit => "jit",
+            EngineKind::RbpfJit => "rbpf-jit",
             EngineKind::Null => "null",
         }
     }
 
     pub fn parse(s: &str) -> Option<EngineKind> {
-        [EngineKind::Native, EngineKind::Interp, EngineKind::Reference, EngineKind::Rbpf, EngineKind::Null]
+        EngineKind::MEASURED
             .into_iter()
+            .chain([EngineKind::Null])
             .find(|e| e.name() == s)
     }
 }
@@ -183,6 +203,22 @@ impl Runner for RbpfRunner {
     }
 }
 
+struct RbpfJitRunner {
+    vm: rbpf::EbpfVmRaw<'static>,
+}
+
+impl Runner for RbpfJitRunner {
+    fn run(&mut self, ctx: &mut [u8]) -> Result<i64, String> {
+        // rbpf's JIT code checks no memory access. Only kernels whose result on rbpf's
+        // checking interpreter equals native's are run here (see `check`), and the
+        // kernels read and write within their context and stack.
+        unsafe { self.vm.execute_program_jit(ctx) }.map(|r0| r0 as i64).map_err(|e| e.to_string())
+    }
+    fn stores(&self) -> Stores {
+        native::store_entries()
+    }
+}
+
 /// Why the `rbpf` crate cannot run this container, if it cannot (checked before loading).
 pub fn rbpf_unsupported(container: &Container) -> Option<String> {
     match container.entry() {
@@ -230,13 +266,13 @@ pub fn runner_with_budget(
     let bytes: &'static [u8] =
         Box::leak(std::fs::read(&path).map_err(|e| format!("{}: {e} (build first)", path.display()))?.into_boxed_slice());
     match engine {
-        EngineKind::Interp | EngineKind::Reference => {
+        EngineKind::Interp | EngineKind::Reference | EngineKind::Jit => {
             let stores: &'static StoreContext = Box::leak(Box::new(StoreContext::new()));
             let mut vm = VirtualMachine::new(stores);
-            if engine == EngineKind::Reference {
-                vm.set_engine(Box::new(Reference));
-            } else {
-                vm.set_engine(Box::new(Interp::default()));
+            match engine {
+                EngineKind::Reference => vm.set_engine(Box::new(Reference)),
+                EngineKind::Jit => vm.set_engine(Box::new(Jit::default())),
+                _ => vm.set_engine(Box::new(Interp::default())),
             }
             vm.set_budget(budget);
             if !vm.load(bytes, DEFAULT_STACK_SIZE) {
@@ -244,20 +280,55 @@ pub fn runner_with_budget(
             }
             Ok(Box::new(VmRunner { vm }))
         }
-        EngineKind::Rbpf => {
-            let container =
-                Container::parse(bytes, LayoutChoice::Auto).map_err(|e| format!("{}: {e:?}", path.display()))?;
-            if let Some(reason) = rbpf_unsupported(&container) {
-                return Err(reason);
+        EngineKind::Rbpf | EngineKind::RbpfJit => {
+            let vm = rbpf_vm(bytes, &path)?;
+            if engine == EngineKind::Rbpf {
+                return Ok(Box::new(RbpfRunner { vm }));
             }
-            let mut vm = rbpf::EbpfVmRaw::new(Some(container.text)).map_err(|e| format!("rbpf rejects it: {e}"))?;
-            for (id, helper) in native::rbpf_helpers() {
-                vm.register_helper(id, helper).map_err(|e| e.to_string())?;
-            }
-            Ok(Box::new(RbpfRunner { vm }))
+            rbpf_jit_compile(vm).map(|vm| Box::new(RbpfJitRunner { vm }) as Box<dyn Runner>)
         }
         EngineKind::Native | EngineKind::Null => unreachable!(),
     }
+}
+
+/// The `rbpf` crate's VM with `bytes`' text loaded and the store helpers registered.
+pub fn rbpf_vm(bytes: &'static [u8], path: &Path) -> Result<rbpf::EbpfVmRaw<'static>, String> {
+    let container = Container::parse(bytes, LayoutChoice::Auto).map_err(|e| format!("{}: {e:?}", path.display()))?;
+    if let Some(reason) = rbpf_unsupported(&container) {
+        return Err(reason);
+    }
+    let mut vm = rbpf::EbpfVmRaw::new(Some(container.text)).map_err(|e| format!("rbpf rejects it: {e}"))?;
+    for (id, helper) in native::rbpf_helpers() {
+        vm.register_helper(id, helper).map_err(|e| e.to_string())?;
+    }
+    Ok(vm)
+}
+
+/// `jit_compile` of the `rbpf` crate (x86-64 only). Its compiler asserts that the code fits
+/// one 4 KiB page and has `unimplemented!()` opcodes: a panic there becomes the reason.
+#[cfg(target_arch = "x86_64")]
+pub fn rbpf_jit_compile(mut vm: rbpf::EbpfVmRaw<'static>) -> Result<rbpf::EbpfVmRaw<'static>, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| vm.jit_compile()));
+    std::panic::set_hook(hook);
+    match compiled {
+        Ok(Ok(())) => Ok(vm),
+        Ok(Err(e)) => Err(format!("rbpf's JIT rejects it: {e}")),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("rbpf's JIT compiler panics: {what}"))
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn rbpf_jit_compile(_vm: rbpf::EbpfVmRaw<'static>) -> Result<rbpf::EbpfVmRaw<'static>, String> {
+    Err("the rbpf crate's JIT is x86-64 only".into())
 }
 
 /// What one run produced: r0, the context after it, the stores after it.
@@ -277,18 +348,25 @@ pub fn outcome(runner: &mut dyn Runner, kernel: &Kernel) -> Result<Outcome, Stri
 }
 
 /// Checks `engine` against native on `kernel`: `Ok(None)` when they agree, `Ok(Some(reason))`
-/// when the engine cannot run the kernel (rbpf only), `Err` when the results differ or an
-/// interpreter of ours fails.
+/// when the engine cannot run the kernel (the rbpf crate's engines only), `Err` when the
+/// results differ or an engine of ours fails. rbpf's JIT checks no memory access, so it runs
+/// a kernel only when rbpf's interpreter (which does) ran it and agreed with native; a
+/// result of rbpf's JIT that differs from native's makes it n/a too, with the difference.
 pub fn check(engine: EngineKind, kernel: &Kernel, root: &Path, cpu: Cpu) -> Result<Option<String>, String> {
+    if engine == EngineKind::RbpfJit {
+        if let Some(reason) = check(EngineKind::Rbpf, kernel, root, cpu)? {
+            return Ok(Some(reason));
+        }
+    }
     let expected = outcome(&mut *runner(EngineKind::Native, kernel, root, cpu)?, kernel)?;
     let mut r = match runner(engine, kernel, root, cpu) {
         Ok(r) => r,
-        Err(reason) if engine == EngineKind::Rbpf => return Ok(Some(reason)),
+        Err(reason) if engine.is_rbpf() => return Ok(Some(reason)),
         Err(e) => return Err(e),
     };
     let got = match outcome(&mut *r, kernel) {
         Ok(o) => o,
-        Err(reason) if engine == EngineKind::Rbpf => return Ok(Some(format!("rbpf fails at run time: {reason}"))),
+        Err(reason) if engine.is_rbpf() => return Ok(Some(format!("{engine} fails at run time: {reason}"))),
         Err(e) => return Err(format!("{} {} on {engine}: {e}", kernel.name, cpu_name(cpu))),
     };
     if got != expected {
@@ -299,6 +377,9 @@ pub fn check(engine: EngineKind, kernel: &Kernel, root: &Path, cpu: Cpu) -> Resu
         } else {
             format!("stores {:?}, native {:?}", got.stores, expected.stores)
         };
+        if engine == EngineKind::RbpfJit {
+            return Ok(Some(format!("rbpf's JIT computes a different result: {what}")));
+        }
         return Err(format!("{} -mcpu={} on {engine}: {what}", kernel.name, cpu_name(cpu)));
     }
     Ok(None)

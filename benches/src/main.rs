@@ -8,6 +8,7 @@ mod kernels;
 mod measure;
 mod native;
 mod report;
+mod translation;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Cmd {
         /// Executions counted per callgrind run.
         #[arg(long, default_value_t = measure::CALLGRIND_ITERS)]
         iters: u64,
+        /// Repetitions of each translation timing (the median is taken).
+        #[arg(long, default_value_t = 21)]
+        translate_reps: usize,
         /// Print only; do not write the report.
         #[arg(long)]
         no_write: bool,
@@ -91,8 +95,8 @@ fn build_root() -> PathBuf {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Cmd::Table { out, rounds, batch_ms, iters, no_write } => {
-            let settings = report::Settings { rounds, batch_secs: batch_ms / 1000.0, iters };
+        Cmd::Table { out, rounds, batch_ms, iters, translate_reps, no_write } => {
+            let settings = report::Settings { rounds, batch_secs: batch_ms / 1000.0, iters, translate_reps };
             let results = report::collect(&build_root(), &settings)?;
             let text = report::render(&results, &settings);
             println!("{text}");
@@ -110,7 +114,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 for kernel in &kernels::KERNELS {
                     let native = engines::outcome(&mut *engines::runner(EngineKind::Native, kernel, &root, cpu)?, kernel)?;
                     let mut line = format!("{:>2} {:<15} r0 {:#018x}", engines::cpu_name(cpu), kernel.name, native.r0);
-                    for engine in [EngineKind::Interp, EngineKind::Reference, EngineKind::Rbpf] {
+                    for engine in EngineKind::MEASURED.into_iter().skip(1) {
                         match engines::check(engine, kernel, &root, cpu)? {
                             None => line += &format!("  {engine}: ok"),
                             Some(reason) => line += &format!("  {engine}: n/a ({reason})"),
@@ -128,7 +132,11 @@ fn run(cli: Cli) -> Result<(), String> {
             engines::build_all(&root, cpu)?;
             let mut names = Vec::new();
             let mut runners = Vec::new();
-            for e in [EngineKind::Null, EngineKind::Native, EngineKind::Interp, EngineKind::Reference, EngineKind::Rbpf] {
+            for e in [EngineKind::Null].into_iter().chain(EngineKind::MEASURED) {
+                // rbpf's JIT checks no access: only kernels that pass the check run on it.
+                if e == EngineKind::RbpfJit && engines::check(e, kernel, &root, cpu)?.is_some() {
+                    continue;
+                }
                 if let Ok(r) = engines::runner(e, kernel, &root, cpu) {
                     names.push(e);
                     runners.push(r);
@@ -144,12 +152,16 @@ fn run(cli: Cli) -> Result<(), String> {
             let root = build_root();
             let cpu = parse_cpu(&cpu).ok_or("--cpu: v1, v2, v3 or v4")?;
             let kernel = kernels::kernel(&kernel).ok_or("--kernel: unknown kernel")?;
-            let engine = EngineKind::parse(&engine).ok_or("--engine: native, interp, reference, rbpf or null")?;
+            let engine = EngineKind::parse(&engine).ok_or("--engine: native, interp, reference, rbpf, jit, rbpf-jit or null")?;
             engines::build_all(&root, cpu)?;
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
             let job = measure::Job { cpu, kernel, engine };
-            let total = measure::callgrind(&exe, &root, &job, iters)?;
+            let count = measure::callgrind(&exe, &root, &job, iters)?;
+            let total = count.total;
             println!("{} {} {}: {total} Ir in {iters} executions = {} Ir each (harness included)", engines::cpu_name(cpu), kernel.name, engine, total as f64 / iters as f64);
+            if count.jit_code > 0 {
+                println!("  of which {} Ir each in JIT-compiled code", count.jit_code as f64 / iters as f64);
+            }
             Ok(())
         }
         Cmd::Measure { dir, cpu, kernel, engine, iters } => {

@@ -43,8 +43,18 @@ pub struct Job {
     pub engine: EngineKind,
 }
 
+/// What one callgrind run counted (over all its executions).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Ir inside `fcb_execute`.
+    pub total: u64,
+    /// Of those, Ir in code outside every mapped file: code a JIT compiled at run time
+    /// (ours or rbpf's), as opposed to the runtime around it.
+    pub jit_code: u64,
+}
+
 /// Instructions (Ir) of `iters` executions, counted by callgrind in `fcb_execute` only.
-pub fn callgrind(exe: &Path, root: &Path, job: &Job, iters: u64) -> Result<u64, String> {
+pub fn callgrind(exe: &Path, root: &Path, job: &Job, iters: u64) -> Result<Count, String> {
     let dir = root.join("callgrind");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out: PathBuf = dir.join(format!("{}-{}-{}.out", cpu_name(job.cpu), job.kernel.name, job.engine));
@@ -82,7 +92,8 @@ pub fn callgrind(exe: &Path, root: &Path, job: &Job, iters: u64) -> Result<u64, 
         ));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    parse_total(&text).ok_or_else(|| format!("{}: no summary/totals line", out.display()))
+    let total = parse_total(&text).ok_or_else(|| format!("{}: no summary/totals line", out.display()))?;
+    Ok(Count { total, jit_code: parse_unmapped_self(&text) })
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -97,9 +108,46 @@ pub fn parse_total(text: &str) -> Option<u64> {
     value.split_whitespace().next()?.parse().ok()
 }
 
+/// The self cost (Ir) of every function of object `???` in a callgrind output file: code
+/// in no mapped file, which in this process is what a JIT wrote at run time. A cost line
+/// right after `calls=` is the inclusive cost of a call and is not counted.
+pub fn parse_unmapped_self(text: &str) -> u64 {
+    let mut objects: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // `ob=(3) /path` names object 3; a later `ob=(3)` refers to it.
+    let mut resolve = |spec: &str| -> String {
+        let spec = spec.trim();
+        match spec.strip_prefix('(').and_then(|r| r.split_once(')')) {
+            Some((id, name)) if !name.trim().is_empty() => {
+                objects.insert(id.to_owned(), name.trim().to_owned());
+                name.trim().to_owned()
+            }
+            Some((id, _)) => objects.get(id).cloned().unwrap_or_default(),
+            None => spec.to_owned(),
+        }
+    };
+    let mut in_unmapped = false;
+    let mut after_calls = false;
+    let mut sum = 0u64;
+    for line in text.lines() {
+        if let Some(spec) = line.strip_prefix("ob=") {
+            in_unmapped = resolve(spec) == "???";
+        } else if let Some(spec) = line.strip_prefix("cob=") {
+            resolve(spec);
+        } else if line.starts_with("calls=") {
+            after_calls = true;
+        } else if line.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '*') {
+            if !after_calls && in_unmapped {
+                sum += line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            }
+            after_calls = false;
+        }
+    }
+    sum
+}
+
 /// Runs `jobs` under callgrind, two at a time; results in job order (Ir of `iters` runs).
-pub fn callgrind_all(exe: &Path, root: &Path, jobs: &[Job], iters: u64) -> Result<Vec<u64>, String> {
-    let results: Mutex<Vec<Option<Result<u64, String>>>> = Mutex::new(vec![None; jobs.len()]);
+pub fn callgrind_all(exe: &Path, root: &Path, jobs: &[Job], iters: u64) -> Result<Vec<Count>, String> {
+    let results: Mutex<Vec<Option<Result<Count, String>>>> = Mutex::new(vec![None; jobs.len()]);
     let next = Mutex::new(0usize);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
     std::thread::scope(|s| {

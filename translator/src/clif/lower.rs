@@ -261,10 +261,15 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
 
     /// Continues in a new block when `fail` is false; otherwise leaves through the trap.
     fn check(&mut self, fail: Value, code: ErrorCode, pc: usize) {
+        // The error code and slot are materialised in a cold block of their own,
+        // so the hot path is the compare and the branch.
+        let (ok, cold) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(fail, cold, &[], ok, &[]);
+        self.b.switch_to_block(cold);
         let code = self.b.ins().iconst(I32, code.code() as i64);
         let pc = self.b.ins().iconst(I32, pc as i64);
-        let ok = self.b.create_block();
-        self.b.ins().brif(fail, self.trap, &args(&[code, pc]), ok, &[]);
+        self.b.ins().jump(self.trap, &args(&[code, pc]));
         self.b.switch_to_block(ok);
     }
 
