@@ -111,6 +111,8 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
             Ok(if emit == Emit::Clif { clif.into_bytes() } else { obj })
         }
         #[cfg(not(feature = "cranelift"))]
-        (Backend::Cranelift, _) => Err("this fc-aot was built without the `cranelift` feature".into()),
+        (Backend::Cranelift, _) => {
+            Err(format!("this fc-aot was built without the `cranelift` feature: target `{}` needs it", target.name))
+        }
     }
 }
