@@ -84,12 +84,13 @@ pub struct Parts<'a> {
 pub struct VirtualMachine<'a> {
     env: Environment<'a>,
     engine: Box<dyn Engine + 'a>,
-    loaded: Option<Loaded<'a>>,
+    /// The loaded program and its memory live on the heap: the VM itself stays small.
+    loaded: Option<Box<Loaded<'a>>>,
     budget: Option<u32>,
     max_call_depth: usize,
     last_error: i32,
     last_error_pc: usize,
-    load_error: Option<LoadError>,
+    load_error: Option<Box<LoadError>>,
 }
 
 impl<'a> VirtualMachine<'a> {
@@ -136,7 +137,7 @@ impl<'a> VirtualMachine<'a> {
     fn fail_load(&mut self, e: LoadError) -> bool {
         self.last_error = e.code().code();
         self.last_error_pc = e.pc();
-        self.load_error = Some(e);
+        self.load_error = Some(Box::new(e));
         false
     }
 
@@ -185,7 +186,7 @@ impl<'a> VirtualMachine<'a> {
         let deepest = program.entries().iter().map(|&f| program.depth(f)).max().unwrap_or(0);
         let mut data = parts.data.to_vec();
         data.resize(parts.data.len() + parts.bss_len, 0);
-        self.loaded = Some(Loaded {
+        self.loaded = Some(Box::new(Loaded {
             stack: vec![0; stack_size * (deepest + 1)],
             program,
             rodata: parts.rodata,
@@ -193,7 +194,7 @@ impl<'a> VirtualMachine<'a> {
             data,
             frame_size: stack_size,
             names,
-        });
+        }));
         self.last_error = 0;
         self.last_error_pc = 0;
         true
@@ -288,7 +289,7 @@ impl<'a> VirtualMachine<'a> {
     }
     /// Details of the last failed load.
     pub fn load_error(&self) -> Option<&LoadError> {
-        self.load_error.as_ref()
+        self.load_error.as_deref()
     }
     /// The container's data section (with bss) as it is now.
     pub fn data(&self) -> &[u8] {
@@ -308,6 +309,20 @@ impl<'a> VirtualMachine<'a> {
     }
     pub fn locals(&self) -> Store<'a> {
         Store::new(self.env.stores(), self.env.local_owner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vm_state_stays_small() {
+        // Issue 5's bound: VM state apart from the stack <= 256 bytes (+ 48 per call level,
+        // the interpreters' frame records: return slot, r6-r9, r10).
+        let size = core::mem::size_of::<VirtualMachine>();
+        std::println!("VirtualMachine: {size} bytes");
+        assert!(size <= 256, "VirtualMachine is {size} bytes");
     }
 }
 
