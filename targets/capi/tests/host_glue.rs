@@ -5,91 +5,17 @@
 //! on the interpreter: stdout byte for byte and the exit status.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+mod common;
+use common::{fc_aot, staticlib, workspace_root, TempDir, SYSTEM_LIBS};
 
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Builtin, Profile};
 
 /// What the static library needs from the system when linked into a C program.
-const SYSTEM_LIBS: [&str; 3] = ["-lpthread", "-ldl", "-lm"];
 const CFLAGS: [&str; 6] = ["-std=c11", "-pedantic", "-Wall", "-Wextra", "-Werror", "-O1"];
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn workspace_root() -> PathBuf {
-    manifest_dir().join("../..").canonicalize().expect("workspace root")
-}
-
-/// `target/<profile>`: this test executable lives in its `deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
-}
-
-/// The static library of this very build (see c_program.rs: `cargo test` leaves it in `deps/`).
-fn staticlib() -> PathBuf {
-    let dir = profile_dir();
-    let lib = [dir.join("deps/libfc_runtime_capi.a"), dir.join("libfc_runtime_capi.a")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("libfc_runtime_capi.a missing under {}: cargo should have built it", dir.display()));
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(built), Some(edited)) = (modified(&lib), modified(&manifest_dir().join("src/lib.rs"))) {
-        assert!(built >= edited, "{} is older than src/lib.rs", lib.display());
-    }
-    lib
-}
-
-/// The workspace's `fc-aot` binary, built if needed (as c_program.rs does).
-fn fc_aot() -> PathBuf {
-    let dir = profile_dir();
-    let bin = dir.join(format!("fc-aot{}", std::env::consts::EXE_SUFFIX));
-    let target_dir = dir.parent().expect("target dir");
-    let profile = match dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_owned(),
-        Some(p) => p.to_owned(),
-    };
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "fc-aot", "--bin", "fc-aot", "--profile", &profile, "--target-dir"])
-        .arg(target_dir)
-        .current_dir(workspace_root())
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        other if bin.is_file() => eprintln!("warning: cargo build -p fc-aot failed ({other:?}); using {}", bin.display()),
-        other => panic!("cargo build -p fc-aot failed: {other:?}"),
-    }
-    assert!(bin.is_file(), "{} missing after cargo build", bin.display());
-    bin
-}
-
-/// A fresh directory, removed on drop unless the test is failing (then kept for inspection).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("fc-runtime-capi-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
-        TempDir(path)
-    }
-    fn join(&self, p: impl AsRef<Path>) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("test files kept in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
