@@ -121,7 +121,9 @@ impl<'a> MemoryMap<'a> {
         let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
         let offset = addr & (SLOT_SIZE - 1);
         // Slot 0 and unmapped slots have len 0: nothing, not even an empty range, is inside them.
-        if region.len == 0 || offset + len as u64 > region.len as u64 || (access != Access::Read && region.writable == 0) {
+        // Helpers pass lengths from containers: no addition that a huge length could wrap.
+        let fits = (len as u64) <= region.len as u64 && offset <= region.len as u64 - len as u64;
+        if region.len == 0 || !fits || (access != Access::Read && region.writable == 0) {
             return None;
         }
         // In bounds of a live borrow, by the check above.
@@ -193,6 +195,9 @@ mod tests {
         assert_eq!(m.load(0x2000_0000, Size::B), None, "unmapped slot");
         assert!(m.check(0x3000_0000, 0, Access::Read).is_some());
         assert!(m.check(0x4000_0000, 0, Access::Read).is_none(), "empty range in an unmapped slot");
+        // A length near 2^64 must not wrap the bounds check around (memcpy's n comes from containers).
+        assert!(m.check(0x3000_0008, usize::MAX - 7, Access::Write).is_none());
+        assert!(m.check(0x3000_0000, usize::MAX, Access::Read).is_none());
     }
 
     #[test]

@@ -1154,3 +1154,17 @@ fn unloaded_vm_and_bad_loads() {
     assert_eq!(execute(&mut vm, &mut ctx), NO_MEMORY as i64, "a failed load leaves nothing loaded");
 }
 }
+
+every_engine! {
+fn memcpy_with_a_length_near_2_to_the_64_fails_cleanly() {
+    // n = 2^64 - 16 from a destination 16 bytes into the context: the bounds check must
+    // not wrap around (a debug build once panicked here, a release build could copy).
+    let text = asm("mov %r2, %r1\nadd %r1, 16\nlddw %r3, 0xfffffffffffffff0\ncall 2\nexit");
+    let stores = StoreContext::new();
+    let mut vm = text_vm(&stores, Profile::Sming, &text, &[], STACK);
+    let mut ctx = [7u8; 32];
+    assert_eq!(execute(&mut vm, &mut ctx), -1, "memcpy fails with -1");
+    assert_eq!(vm.last_error(), OK);
+    assert_eq!(ctx, [7u8; 32], "nothing copied");
+}
+}
