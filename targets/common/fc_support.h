@@ -62,25 +62,7 @@ extern "C" {
 #define FC_SUPPORT_LINE_MAX 256
 #endif
 
-/* ---- Constants (spelt as in fc_runtime.h) --------------------------------- */
-
-#define FC_OK 0
-#define FC_ILLEGAL_INSTRUCTION (-1)
-#define FC_ILLEGAL_MEM (-2)
-#define FC_ILLEGAL_JUMP (-3)
-#define FC_ILLEGAL_CALL (-4)
-#define FC_ILLEGAL_LEN (-5)
-#define FC_ILLEGAL_REGISTER (-6)
-#define FC_NO_RETURN (-7)
-#define FC_OUT_OF_BRANCHES (-8)
-#define FC_ILLEGAL_DIV (-9)
-#define FC_NO_MEMORY (-100)
-
-#define FC_DEFAULT_STACK_SIZE 512
-
-#define FC_PROFILE_SMING 0       /* Sming's ids (default) */
-#define FC_PROFILE_RIOT 1        /* RIOT's ids: stores numbered the other way round */
-#define FC_PROFILE_CONFORMANCE 2 /* conformance tests only: helper 5 is unwind */
+/* Error codes, FC_DEFAULT_STACK_SIZE and FC_PROFILE_* come from fc_abi.h. */
 
 /* Taken jumps per run unless fc_support_set_budget says otherwise. */
 #define FC_SUPPORT_DEFAULT_BUDGET 200u

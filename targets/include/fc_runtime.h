@@ -59,26 +59,7 @@
 extern "C" {
 #endif
 
-/* Error codes (spec section 2, identical to the runtime's ErrorCode). */
-#define FC_OK 0
-#define FC_ILLEGAL_INSTRUCTION (-1)
-#define FC_ILLEGAL_MEM (-2)
-#define FC_ILLEGAL_JUMP (-3)
-#define FC_ILLEGAL_CALL (-4)
-#define FC_ILLEGAL_LEN (-5)
-#define FC_ILLEGAL_REGISTER (-6)
-#define FC_NO_RETURN (-7)
-#define FC_OUT_OF_BRANCHES (-8)
-#define FC_ILLEGAL_DIV (-9)
-#define FC_NO_MEMORY (-100)
-
-/* Default stack size per call frame in bytes (Sming's defaultStackSize). */
-#define FC_DEFAULT_STACK_SIZE 512
-
-/* Helper-id profiles (spec section 3), for fc_vm_set_profile(). */
-#define FC_PROFILE_SMING 0       /* Sming's ids (default) */
-#define FC_PROFILE_RIOT 1        /* RIOT's ids: stores numbered the other way round */
-#define FC_PROFILE_CONFORMANCE 2 /* conformance tests only: helper 5 is unwind */
+/* Error codes, FC_DEFAULT_STACK_SIZE and the FC_PROFILE_* helper-id profiles come from fc_abi.h. */
 
 /* Engines, for fc_vm_set_engine(). */
 #define FC_ENGINE_REFERENCE 0 /* the reference interpreter */

@@ -58,6 +58,10 @@ pub enum Target {
     Aarch64,
     /// RISC-V 64 Linux under qemu-riscv64.
     Riscv64gc,
+    /// ESP32-C3 (rv32imc, ilp32): the `c` engine's output cross-compiled with
+    /// riscv64-unknown-elf-gcc and run bare metal under qemu-riscv32 (targets/esp32c3/).
+    #[value(name = "esp32c3")]
+    Esp32c3,
 }
 
 impl Target {
@@ -67,6 +71,7 @@ impl Target {
             Target::X86_64 => "x86_64",
             Target::Aarch64 => "aarch64",
             Target::Riscv64gc => "riscv64gc",
+            Target::Esp32c3 => "esp32c3",
         }
     }
 }
@@ -148,6 +153,9 @@ pub enum Execution {
 /// Runs bare program text the way the conformance suite expects: r1 = a private
 /// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`.
 pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
+    if (kind, target) == (EngineKind::C, Target::Esp32c3) {
+        return crate::esp32c3::run_conformance(program, mem);
+    }
     #[cfg(feature = "cranelift")]
     if let Some(cross) = cross(kind, target) {
         return run_cross(cross, program, mem);

@@ -12,5 +12,6 @@ pub mod disasm;
 pub mod dump;
 pub mod elf;
 pub mod engines;
+pub mod esp32c3;
 pub mod host_native;
 pub mod translate;

@@ -5,7 +5,7 @@ use fc_runtime::env::Environment;
 use fc_runtime::format::{self, Image, Layout};
 use std::ffi::CStr;
 
-const HEADER: &str = include_str!("../../include/fc_runtime.h");
+const HEADER: &str = concat!(include_str!("../../include/fc_abi.h"), include_str!("../../include/fc_runtime.h"));
 
 fn insn(op: u8, dst: u8, src: u8, off: i16, imm: i32) -> [u8; 8] {
     let mut b = [op, src << 4 | dst, 0, 0, 0, 0, 0, 0];
@@ -444,7 +444,7 @@ fn header_constants_match_the_runtime() {
     }
     let codes = defines.iter().filter(|(n, _)| {
         n.starts_with("FC_") && !n.starts_with("FC_PROFILE_") && !n.starts_with("FC_ENGINE_") && !n.contains("STACK")
-            && !n.contains("RUNTIME_H") && !n.contains("LOCKED")
+            && !n.contains("RUNTIME_H") && !n.contains("LOCKED") && !n.starts_with("FC_ABI") && !n.starts_with("FC_SLOT")
     });
     assert_eq!(codes.count(), ErrorCode::ALL.len(), "no extra error codes");
     assert_eq!(value("FC_DEFAULT_STACK_SIZE"), fc_runtime::vm::DEFAULT_STACK_SIZE as i64);

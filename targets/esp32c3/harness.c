@@ -1,0 +1,394 @@
+/*
+ * harness.c - runs one translated container (container `prog`, function `main`) on
+ * rv32imc under qemu-riscv32, bare metal: no libc (crt.c), own start-up (start.S).
+ *
+ *     prog [HEX] [-b<budget>|-boff] [-n<runs>] [-v]
+ *
+ * r1 = a private copy of the memory given as HEX (absent or empty: no context,
+ * r1 = 0), r2 = its length; 512-byte frames; budget 1 << 24 taken jumps unless -b
+ * says otherwise. The container's rodata (read-only), data + bss (writable, kept
+ * across the runs of one process, like a loaded VM's) are mapped at their slots.
+ *
+ * Helpers: the `conformance` profile's helper 5 (uBPF's unwind: returns r1, and 0
+ * ends the program with r0 = 0) and a minimal `sming` profile: 0x01 printf (the
+ * Rust runtime's formats, each line printed as `printf: LINE`), 0x02 memcpy
+ * (memmove semantics, both ranges checked), 0x10/0x11 store global/local and
+ * 0x12/0x13 fetch global/local (one pool of 16 entries shared by both stores; a
+ * fetch of a missing key adds it with 0), 0x20 now_ms (0: no clock). The
+ * verifier admits only one profile's ids into a program, so one dispatcher serves both.
+ *
+ * Output: without -v only the last line `0x<r0>` (exit 0) or
+ * `error <code> at insn <slot>` (exit 1), the way the conformance runner reads it.
+ * With -v, per run: its printf lines, then `ctx: HEX`, `data: HEX`,
+ * `global store: k=v, ...`, `local store: k=v, ...` (keys ascending, as
+ * `fc-aot run` prints them) and the r0 / error line.
+ */
+#include <stdint.h>
+
+#include "crt.h"
+#include "fc_abi.h"
+
+extern uint64_t fc_prog_main(fc_env *env, uint64_t r1, uint64_t r2);
+extern const uint32_t fc_prog_main_depth;
+extern const uint32_t fc_prog_abi_version;
+extern const uint8_t fc_prog_rodata[], fc_prog_data[];
+extern const uint32_t fc_prog_rodata_len, fc_prog_data_len, fc_prog_bss_len;
+
+#define FRAME 512u
+#define MAX_FRAMES 33u
+#define BUDGET (1ull << 24)
+#define MAX_MEMORY (1u << 16)
+#define MAX_DATA (1u << 14)
+#define POOL 16u
+#define FAIL UINT64_MAX
+
+static uint8_t memory[MAX_MEMORY];
+static uint8_t memory_init[MAX_MEMORY];
+static uint8_t stack[FRAME * MAX_FRAMES] __attribute__((aligned(16)));
+static uint8_t data[MAX_DATA] __attribute__((aligned(16)));
+
+/* ---- the stores: one pool, entries owned by the global store or the local one ---- */
+enum { FREE = 0, GLOBAL = 1, LOCAL = 2 };
+static struct { uint32_t owner, key, value; } pool[POOL];
+
+static int store_update(uint32_t owner, uint32_t key, uint32_t value) {
+    for (uint32_t i = 0; i < POOL; i++) {
+        if (pool[i].owner == owner && pool[i].key == key) {
+            pool[i].value = value;
+            return 1;
+        }
+    }
+    for (uint32_t i = 0; i < POOL; i++) {
+        if (pool[i].owner == FREE) {
+            pool[i].owner = owner;
+            pool[i].key = key;
+            pool[i].value = value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The value of key; a missing key is added with 0. 0 when the pool is full. */
+static int store_fetch(uint32_t owner, uint32_t key, uint32_t *value) {
+    for (uint32_t i = 0; i < POOL; i++) {
+        if (pool[i].owner == owner && pool[i].key == key) {
+            *value = pool[i].value;
+            return 1;
+        }
+    }
+    *value = 0;
+    return store_update(owner, key, 0);
+}
+
+static void print_store(const char *name, uint32_t owner) {
+    uint32_t done = 0, last = 0;
+    fc_puts(name);
+    fc_puts(" store:");
+    /* Keys ascending: pick the smallest key above the last one printed. */
+    for (;;) {
+        int found = 0;
+        uint32_t best = 0, value = 0;
+        for (uint32_t i = 0; i < POOL; i++) {
+            if (pool[i].owner != owner || (done && pool[i].key <= last)) continue;
+            if (!found || pool[i].key < best) {
+                found = 1;
+                best = pool[i].key;
+                value = pool[i].value;
+            }
+        }
+        if (!found) break;
+        fc_puts(done ? ", " : " ");
+        fc_put_udec(best);
+        fc_putc('=');
+        fc_put_udec(value);
+        done = 1;
+        last = best;
+    }
+    fc_putc('\n');
+}
+
+/* ---- container memory, checked the way the Rust runtime's MemoryMap checks it ---- */
+static uint8_t *at(fc_env *env, uint64_t addr, uint64_t n, int write) {
+    if (addr >> 32) return 0;
+    const fc_region *r = &env->regions[(uint32_t)addr >> FC_SLOT_SHIFT];
+    uint32_t off = (uint32_t)addr & ((1u << FC_SLOT_SHIFT) - 1);
+    if (r->len == 0 || n > r->len || off > r->len - n || (write && !r->writable)) return 0;
+    return r->base + off;
+}
+
+/* The NUL-terminated string at addr (inside one region), or 0. */
+static const uint8_t *c_string(fc_env *env, uint64_t addr, uint32_t *len) {
+    if (addr >> 32) return 0;
+    const fc_region *r = &env->regions[(uint32_t)addr >> FC_SLOT_SHIFT];
+    uint32_t off = (uint32_t)addr & ((1u << FC_SLOT_SHIFT) - 1);
+    if (r->len == 0 || off > r->len) return 0;
+    for (uint32_t i = off; i < r->len; i++) {
+        if (r->base[i] == 0) {
+            *len = i - off;
+            return r->base + off;
+        }
+    }
+    return 0;
+}
+
+/* ---- printf: each output line becomes `printf: LINE` ---- */
+static int line_open;
+
+static void emit(uint8_t c) {
+    if (!line_open) {
+        fc_puts("printf: ");
+        line_open = 1;
+    }
+    if (c == '\n') {
+        line_open = 0;
+    }
+    fc_putc((char)c);
+}
+
+/* Ends a line the program left open (the runtime delivers it when the run ends). */
+static void end_output(void) {
+    if (line_open) emit('\n');
+}
+
+static void emit_str(const char *s, uint64_t *count) {
+    for (; *s; s++, ++*count) emit((uint8_t)*s);
+}
+
+static void emit_udec(uint64_t v, uint64_t *count) {
+    char buf[21];
+    int n = 20;
+    buf[n] = 0;
+    do {
+        buf[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    emit_str(buf + n, count);
+}
+
+static void emit_hex(uint64_t v, int upper, uint64_t *count) {
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char buf[17];
+    int n = 16;
+    buf[n] = 0;
+    do {
+        buf[--n] = digits[v & 15];
+        v >>= 4;
+    } while (v);
+    emit_str(buf + n, count);
+}
+
+static uint64_t printf_helper(fc_env *env, const uint64_t args[5]) {
+    uint32_t fmt_len;
+    const uint8_t *fmt = c_string(env, args[0], &fmt_len);
+    if (!fmt) return FAIL;
+    uint64_t count = 0;
+    /* Pass 0 checks every %s argument; pass 1 prints. */
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t next_arg = 1, i = 0;
+        while (i < fmt_len) {
+            if (fmt[i] != '%') {
+                if (pass) emit(fmt[i]), count++;
+                i++;
+                continue;
+            }
+            uint32_t start = i++;
+            int longs = 0;
+            while (i < fmt_len && fmt[i] == 'l' && longs < 2) longs++, i++;
+            int conv = i < fmt_len ? fmt[i] : -1;
+            i++;
+            int known = conv == 'd' || conv == 'i' || conv == 'u' || conv == 'x' ||
+                        (longs == 0 && (conv == 'X' || conv == 's' || conv == 'c' || conv == 'p' || conv == '%'));
+            if (!known) {
+                if (pass) {
+                    uint32_t end = i < fmt_len ? i : fmt_len;
+                    for (uint32_t k = start; k < end; k++) emit(fmt[k]), count++;
+                }
+                continue;
+            }
+            if (conv == '%') {
+                if (pass) emit('%'), count++;
+                continue;
+            }
+            /* Conversions past the fourth argument print nothing: r1..r5 hold fmt + 4. */
+            if (next_arg > 4) continue;
+            uint64_t v = args[next_arg++];
+            if (conv == 's') {
+                uint32_t n;
+                const uint8_t *s = c_string(env, v, &n);
+                if (!s) return FAIL;
+                if (pass) {
+                    for (uint32_t k = 0; k < n; k++) emit(s[k]), count++;
+                }
+                continue;
+            }
+            if (!pass) continue;
+            switch (conv) {
+            case 'd':
+            case 'i': {
+                int64_t x = longs ? (int64_t)v : (int64_t)(int32_t)v;
+                if (x < 0) {
+                    emit('-'), count++;
+                    emit_udec(0 - (uint64_t)x, &count);
+                } else {
+                    emit_udec((uint64_t)x, &count);
+                }
+                break;
+            }
+            case 'u': emit_udec(longs ? v : (uint32_t)v, &count); break;
+            case 'x': emit_hex(longs ? v : (uint32_t)v, 0, &count); break;
+            case 'X': emit_hex((uint32_t)v, 1, &count); break;
+            case 'c': emit((uint8_t)v), count++; break;
+            default: /* %p */
+                emit_str("0x", &count);
+                emit_hex(v, 0, &count);
+                break;
+            }
+        }
+    }
+    return count;
+}
+
+static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5) {
+    const uint64_t args[5] = {r1, r2, r3, r4, r5};
+    switch (id) {
+    case 0x05: /* unwind (conformance profile): returns r1; 0 ends the program with r0 = 0 */
+        if (r1 == 0) env->stop = 1;
+        return r1;
+    case 0x01: return printf_helper(env, args);
+    case 0x02: { /* memcpy(dst, src, n): 0 or -1, nothing copied unless both ranges are valid */
+        if (r3 == 0) return 0;
+        uint8_t *d = at(env, r1, r3, 1);
+        uint8_t *s = at(env, r2, r3, 0);
+        if (!d || !s) return FAIL;
+        memmove(d, s, (size_t)r3);
+        return 0;
+    }
+    case 0x10: return store_update(GLOBAL, (uint32_t)r1, (uint32_t)r2) ? 0 : FAIL;
+    case 0x11: return store_update(LOCAL, (uint32_t)r1, (uint32_t)r2) ? 0 : FAIL;
+    case 0x12:
+    case 0x13: { /* the pointer is checked before the store is touched */
+        uint8_t *p = at(env, r2, 4, 1);
+        uint32_t v;
+        if (!p || !store_fetch(id == 0x12 ? GLOBAL : LOCAL, (uint32_t)r1, &v)) return FAIL;
+        p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+        return 0;
+    }
+    case 0x20: return 0; /* now_ms: no clock here */
+    default: return FAIL;
+    }
+}
+
+/* ---- arguments ---- */
+static int hex_digit(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static uint32_t parse_hex(const char *s) {
+    uint32_t n = 0;
+    int high = -1;
+    for (; *s; s++) {
+        int d = hex_digit(*s);
+        if (d < 0) continue;
+        if (high < 0) {
+            high = d;
+        } else if (n < MAX_MEMORY) {
+            memory_init[n++] = (uint8_t)(high << 4 | d);
+            high = -1;
+        }
+    }
+    return n;
+}
+
+static uint64_t parse_dec(const char *s) {
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
+    return v;
+}
+
+static int starts(const char *s, const char *prefix) {
+    for (; *prefix; s++, prefix++) {
+        if (*s != *prefix) return 0;
+    }
+    return 1;
+}
+
+static void put_bytes(const char *name, const uint8_t *b, uint32_t n) {
+    fc_puts(name);
+    fc_puts(": ");
+    for (uint32_t i = 0; i < n; i++) {
+        fc_putc("0123456789abcdef"[b[i] >> 4]);
+        fc_putc("0123456789abcdef"[b[i] & 15]);
+    }
+    fc_putc('\n');
+}
+
+static int fail(const char *what) {
+    fc_puts(what);
+    fc_putc('\n');
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    uint64_t budget = BUDGET;
+    uint32_t runs = 1, len = 0;
+    int verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (starts(a, "-boff")) budget = UINT64_MAX;
+        else if (starts(a, "-b")) budget = parse_dec(a + 2);
+        else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
+        else if (starts(a, "-v")) verbose = 1;
+        else len = parse_hex(a);
+    }
+    if (fc_prog_abi_version != FC_ABI_VERSION) return fail("ABI version mismatch");
+    uint32_t frames = fc_prog_main_depth + 1;
+    if (frames > MAX_FRAMES) return fail("call depth too deep for the harness");
+    uint32_t data_len = fc_prog_data_len + fc_prog_bss_len;
+    if (data_len > MAX_DATA) return fail("data + bss too large for the harness");
+    memcpy(data, fc_prog_data, fc_prog_data_len);
+    memset(data + fc_prog_data_len, 0, fc_prog_bss_len);
+
+    int status = 0;
+    for (uint32_t run = 0; run < runs; run++) {
+        fc_env env;
+        memset(&env, 0, sizeof env);
+        memcpy(memory, memory_init, len);
+        memset(stack, 0, FRAME * frames);
+        env.regions[FC_SLOT_RODATA] = (fc_region){(uint8_t *)fc_prog_rodata, fc_prog_rodata_len, 0};
+        env.regions[FC_SLOT_DATA] = (fc_region){data, data_len, 1};
+        env.regions[FC_SLOT_STACK] = (fc_region){stack, FRAME * frames, 1};
+        if (len > 0) env.regions[FC_SLOT_CONTEXT] = (fc_region){memory, len, 1};
+        env.helper = helper;
+        env.budget = budget;
+        env.frame_size = FRAME;
+        env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + FRAME * frames;
+        uint64_t r1 = len > 0 ? (uint64_t)FC_SLOT_CONTEXT << FC_SLOT_SHIFT : 0;
+        uint64_t r0 = fc_prog_main(&env, r1, len);
+        end_output();
+        if (verbose) {
+            put_bytes("ctx", memory, len);
+            put_bytes("data", data, data_len);
+            print_store("global", GLOBAL);
+            print_store("local", LOCAL);
+        }
+        if (env.error != 0) {
+            fc_puts("error ");
+            fc_put_dec(env.error);
+            fc_puts(" at insn ");
+            fc_put_udec(env.error_pc);
+            fc_putc('\n');
+            status = 1;
+        } else {
+            fc_puts("0x");
+            fc_put_hex(r0);
+            fc_putc('\n');
+            status = 0;
+        }
+    }
+    fc_flush();
+    return status;
+}
