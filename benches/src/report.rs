@@ -228,6 +228,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut s = String::new();
     let _ = writeln!(s, "# fc-aot benchmark results\n");
+    let _ = writeln!(s, "Host engines below; translated C on RV32IMC (ESP32-C3) under qemu: [RESULTS-rv32.md](RESULTS-rv32.md) (`scripts/bench-rv32`).\n");
     let _ = writeln!(
         s,
         "Made by `scripts/bench` (which runs `./scripts/setup`, installs valgrind if missing, then \

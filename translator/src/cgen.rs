@@ -54,13 +54,15 @@ struct fc_env {
 #endif
 
 /* The one access check: [addr, addr + n) inside the region of its slot, writable if asked.
- * Addresses with upper bits set give an offset of at least 2^32, past every length. */
+ * Every mapped address fits 32 bits, so the rest is 32-bit arithmetic (cheap on 32-bit cores);
+ * an offset is below 2^28 and n at most 8, so offset + n cannot wrap. */
 static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) {
-    uint32_t slot = (uint32_t)(addr >> 28) & 15u;
-    const fc_region *r = &env->regions[slot];
-    uint64_t offset = addr - ((uint64_t)slot << 28);
+    if ((uint32_t)(addr >> 32) != 0) return 0;
+    uint32_t low = (uint32_t)addr;
+    const fc_region *r = &env->regions[low >> 28];
+    uint32_t offset = low & 0x0fffffffu;
     if (offset + n > r->len || (write && !r->writable)) return 0;
-    return r->base + (size_t)offset;
+    return r->base + offset;
 }
 
 #define FC_TRAP(code, pc) do { env->error = (code); env->error_pc = (pc); return 0; } while (0)
@@ -183,7 +185,7 @@ pub fn emit(input: &CInput) -> String {
     out.push_str(PRELUDE);
     out.push('\n');
     for f in program.functions() {
-        let _ = writeln!(out, "static uint64_t {prefix}_f{}(fc_env *env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10);", f.start);
+        let _ = writeln!(out, "static uint64_t {prefix}_f{}(fc_env *restrict env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10);", f.start);
     }
     for f in program.functions() {
         out.push('\n');
@@ -215,7 +217,9 @@ fn function(out: &mut String, program: &VerifiedProgram, prefix: &str, start: us
         .filter_map(|pc| program.insn(pc).and_then(|i| i.op.jump_target(pc)))
         .map(|t| t as usize)
         .collect();
-    let _ = writeln!(out, "static uint64_t {prefix}_f{start}(fc_env *env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10) {{");
+    // `restrict`: container memory never overlaps the environment, so stores through
+    // byte pointers need not make the compiler reload the region table.
+    let _ = writeln!(out, "static uint64_t {prefix}_f{start}(fc_env *restrict env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10) {{");
     out.push_str("    uint64_t r0 = 0, r6 = 0, r7 = 0, r8 = 0, r9 = 0;\n    uint64_t budget = env->budget;\n");
     out.push_str("    (void)r0; (void)r1; (void)r2; (void)r3; (void)r4; (void)r5; (void)r6; (void)r7; (void)r8; (void)r9; (void)r10; (void)budget;\n");
     let mut pc = start;
