@@ -5,7 +5,7 @@
 //! on the interpreter: stdout byte for byte and the exit status.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
@@ -163,41 +163,46 @@ fn native_programs_print_what_fc_aot_run_prints() {
         assert!(!calls_builtin(&container, Builtin::NowMs), "{name} calls bpf_now_ms: its output is not deterministic");
         let functions: Vec<&str> = container.functions().map(|f| f.name).collect();
 
-        let object = native.join(format!("{name}.o"));
-        run(Command::new(&fc_aot).arg("translate").arg(&bin).args(["--target", "host", "-o"]).arg(&object));
-        let entries = native.join(format!("{name}_entries.c"));
-        std::fs::write(&entries, entries_c(&name, &functions)).unwrap();
-        let exe = native.join(format!("run_{name}"));
-        run(Command::new("gcc")
-            .args(CFLAGS)
-            .arg("-I")
-            .arg(&include)
-            .arg("-I")
-            .arg(&host)
-            .arg(&runner)
-            .arg(&entries)
-            .arg(&object)
-            .arg(&lib)
-            .args(SYSTEM_LIBS)
-            .arg("-o")
-            .arg(&exe));
+        // Both backends: the Cranelift object, and the C emitter's output compiled by gcc.
+        let mut exe = PathBuf::new();
+        for (backend, file) in [("cranelift", format!("{name}.o")), ("c", format!("{name}.c"))] {
+            let translated = native.join(&file);
+            run(Command::new(&fc_aot).arg("translate").arg(&bin).args(["--target", "host", "--backend", backend, "-o"]).arg(&translated));
+            let entries = native.join(format!("{name}_entries.c"));
+            std::fs::write(&entries, entries_c(&name, &functions)).unwrap();
+            exe = native.join(format!("run_{name}_{backend}"));
+            run(Command::new("gcc")
+                .args(CFLAGS)
+                .arg("-I")
+                .arg(&include)
+                .arg("-I")
+                .arg(&host)
+                .arg(&runner)
+                .arg(&entries)
+                .arg(&translated)
+                .arg(&lib)
+                .args(SYSTEM_LIBS)
+                .arg("-o")
+                .arg(&exe));
 
-        let args = ["--ctx", ctx.as_str(), "--budget", budget.as_str()];
-        let (code, stdout) = compare(&fc_aot, &exe, &bin, &args, &format!("{name} --budget {budget}"));
-        let _ = writeln!(report, "== {name} (exit {code})\n{stdout}");
-        // Every other function of the table, and a budget too small for the loops: the error line.
-        for f in &functions[1..] {
-            compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", &budget, "--function", f], &format!("{name} --function {f}"));
-        }
-        let (code, stdout) = compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", "2"], &format!("{name} --budget 2"));
-        if code == 2 {
-            assert!(stdout.contains("error: OUT_OF_BRANCHES at insn "), "{stdout}");
-            run_errors += 1;
+            let args = ["--ctx", ctx.as_str(), "--budget", budget.as_str()];
+            let what = format!("{name} ({backend}) --budget {budget}");
+            let (code, stdout) = compare(&fc_aot, &exe, &bin, &args, &what);
+            let _ = writeln!(report, "== {name} {backend} (exit {code})\n{stdout}");
+            // Every other function of the table, and a budget too small for the loops: the error line.
+            for f in &functions[1..] {
+                compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", &budget, "--function", f], &format!("{name} ({backend}) --function {f}"));
+            }
+            let (code, stdout) = compare(&fc_aot, &exe, &bin, &["--ctx", &ctx, "--budget", "2"], &format!("{name} ({backend}) --budget 2"));
+            if code == 2 {
+                assert!(stdout.contains("error: OUT_OF_BRANCHES at insn "), "{stdout}");
+                run_errors += 1;
+            }
         }
         exes.push((name, exe, bin));
     }
     print!("{report}");
-    assert!(run_errors >= 3, "only {run_errors} samples stopped on a budget of 2: the error path is barely covered");
+    assert!(run_errors >= 6, "only {run_errors} sample runs stopped on a budget of 2: the error path is barely covered");
 
     // A program linked with another container's code refuses to load it (exit 1, no output).
     let (name, exe, _) = &exes[0];
