@@ -305,7 +305,7 @@ pub fn rbpf_vm(bytes: &'static [u8], path: &Path) -> Result<rbpf::EbpfVmRaw<'sta
 }
 
 /// `jit_compile` of the `rbpf` crate (x86-64 only). Its compiler asserts that the code fits
-/// one 4 KiB page and has `unimplemented!()` opcodes: a panic there becomes the reason.
+/// one 4 KiB page and panics on opcodes it does not implement: a panic there becomes the reason.
 #[cfg(target_arch = "x86_64")]
 pub fn rbpf_jit_compile(mut vm: rbpf::EbpfVmRaw<'static>) -> Result<rbpf::EbpfVmRaw<'static>, String> {
     let hook = std::panic::take_hook();
