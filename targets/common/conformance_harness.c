@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fc_abi.h"
+#include "fc_hex.h"
 
 extern uint64_t fc_prog_main(fc_env *env, uint64_t r1, uint64_t r2);
 extern const uint32_t fc_prog_main_depth;
@@ -32,29 +33,6 @@ static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint6
     return (uint64_t)-1; /* the verifier admits no other helper in this profile */
 }
 
-static int hex_digit(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static size_t parse_hex(const char *s) {
-    size_t n = 0;
-    int high = -1;
-    for (; *s; s++) {
-        int d = hex_digit(*s);
-        if (d < 0) continue;
-        if (high < 0) {
-            high = d;
-        } else if (n < sizeof memory) {
-            memory[n++] = (uint8_t)(high << 4 | d);
-            high = -1;
-        }
-    }
-    return n;
-}
-
 int main(int argc, char **argv) {
     if (fc_prog_abi_version != FC_ABI_VERSION) {
         printf("ABI version %u, harness %u\n", fc_prog_abi_version, FC_ABI_VERSION);
@@ -65,7 +43,7 @@ int main(int argc, char **argv) {
         printf("call depth %u too deep for the harness\n", fc_prog_main_depth);
         return 1;
     }
-    size_t len = argc > 1 ? parse_hex(argv[1]) : 0;
+    size_t len = argc > 1 ? fc_hex_parse_loose(argv[1], memory, sizeof memory) : 0;
     fc_env env;
     memset(&env, 0, sizeof env);
     env.regions[FC_SLOT_STACK] = (fc_region){stack, FRAME * frames, 1};

@@ -27,6 +27,7 @@
 
 #include "crt.h"
 #include "fc_abi.h"
+#include "fc_hex.h"
 
 extern uint64_t fc_prog_main(fc_env *env, uint64_t r1, uint64_t r2);
 extern const uint32_t fc_prog_main_depth;
@@ -280,29 +281,6 @@ static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint6
 }
 
 /* ---- arguments ---- */
-static int hex_digit(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-static uint32_t parse_hex(const char *s) {
-    uint32_t n = 0;
-    int high = -1;
-    for (; *s; s++) {
-        int d = hex_digit(*s);
-        if (d < 0) continue;
-        if (high < 0) {
-            high = d;
-        } else if (n < MAX_MEMORY) {
-            memory_init[n++] = (uint8_t)(high << 4 | d);
-            high = -1;
-        }
-    }
-    return n;
-}
-
 static uint64_t parse_dec(const char *s) {
     uint64_t v = 0;
     for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
@@ -342,7 +320,7 @@ int main(int argc, char **argv) {
         else if (starts(a, "-b")) budget = parse_dec(a + 2);
         else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
         else if (starts(a, "-v")) verbose = 1;
-        else len = parse_hex(a);
+        else len = (uint32_t)fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
     if (fc_prog_abi_version != FC_ABI_VERSION) return fail("ABI version mismatch");
     uint32_t frames = fc_prog_main_depth + 1;

@@ -9,8 +9,8 @@
  * the container's object from `fc-aot translate NAME.bin -o NAME.o`, and
  * libfc_runtime_capi.a:
  *
- *     gcc -std=c11 -I targets/include -I targets/host run_native.c entries.c NAME.o \
- *         libfc_runtime_capi.a -lpthread -ldl -lm -o run_native
+ *     gcc -std=c11 -I targets/include -I targets/common -I targets/host \
+ *         run_native.c entries.c NAME.o libfc_runtime_capi.a -lpthread -ldl -lm -o run_native
  *
  * Exit status as `fc-aot run`: 0 when the run ended without error, 2 when it
  * stopped with one, 1 for bad arguments or a container that does not load.
@@ -24,7 +24,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "fc_hex.h"
 #include "fc_native_entries.h"
+#include "fc_run_report.h"
 
 #define EXIT_BAD_INPUT 1
 #define EXIT_RUN_ERROR 2
@@ -38,13 +40,6 @@ static int fail(const char *format, ...) {
     fputc('\n', stderr);
     va_end(args);
     return EXIT_BAD_INPUT;
-}
-
-static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 static int is_space(char c) {
@@ -63,7 +58,7 @@ static const char *parse_hex(const char *text, uint8_t **bytes, size_t *len) {
     int high = -1;
     for (const char *p = text; *p; p++) {
         if (is_space(*p)) continue;
-        int d = hex_digit(*p);
+        int d = fc_hex_digit(*p);
         if (d < 0) return "not a hex byte";
         if (high < 0) {
             high = d;
@@ -117,90 +112,6 @@ static uint8_t *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* printf output, one entry per call of the sink, kept until the run's report. */
-typedef struct {
-    char **text;
-    size_t *len;
-    size_t count, capacity;
-    int failed;
-} lines;
-
-static void collect(void *user, const char *text, size_t len) {
-    lines *l = user;
-    if (len > 0 && text[len - 1] == '\n') len--; /* fc-aot strips the newline */
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? l->capacity * 2 : 16;
-        char **t = realloc(l->text, cap * sizeof *t);
-        if (t) l->text = t;
-        size_t *n = realloc(l->len, cap * sizeof *n);
-        if (n) l->len = n;
-        if (!t || !n) {
-            l->failed = 1;
-            return;
-        }
-        l->capacity = cap;
-    }
-    char *copy = malloc(len ? len : 1);
-    if (!copy) {
-        l->failed = 1;
-        return;
-    }
-    memcpy(copy, text, len);
-    l->text[l->count] = copy;
-    l->len[l->count++] = len;
-}
-
-/* Writes `text` as Rust's String::from_utf8_lossy shows it (as fc-aot does): each
- * maximal ill-formed subsequence becomes U+FFFD. */
-static void put_lossy(const uint8_t *s, size_t len) {
-    static const char replacement[] = "\xef\xbf\xbd";
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = s[i];
-        size_t need;
-        uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
-        if (b < 0x80) {
-            fputc(b, stdout);
-            i++;
-            continue;
-        } else if (b >= 0xc2 && b <= 0xdf) {
-            need = 2;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            need = 3;
-            if (b == 0xe0) lo = 0xa0;
-            if (b == 0xed) hi = 0x9f;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            need = 4;
-            if (b == 0xf0) lo = 0x90;
-            if (b == 0xf4) hi = 0x8f;
-        } else {
-            fputs(replacement, stdout);
-            i++;
-            continue;
-        }
-        size_t k = 1;
-        while (k < need && i + k < len) {
-            uint8_t c = s[i + k];
-            uint8_t min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
-            if (c < min || c > max) break;
-            k++;
-        }
-        if (k == need) {
-            fwrite(s + i, 1, need, stdout);
-        } else {
-            fputs(replacement, stdout);
-        }
-        i += k;
-    }
-}
-
-/* Store entries as fc-aot prints them: `k=v, k=v`, keys ascending. */
-static void print_entries(const char *what, const uint32_t *keys, const uint32_t *values, size_t n) {
-    printf("%s store: ", what);
-    for (size_t i = 0; i < n; i++) printf("%s%" PRIu32 "=%" PRIu32, i ? ", " : "", keys[i], values[i]);
-    putchar('\n');
-}
-
 /* bpf_now_ms as fc-aot run gives it: milliseconds since the program started. */
 static struct timespec started;
 
@@ -251,13 +162,13 @@ int main(int argc, char **argv) {
     if (!bytes) return fail("%s: cannot read it", file);
 
     clock_gettime(CLOCK_MONOTONIC, &started);
-    lines output = {0};
+    fc_report_lines output = {0};
     fc_stores *stores = fc_stores_new();
     fc_vm *vm = fc_vm_new(stores);
     if (!vm) return fail("out of memory");
     fc_vm_set_budget(vm, (uint32_t)budget, bounded);
     fc_vm_set_profile(vm, FC_PROFILE_SMING);
-    fc_vm_set_output(vm, collect, &output);
+    fc_vm_set_output(vm, fc_report_collect, &output);
     fc_vm_set_clock(vm, elapsed_ms, NULL);
     /* The translated code: every function of the container, by name. */
     if (!fc_vm_set_native(vm, *fc_native_abi_version, fc_native_entries, fc_native_count))
@@ -287,38 +198,19 @@ int main(int argc, char **argv) {
     size_t error_pc = fc_vm_last_error_pc(vm);
     if (output.failed) return fail("out of memory");
 
-    uint64_t r0 = (uint64_t)result;
-    printf("r0: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
-    if (error == FC_OK) {
-        printf("error: OK\n");
-    } else {
-        printf("error: %s at insn %zu\n", fc_error_string(error), error_pc);
-    }
-    for (size_t i = 0; i < output.count; i++) {
-        fputs("printf: ", stdout);
-        put_lossy((const uint8_t *)output.text[i], output.len[i]);
-        putchar('\n');
-        free(output.text[i]);
-    }
-    if (ctx_len > 0) {
-        fputs("ctx: ", stdout);
-        for (size_t i = 0; i < ctx_len; i++) printf("%02x", ctx[i]);
-        putchar('\n');
-    }
+    fc_report_run((uint64_t)result, error == FC_OK ? NULL : fc_error_string(error), error_pc, &output, ctx, ctx_len);
     size_t n_global = fc_global_entries(stores, NULL, NULL, 0);
     size_t n_local = fc_local_entries(vm, NULL, NULL, 0);
     size_t n = (n_global > n_local ? n_global : n_local) + 1;
     uint32_t *keys = malloc(n * sizeof *keys), *values = malloc(n * sizeof *values);
     if (!keys || !values) return fail("out of memory");
     n_global = fc_global_entries(stores, keys, values, n);
-    print_entries("global", keys, values, n_global < n ? n_global : n);
+    fc_report_store("global", keys, values, n_global < n ? n_global : n);
     n_local = fc_local_entries(vm, keys, values, n);
-    print_entries("local", keys, values, n_local < n ? n_local : n);
+    fc_report_store("local", keys, values, n_local < n ? n_local : n);
 
     free(keys);
     free(values);
-    free(output.text);
-    free(output.len);
     fc_vm_free(vm);
     fc_stores_free(stores);
     free(bytes);

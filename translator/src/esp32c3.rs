@@ -30,6 +30,7 @@ const CRT_C: &str = include_str!("../../targets/esp32c3/crt.c");
 const CRT_H: &str = include_str!("../../targets/esp32c3/crt.h");
 const HARNESS_C: &str = include_str!("../../targets/esp32c3/harness.c");
 const ABI_H: &str = include_str!("../../targets/include/fc_abi.h");
+const HEX_H: &str = include_str!("../../targets/common/fc_hex.h");
 /// The ESP32-C3 address map and the placement fragment, as linker scripts.
 const LINKER_SCRIPTS: [(&str, &str); 5] = [
     ("fc_container.ld", include_str!("../../targets/esp32c3/fc_container.ld")),
@@ -72,7 +73,7 @@ fn build_objects() -> Result<Objects, String> {
     // A folder of its own, kept for the life of the process (the objects are linked from it).
     let dir = std::env::temp_dir().join(format!("fc-aot-esp32c3-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let sources = [("start.S", START_S), ("crt.c", CRT_C), ("crt.h", CRT_H), ("harness.c", HARNESS_C), ("fc_abi.h", ABI_H)];
+    let sources = [("start.S", START_S), ("crt.c", CRT_C), ("crt.h", CRT_H), ("harness.c", HARNESS_C), ("fc_abi.h", ABI_H), ("fc_hex.h", HEX_H)];
     for (name, text) in sources.into_iter().chain(LINKER_SCRIPTS) {
         std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
     }

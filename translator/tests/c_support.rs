@@ -3,11 +3,11 @@
 //! Every sample container is translated with `fc-aot translate --backend c`, compiled
 //! with gcc `-Wall -Wextra -Werror` together with `fc_support.c` and a test driver
 //! (`tests/data/c_support/driver.c`), and run with the contexts and budgets of
-//! `scripts/demo`: stdout must equal `fc-aot run`'s byte for byte, and so must the exit
-//! status. Small assembled programs then aim at the helpers one by one (printf formats
-//! and bad pointers, memcpy, a full pool, fetch checks, application helpers, the clock,
-//! unwind, traps), and scenarios with several runs and VMs, unloading and the lock hook
-//! are compared with the Rust `VirtualMachine` in this process.
+//! `scripts/demo` (`containers/samples.txt`): stdout must equal `fc-aot run`'s byte for
+//! byte, and so must the exit status. Small assembled programs then aim at the helpers one
+//! by one (printf formats and bad pointers, memcpy, a full pool, fetch checks, application
+//! helpers, the clock, unwind, traps), and scenarios with several runs and VMs, unloading
+//! and the lock hook are compared with the Rust `VirtualMachine` in this process.
 
 mod common;
 
@@ -142,25 +142,14 @@ fn compare_cli(exe: &Path, bin: &Path, args: &[&str], what: &str) -> (i32, Strin
     (code, text(&c.stdout))
 }
 
-/// (name, context hex, budget) of every sample, evaluated from `scripts/demo` itself.
-fn demo_runs(names: &[String]) -> Vec<(String, String, String)> {
-    let demo = std::fs::read_to_string(workspace_root().join("scripts/demo")).expect("scripts/demo");
-    let lines: Vec<&str> = demo.lines().collect();
-    let start = lines.iter().position(|l| l.starts_with("hex_seq()")).expect("scripts/demo defines hex_seq");
-    let end = lines.iter().position(|l| l.starts_with("BUDGET=(")).expect("scripts/demo sets BUDGET=(...)");
-    let mut script = lines[start..=end].join("\n");
-    script += "\nfor name in \"$@\"; do printf '%s %s %s\\n' \"$name\" \"${BUDGET[$name]:-200}\" \"${CTX[$name]:-}\"; done\n";
-    let out = run_ok(Command::new("bash").arg("-c").arg(&script).arg("demo").args(names));
-    let runs: Vec<(String, String, String)> = text(&out.stdout)
-        .lines()
-        .map(|l| {
-            let mut it = l.splitn(3, ' ');
-            let (name, budget, ctx) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap_or(""));
-            (name.to_owned(), ctx.to_owned(), budget.to_owned())
-        })
-        .collect();
-    assert_eq!(runs.len(), names.len());
-    runs
+/// (name, context hex, budget) of every sample, as `scripts/demo` runs it.
+fn sample_runs(names: &[String]) -> Vec<(String, String, String)> {
+    let table = common::sample_table();
+    let run = |n: &String| {
+        let (ctx, budget) = table.get(n).cloned().unwrap_or((String::new(), 200));
+        (n.clone(), ctx, budget.to_string())
+    };
+    names.iter().map(run).collect()
 }
 
 fn calls_builtin(c: &Container, builtin: Builtin) -> bool {
@@ -192,7 +181,7 @@ fn samples_print_what_fc_aot_run_prints() {
     let (out, names) = build_samples(&tmp);
     let mut report = String::new();
     let mut stopped = 0;
-    for (name, ctx, budget) in demo_runs(&names) {
+    for (name, ctx, budget) in sample_runs(&names) {
         let bin = out.join(format!("{name}.bin"));
         let bytes = std::fs::read(&bin).unwrap();
         let container = Container::parse(&bytes, LayoutChoice::Auto).unwrap();
@@ -396,7 +385,7 @@ fn compare_vm(exe: &Path, bin: &Path, s: &Scenario, what: &str) -> String {
 fn sample_scenarios_match_the_rust_vm() {
     let tmp = TempDir::new("c-support-sample-scenarios");
     let (out, names) = build_samples(&tmp);
-    let runs = demo_runs(&names);
+    let runs = sample_runs(&names);
     let ctx_of = |name: &str| {
         let hex = &runs.iter().find(|r| r.0 == name).unwrap().1;
         (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect::<Vec<u8>>()

@@ -15,6 +15,8 @@ use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::VirtualMachine;
 
+mod common;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -61,32 +63,11 @@ fn the_cli_runs_the_suite_on_esp32c3() {
     assert_eq!(stdout.lines().last(), Some(want.as_str()), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// `NAME -> (context, budget)` exactly as scripts/demo runs the samples: its `CTX` and
-/// `BUDGET` tables are evaluated by bash (budget 200 when the table has none).
+/// `NAME -> (context, budget)` exactly as scripts/demo runs the samples (budget 200 for a
+/// sample without a line in `containers/samples.txt`).
 fn demo_contexts() -> BTreeMap<String, (Vec<u8>, u32)> {
-    let demo = std::fs::read_to_string(root().join("scripts/demo")).unwrap();
-    let start = demo.find("hex_seq() {").expect("scripts/demo defines hex_seq");
-    let tail = &demo[start..];
-    let end = tail.find("BUDGET=(").expect("scripts/demo has a BUDGET table");
-    let end = end + tail[end..].find('\n').unwrap();
-    let script = format!(
-        "set -eu\n{}\nfor k in \"${{!CTX[@]}}\"; do echo \"$k ${{CTX[$k]}} ${{BUDGET[$k]:-200}}\"; done\n",
-        &tail[..end]
-    );
-    let out = Command::new("bash").arg("-c").arg(script).output().expect("bash");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            let (name, hex, budget) = match parts[..] {
-                [name, budget] => (name, "", budget),
-                [name, hex, budget] => (name, hex, budget),
-                _ => panic!("demo table line `{line}`"),
-            };
-            (name.to_string(), (fc_aot::conformance::parse_plugin_hex(hex).unwrap(), budget.parse().unwrap()))
-        })
-        .collect()
+    let table = common::sample_table().into_iter();
+    table.map(|(name, (hex, budget))| (name, (fc_aot::conformance::parse_plugin_hex(&hex).unwrap(), budget))).collect()
 }
 
 /// Every sample container, built with `fc-aot build`.
@@ -167,7 +148,7 @@ fn every_sample_container_matches_the_reference_on_esp32c3() {
         ));
     }
     for name in contexts.keys() {
-        assert!(bins.contains_key(name), "scripts/demo has a context for {name}, which was not built");
+        assert!(bins.contains_key(name), "containers/samples.txt has a line for {name}, which was not built");
     }
     eprintln!("checked on esp32c3:\n  {}", checked.join("\n  "));
 }

@@ -1,15 +1,15 @@
 //! Linker glue of the `host` SoC (targets/host): for every sample container, translate it
 //! with `fc-aot translate --target host`, generate its entry table, link
 //! `targets/host/run_native.c` + table + object + this crate's static library with gcc,
-//! run it with the context and budget `scripts/demo` uses, and compare with `fc-aot run`
-//! on the interpreter: stdout byte for byte and the exit status.
+//! run it with the context and budget `scripts/demo` uses (`containers/samples.txt`), and
+//! compare with `fc-aot run` on the interpreter: stdout byte for byte and the exit status.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{fc_aot, staticlib, workspace_root, TempDir, SYSTEM_LIBS};
+use common::{fc_aot, run, staticlib, workspace_root, TempDir, SYSTEM_LIBS};
 
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Builtin, Profile};
@@ -21,41 +21,12 @@ fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
-fn run(cmd: &mut Command) -> Output {
-    let out = output(cmd);
-    if !out.status.success() {
-        panic!(
-            "{cmd:?} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    out
-}
-
-/// (name, context hex, budget) of every sample, evaluated from `scripts/demo` itself: the
-/// lines from `hex_seq() {` to the `BUDGET=(` line, then `${CTX[$name]:-}` and
-/// `${BUDGET[$name]:-200}` as the demo's run loop reads them.
-fn demo_runs(names: &[String]) -> Vec<(String, String, String)> {
-    let demo = std::fs::read_to_string(workspace_root().join("scripts/demo")).expect("scripts/demo");
-    let lines: Vec<&str> = demo.lines().collect();
-    let start = lines.iter().position(|l| l.starts_with("hex_seq()")).expect("scripts/demo defines hex_seq");
-    let end = lines.iter().position(|l| l.starts_with("BUDGET=(")).expect("scripts/demo sets BUDGET=(...)");
-    let mut script = lines[start..=end].join("\n");
-    script += "\nfor name in \"$@\"; do printf '%s %s %s\\n' \"$name\" \"${BUDGET[$name]:-200}\" \"${CTX[$name]:-}\"; done\n";
-    let out = run(Command::new("bash").arg("-c").arg(&script).arg("demo").args(names));
-    let text = String::from_utf8(out.stdout).expect("ascii");
-    let runs: Vec<(String, String, String)> = text
-        .lines()
-        .map(|l| {
-            let mut it = l.splitn(3, ' ');
-            let (name, budget, ctx) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap_or(""));
-            (name.to_owned(), ctx.to_owned(), budget.to_owned())
-        })
-        .collect();
-    assert_eq!(runs.len(), names.len(), "{text}");
-    runs
+/// (name, context hex, budget) of every sample: its line in `containers/samples.txt`, which
+/// `scripts/demo` reads too (a sample without one: no context, budget 200).
+fn sample_runs(names: &[String]) -> Vec<(String, String, String)> {
+    let samples = std::fs::read_to_string(workspace_root().join("containers/samples.txt")).expect("containers/samples.txt");
+    let fields = |name: &str| samples.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f.first() == Some(&name));
+    names.iter().map(|n| fields(n).map_or((n.clone(), String::new(), "200".into()), |f| (n.clone(), f[1].into(), f[2].into()))).collect()
 }
 
 /// `fc-aot`'s symbol part: every non-identifier character made `_`.
@@ -145,16 +116,17 @@ fn native_programs_print_what_fc_aot_run_prints() {
 
     let host = workspace_root().join("targets/host");
     let include = workspace_root().join("targets/include");
+    let common = workspace_root().join("targets/common");
     let lib = staticlib();
     let runner = tmp.join("run_native.o");
-    run(Command::new("gcc").args(CFLAGS).arg("-I").arg(&include).arg("-I").arg(&host).arg("-c").arg(host.join("run_native.c")).arg("-o").arg(&runner));
+    run(Command::new("gcc").args(CFLAGS).arg("-I").arg(&include).arg("-I").arg(&common).arg("-I").arg(&host).arg("-c").arg(host.join("run_native.c")).arg("-o").arg(&runner));
 
     let native = tmp.join("native");
     std::fs::create_dir_all(&native).unwrap();
     let mut report = String::new();
     let mut exes = Vec::new();
     let mut run_errors = 0;
-    for (name, ctx, budget) in demo_runs(&names) {
+    for (name, ctx, budget) in sample_runs(&names) {
         let bin = out.join(format!("{name}.bin"));
         let bytes = std::fs::read(&bin).unwrap();
         let container = Container::parse(&bytes, LayoutChoice::Auto).unwrap_or_else(|e| panic!("{name}: {e}"));

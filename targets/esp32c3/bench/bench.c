@@ -17,6 +17,7 @@
 
 #include "crt.h"
 #include "fc_abi.h"
+#include "fc_hex.h"
 
 #define FRAME 512u
 #define MAX_FRAMES 33u
@@ -42,30 +43,12 @@ static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint6
 }
 #endif
 
-static int hex_digit(int c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int main(int argc, char **argv) {
     if (argc < 3) {
         fc_puts("usage: bench HEX run|empty\n");
         return 2;
     }
-    uint32_t len = 0;
-    int high = -1;
-    for (const char *s = argv[1]; *s; s++) {
-        int d = hex_digit(*s);
-        if (d < 0) continue;
-        if (high < 0) {
-            high = d;
-        } else if (len < MAX_MEMORY) {
-            memory[len++] = (uint8_t)(high << 4 | d);
-            high = -1;
-        }
-    }
+    uint32_t len = (uint32_t)fc_hex_parse_loose(argv[1], memory, MAX_MEMORY);
     int run = argv[2][0] == 'r';
     uint64_t r0 = 0;
     int error = 0;

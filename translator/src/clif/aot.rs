@@ -87,6 +87,7 @@ pub const X86_64: Cross = Cross { triple: "x86_64-unknown-linux-gnu", gcc: "cc",
 /// The C harness: it runs `fc_prog_main` with the conformance profile's helper.
 const HARNESS: &str = include_str!("../../../targets/common/conformance_harness.c");
 const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
+const HEX_H: &str = include_str!("../../../targets/common/fc_hex.h");
 
 /// Runs bare program text on `cross`: translate, link with the harness, run under qemu.
 /// Returns the harness's stdout (`0x<r0>` or an error line) and whether it succeeded.
@@ -102,6 +103,7 @@ pub fn run_cross(cross: Cross, program: &VerifiedProgram, memory_hex: &str, work
         std::fs::create_dir_all(&include).map_err(|e| e.to_string())?;
         let source = include.join("conformance_harness.c");
         std::fs::write(include.join("fc_abi.h"), ABI_H).map_err(|e| e.to_string())?;
+        std::fs::write(include.join("fc_hex.h"), HEX_H).map_err(|e| e.to_string())?;
         std::fs::write(&source, HARNESS).map_err(|e| e.to_string())?;
         let partial = workdir.join(format!("conformance_harness-{}.tmp.o", cross.triple));
         run_tool(Command::new(cross.gcc).args(["-O2", "-c", "-o"]).arg(&partial).arg(&source).arg("-I").arg(&include))?;

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temp dirs, running `fc-aot`, clang.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -140,6 +141,20 @@ pub fn container_names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// `NAME -> (context hex, budget)` of the samples as `scripts/demo` runs them: the lines
+/// `NAME CONTEXT-HEX BUDGET` of `containers/samples.txt` (`#` lines are comments). A sample
+/// without a line runs with no context and budget 200.
+pub fn sample_table() -> BTreeMap<String, (String, u32)> {
+    let path = samples_dir().join("samples.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let entry = |line: &str| match line.split_whitespace().collect::<Vec<_>>()[..] {
+        [name, hex, budget] => Some((name.to_owned(), (hex.to_owned(), budget.parse().ok()?))),
+        _ => None,
+    };
+    let lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    lines.map(|l| entry(l).unwrap_or_else(|| panic!("{}: `{l}` is not NAME CONTEXT-HEX BUDGET", path.display()))).collect()
 }
 
 /// `expand -t 8`: tabs to spaces up to the next multiple of 8 columns.

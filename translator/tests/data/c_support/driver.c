@@ -20,22 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_hex.h"
+#include "fc_run_report.h"
 #include "fc_support.h"
 #include "driver_container.h"
 
 #define MAX_VMS 4
-#define MAX_LINES 256
 
 static int fail(const char *what, const char *detail) {
     fprintf(stderr, "driver: %s%s\n", what, detail ? detail : "");
     return 1;
-}
-
-static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 static uint8_t *parse_hex(const char *text, size_t *len) {
@@ -44,7 +38,7 @@ static uint8_t *parse_hex(const char *text, size_t *len) {
     uint8_t *bytes = malloc(n / 2 + 1);
     if (!bytes) return NULL;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+        int hi = fc_hex_digit(text[2 * i]), lo = fc_hex_digit(text[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(bytes);
             return NULL;
@@ -55,73 +49,9 @@ static uint8_t *parse_hex(const char *text, size_t *len) {
     return bytes;
 }
 
-/* printf output of one run, as the sink received it. */
-typedef struct {
-    char *text[MAX_LINES];
-    size_t len[MAX_LINES];
-    size_t count;
-} lines;
-
-static void collect(void *user, const char *text, size_t len) {
-    lines *l = user;
-    if (len > 0 && text[len - 1] == '\n') len--; /* fc-aot strips the newline */
-    if (l->count == MAX_LINES) return;
-    char *copy = malloc(len + 1);
-    if (!copy) return;
-    memcpy(copy, text, len);
-    l->text[l->count] = copy;
-    l->len[l->count++] = len;
-}
-
-/* As Rust's String::from_utf8_lossy shows it: each maximal ill-formed subsequence becomes U+FFFD. */
-static void put_lossy(const uint8_t *s, size_t len) {
-    static const char replacement[] = "\xef\xbf\xbd";
-    size_t i = 0;
-    while (i < len) {
-        uint8_t b = s[i];
-        size_t need;
-        uint8_t lo = 0x80, hi = 0xbf;
-        if (b < 0x80) {
-            fputc(b, stdout);
-            i++;
-            continue;
-        } else if (b >= 0xc2 && b <= 0xdf) {
-            need = 2;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            need = 3;
-            if (b == 0xe0) lo = 0xa0;
-            if (b == 0xed) hi = 0x9f;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            need = 4;
-            if (b == 0xf0) lo = 0x90;
-            if (b == 0xf4) hi = 0x8f;
-        } else {
-            fputs(replacement, stdout);
-            i++;
-            continue;
-        }
-        size_t k = 1;
-        while (k < need && i + k < len) {
-            uint8_t c = s[i + k];
-            uint8_t min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
-            if (c < min || c > max) break;
-            k++;
-        }
-        if (k == need) {
-            fwrite(s + i, 1, need, stdout);
-        } else {
-            fputs(replacement, stdout);
-        }
-        i += k;
-    }
-}
-
 static void print_store(fc_support_stores *stores, const char *what, fc_store_owner owner) {
     uint32_t keys[FC_STORE_NUM_VALUES], values[FC_STORE_NUM_VALUES];
-    size_t n = fc_support_store_entries(stores, owner, keys, values, FC_STORE_NUM_VALUES);
-    printf("%s store: ", what);
-    for (size_t i = 0; i < n; i++) printf("%s%" PRIu32 "=%" PRIu32, i ? ", " : "", keys[i], values[i]);
-    putchar('\n');
+    fc_report_store(what, keys, values, fc_support_store_entries(stores, owner, keys, values, FC_STORE_NUM_VALUES));
 }
 
 /* The lock hook, counting and checking that calls pair up. */
@@ -211,7 +141,7 @@ int main(int argc, char **argv) {
 
     static fc_support_stores stores;
     static fc_support_vm vm[MAX_VMS];
-    static lines output;
+    static fc_report_lines output;
     fc_support_stores_init(&stores);
     if (lock_count && !fc_support_stores_set_lock(&stores, on_lock, on_unlock, NULL)) return fail("set_lock", NULL);
 
@@ -222,7 +152,7 @@ int main(int argc, char **argv) {
         fc_support_vm_init(&vm[v], &stores);
         fc_support_set_profile(&vm[v], profile);
         fc_support_set_budget(&vm[v], budget, bounded);
-        fc_support_set_output(&vm[v], collect, &output);
+        fc_support_set_output(&vm[v], fc_report_collect, &output);
         if (has_clock) fc_support_set_clock(&vm[v], fixed_clock, &clock_ms);
         if (app_helpers) {
             if (fc_support_register_helper(&vm[v], 0xff, 1, app_sum, NULL)) return fail("id 0xff accepted", NULL);
@@ -252,24 +182,9 @@ int main(int argc, char **argv) {
             error = function ? fc_support_run_function(&vm[v], function, ctx, ctx_len, &r0)
                              : fc_support_run(&vm[v], ctx, ctx_len, &r0);
             if (error != fc_support_last_error(&vm[v])) return fail("last_error differs from the result", NULL);
-            printf("r0: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
-            if (error == FC_OK) {
-                printf("error: OK\n");
-            } else {
-                printf("error: %s at insn %" PRIu32 "\n", fc_support_error_name(error), fc_support_last_error_pc(&vm[v]));
-            }
-            for (size_t i = 0; i < output.count; i++) {
-                fputs("printf: ", stdout);
-                put_lossy((const uint8_t *)output.text[i], output.len[i]);
-                putchar('\n');
-                free(output.text[i]);
-            }
-            output.count = 0;
-            if (ctx_len > 0) {
-                fputs("ctx: ", stdout);
-                for (size_t i = 0; i < ctx_len; i++) printf("%02x", ctx[i]);
-                putchar('\n');
-            }
+            if (output.failed) return fail("out of memory", NULL);
+            const char *error_name = error == FC_OK ? NULL : fc_support_error_name(error);
+            fc_report_run(r0, error_name, fc_support_last_error_pc(&vm[v]), &output, ctx, ctx_len);
             print_store(&stores, "global", FC_STORE_GLOBAL);
             print_store(&stores, "local", fc_support_local_owner(&vm[v]));
         }
