@@ -1,0 +1,3 @@
+ldxw %r0, [%r1]
+le32 %r0
+exit

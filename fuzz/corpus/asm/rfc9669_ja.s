@@ -1,0 +1,5 @@
+
+mov %r0, 1
+ja done
+done:
+exit
