@@ -20,6 +20,11 @@ pub const MAX_SLOTS: usize = 8192;
 pub const DEFAULT_MAX_CALL_DEPTH: usize = 8;
 /// The bound can be raised up to this.
 pub const CALL_DEPTH_LIMIT: usize = 32;
+/// Most instructions one invocation may execute without taking a jump, counting
+/// the instructions of every function it calls at every call site. The budget
+/// counts taken jumps only (spec §2), so this bounds a run's time at
+/// (budget + 1) x this, even for a tree of calls with no jump in it.
+pub const MAX_STRAIGHT_LINE_WORK: u64 = 1 << 20;
 
 /// What the verifier needs to know about the VM the program will run in.
 pub struct Config<'h> {
@@ -51,6 +56,8 @@ pub enum VerifyErrorKind {
     CallDepth { depth: usize, max: usize },
     /// A host-callable entry slot that is not an instruction start in the text.
     EntryNotInstruction { slot: usize },
+    /// Calls fan out to more straight-line work than [`MAX_STRAIGHT_LINE_WORK`].
+    CallTreeTooLarge { work: u64 },
 }
 
 impl VerifyErrorKind {
@@ -68,7 +75,8 @@ impl VerifyErrorKind {
             | VerifyErrorKind::CallTargetNotFunction { .. }
             | VerifyErrorKind::Recursion
             | VerifyErrorKind::CallDepth { .. }
-            | VerifyErrorKind::EntryNotInstruction { .. } => ErrorCode::IllegalCall,
+            | VerifyErrorKind::EntryNotInstruction { .. }
+            | VerifyErrorKind::CallTreeTooLarge { .. } => ErrorCode::IllegalCall,
         }
     }
 }
@@ -90,6 +98,10 @@ impl fmt::Display for VerifyErrorKind {
             }
             VerifyErrorKind::Recursion => f.write_str("recursive local call"),
             VerifyErrorKind::CallDepth { depth, max } => write!(f, "call depth {depth} exceeds the bound of {max}"),
+            VerifyErrorKind::CallTreeTooLarge { work } => write!(
+                f,
+                "local calls fan out to {work} instructions between jumps, more than {MAX_STRAIGHT_LINE_WORK}"
+            ),
             VerifyErrorKind::EntryNotInstruction { slot } => {
                 write!(f, "entry point {slot} is not the start of an instruction in the text")
             }
@@ -331,9 +343,21 @@ impl Verifier<'_, '_> {
         if !self.errors.is_empty() {
             return post;
         }
-        // Post-order visits callees first, so their depths are final when read.
+        // Post-order visits callees first, so their depths and work are final when read.
+        let mut work = vec![0u64; functions.len()];
         for &f in &post {
             functions[f].depth = functions[f].callees.iter().map(|&c| functions[c].depth + 1).max().unwrap_or(0);
+            let (start, end) = (functions[f].start, functions[f].end);
+            let calls = (start..end).filter_map(|pc| self.ops[pc].and_then(|op| op.call_target(pc)));
+            let callee_work: u64 = calls
+                .filter_map(|t| functions.iter().position(|g| g.start as i64 == t))
+                .fold(0u64, |sum, c| sum.saturating_add(work[c]));
+            work[f] = ((end - start) as u64).saturating_add(callee_work);
+        }
+        for &root in entries {
+            if work[root] > MAX_STRAIGHT_LINE_WORK {
+                self.error(functions[root].start, VerifyErrorKind::CallTreeTooLarge { work: work[root] });
+            }
         }
         let max = self.config.max_call_depth.min(CALL_DEPTH_LIMIT);
         for &root in entries {

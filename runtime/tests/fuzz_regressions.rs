@@ -62,3 +62,42 @@ fn verify_entry_slot_inside_an_lddw() {
     assert_eq!((errors[0].pc, errors[0].kind.code()), (1, ErrorCode::IllegalCall), "{errors:?}");
     assert_eq!(load_with_entries(&text, &[0, 1]), (false, ErrorCode::IllegalCall.code()));
 }
+
+/// Found by the `verify` target as a timeout: eight levels of functions, each calling
+/// the next 50 times with no jump anywhere, pass every per-instruction rule yet run
+/// about 50^8 calls, since the budget counts taken jumps only. The verifier now bounds
+/// the straight-line work of a call tree.
+#[test]
+fn verify_rejects_a_call_tree_that_fans_out_without_jumps() {
+    use fc_runtime::insn::{AluOp, Op, Operand, Reg, Width};
+    use fc_runtime::verifier::{VerifyErrorKind, MAX_STRAIGHT_LINE_WORK};
+    let calls_per_level = 50usize;
+    let levels = 8usize;
+    let mut ops = Vec::new();
+    for _ in 0..levels {
+        for i in 0..calls_per_level {
+            // The next level starts after this level's remaining calls and its exit.
+            ops.push(Op::CallLocal { imm: (calls_per_level - i) as i32 });
+        }
+        ops.push(Op::Exit);
+    }
+    ops.push(Op::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Operand::Imm(0) });
+    ops.push(Op::Exit);
+    let text: Vec<u8> = ops.iter().flat_map(|op| op.encode().as_bytes().to_vec()).collect();
+    let errors = verify_with_entries(&text, &[0]).expect_err("an exponential call tree was accepted");
+    assert!(
+        matches!(errors[0].kind, VerifyErrorKind::CallTreeTooLarge { work } if work > MAX_STRAIGHT_LINE_WORK),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0].kind.code(), ErrorCode::IllegalCall);
+    // Two levels of the same shape are fine: 50 * 51 + 2 instructions.
+    let small: Vec<u8> = [
+        (0..calls_per_level).map(|i| Op::CallLocal { imm: (calls_per_level - i) as i32 }).collect::<Vec<_>>(),
+        vec![Op::Exit, Op::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Operand::Imm(0) }, Op::Exit],
+    ]
+    .concat()
+    .iter()
+    .flat_map(|op| op.encode().as_bytes().to_vec())
+    .collect();
+    assert_eq!(verify_with_entries(&small, &[0]), Ok(()));
+}
