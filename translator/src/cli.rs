@@ -456,7 +456,13 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(e),
             };
-            let backend = backend.unwrap_or(translate::Backend::Cranelift);
+            let backend = match backend {
+                Some(b) => b,
+                None => match translate::target(&target) {
+                    Ok(t) => t.default_backend(),
+                    Err(e) => return fail(format!("{}: {e}", file.display())),
+                },
+            };
             let emit = emit.unwrap_or(if backend == translate::Backend::C { translate::Emit::C } else { translate::Emit::Obj });
             let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             let output = output.unwrap_or_else(|| PathBuf::from(format!("{name}.{}", emit.extension())));

@@ -13,17 +13,37 @@ pub fn symbol_part(name: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TranslateTarget {
     pub name: &'static str,
-    pub triple: &'static str,
+    /// Cranelift's triple; empty for the host, `None` where Cranelift has no backend (C only).
+    pub triple: Option<&'static str>,
     pub facts: &'static str,
 }
 
 /// The targets `translate` knows, with what `--target help` prints about them.
-pub const TARGETS: [TranslateTarget; 4] = [
-    TranslateTarget { name: "host", triple: "", facts: "this machine's ISA (Cranelift), System V / AAPCS64 C ABI" },
-    TranslateTarget { name: "x86_64", triple: "x86_64-unknown-linux-gnu", facts: "x86-64 (Cranelift), System V ABI, ELF" },
-    TranslateTarget { name: "aarch64", triple: "aarch64-unknown-linux-gnu", facts: "AArch64 (Cranelift), AAPCS64, ELF" },
-    TranslateTarget { name: "riscv64gc", triple: "riscv64gc-unknown-linux-gnu", facts: "RV64GC (Cranelift), LP64D, ELF" },
+pub const TARGETS: [TranslateTarget; 5] = [
+    TranslateTarget { name: "host", triple: Some(""), facts: "this machine's ISA (Cranelift), System V / AAPCS64 C ABI" },
+    TranslateTarget { name: "x86_64", triple: Some("x86_64-unknown-linux-gnu"), facts: "x86-64 (Cranelift), System V ABI, ELF" },
+    TranslateTarget { name: "aarch64", triple: Some("aarch64-unknown-linux-gnu"), facts: "AArch64 (Cranelift), AAPCS64, ELF" },
+    TranslateTarget { name: "riscv64gc", triple: Some("riscv64gc-unknown-linux-gnu"), facts: "RV64GC (Cranelift), LP64D, ELF" },
+    TranslateTarget {
+        name: "esp32c3",
+        triple: None,
+        facts: "ESP32-C3, RISC-V RV32IMC, ilp32 (C backend: riscv32-esp-elf-gcc, here riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 -O2; targets/esp32c3)",
+    },
 ];
+
+impl TranslateTarget {
+    /// The spec's default: Cranelift where it has the ISA, else C.
+    pub fn default_backend(&self) -> Backend {
+        if self.triple.is_some() { Backend::Cranelift } else { Backend::C }
+    }
+}
+
+/// The target named `name`.
+pub fn target(name: &str) -> Result<&'static TranslateTarget, String> {
+    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+        format!("unknown target `{name}`; known: {}", TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", "))
+    })
+}
 
 /// What `--emit` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -73,9 +93,7 @@ pub fn verify<'a>(c: &Container<'a>, profile: Profile) -> Result<VerifiedProgram
 
 /// Translates `container` (named `name`) for `target` with `backend`, producing `emit`.
 pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
-    let target = TARGETS.iter().find(|t| t.name == target).ok_or_else(|| {
-        format!("unknown target `{target}`; known: {}", TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", "))
-    })?;
+    let target = self::target(target)?;
     let program = verify(c, Profile::Sming)?;
     let functions: Vec<(String, usize)> =
         c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
@@ -97,7 +115,11 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
         #[cfg(feature = "cranelift")]
         (Backend::Cranelift, Emit::Obj | Emit::Clif) => {
             use crate::clif::aot::{translate as object, ObjectInput};
-            let triple = if target.triple.is_empty() { crate::clif::host_triple() } else { target.triple.to_string() };
+            let triple = match target.triple {
+                Some("") => crate::clif::host_triple(),
+                Some(t) => t.to_string(),
+                None => return Err(format!("Cranelift has no backend for `{}`: use --backend c", target.name)),
+            };
             let input = ObjectInput {
                 container: name,
                 program: &program,
