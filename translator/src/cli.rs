@@ -207,6 +207,16 @@ enum Cmd {
     },
 }
 
+/// Output piped into `head` and the like ends quietly when the reader goes away,
+/// as with other command-line tools, instead of failing a print.
+pub fn restore_sigpipe() {
+    #[cfg(unix)]
+    // Restoring the default disposition of one signal at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// One error line: `fc-aot: <what>`.
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("fc-aot: {message}");

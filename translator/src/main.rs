@@ -1,5 +1,6 @@
 //! The `fc-aot` command.
 
 fn main() -> std::process::ExitCode {
+    fc_aot::cli::restore_sigpipe();
     fc_aot::cli::main()
 }

@@ -27,6 +27,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    fc_aot::cli::restore_sigpipe();
     let args = Args::parse();
     if args.elf {
         println!("fc-aot-plugin: --elf is not supported; pass the program as raw instruction hex");
