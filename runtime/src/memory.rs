@@ -100,10 +100,21 @@ impl<'a> MemoryMap<'a> {
         self.set(slot as usize, bytes.as_mut_ptr(), bytes.len(), true)
     }
 
-    /// Maps a host region in the next free extra slot; returns its virtual start address.
-    pub fn map_extra(&mut self, bytes: &'a mut [u8], writable: bool) -> Result<u64, MapError> {
-        let slot = (FIRST_EXTRA_SLOT..SLOTS).find(|&s| self.regions[s].len == 0).ok_or(MapError::NoFreeSlot)?;
-        self.set(slot, bytes.as_mut_ptr(), bytes.len(), writable)
+    /// Maps the `n`-th region a host added (slot 5 + n) read-write; returns its virtual start address.
+    pub fn map_extra(&mut self, n: usize, bytes: &'a mut [u8]) -> Result<u64, MapError> {
+        let slot = Self::extra_slot(n)?;
+        self.set(slot, bytes.as_mut_ptr(), bytes.len(), true)
+    }
+
+    /// Maps the `n`-th region a host added (slot 5 + n) read-only.
+    pub fn map_extra_readonly(&mut self, n: usize, bytes: &'a [u8]) -> Result<u64, MapError> {
+        let slot = Self::extra_slot(n)?;
+        self.set(slot, bytes.as_ptr() as *mut u8, bytes.len(), false)
+    }
+
+    /// The slot of the `n`-th extra region.
+    pub fn extra_slot(n: usize) -> Result<usize, MapError> {
+        Some(FIRST_EXTRA_SLOT + n).filter(|&s| s < SLOTS).ok_or(MapError::NoFreeSlot)
     }
 
     /// The table native code reads.

@@ -10,7 +10,7 @@ use crate::error::{ErrorCode, Trap};
 use crate::format::{Container, FormatError, LayoutChoice};
 use crate::helpers::{Helpers, Profile};
 use crate::interp::{Engine, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
-use crate::memory::{MemoryMap, Slot, CONTEXT_START};
+use crate::memory::{MapError, MemoryMap, Slot, CONTEXT_START};
 use crate::stores::{Owner, Store, StoreContext};
 use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
 
@@ -80,6 +80,12 @@ pub struct Parts<'a> {
     pub functions: Vec<(&'a str, usize)>,
 }
 
+/// A host region added to a VM (spec §2 "extra"), mapped at slot 5 + its index.
+enum Extra<'a> {
+    ReadOnly(&'a [u8]),
+    ReadWrite(&'a mut [u8]),
+}
+
 /// A VM that loads one container at a time and runs it on an engine.
 pub struct VirtualMachine<'a> {
     env: Environment<'a>,
@@ -91,6 +97,7 @@ pub struct VirtualMachine<'a> {
     last_error: i32,
     last_error_pc: usize,
     load_error: Option<Box<LoadError>>,
+    extras: Vec<Extra<'a>>,
 }
 
 impl<'a> VirtualMachine<'a> {
@@ -105,7 +112,28 @@ impl<'a> VirtualMachine<'a> {
             last_error: 0,
             last_error_pc: 0,
             load_error: None,
+            extras: Vec::new(),
         }
+    }
+
+    /// Adds a host region containers may read and write, in the next extra slot
+    /// (0x5000_0000, 0x6000_0000, ... in the order added); returns its address.
+    pub fn add_region(&mut self, bytes: &'a mut [u8]) -> Result<u64, MapError> {
+        self.add_extra(bytes.len(), Extra::ReadWrite(bytes))
+    }
+
+    /// Adds a host region containers may only read; returns its address.
+    pub fn add_readonly_region(&mut self, bytes: &'a [u8]) -> Result<u64, MapError> {
+        self.add_extra(bytes.len(), Extra::ReadOnly(bytes))
+    }
+
+    fn add_extra(&mut self, len: usize, extra: Extra<'a>) -> Result<u64, MapError> {
+        let slot = MemoryMap::extra_slot(self.extras.len())?;
+        if len as u64 >= crate::memory::SLOT_SIZE {
+            return Err(MapError::TooLarge);
+        }
+        self.extras.push(extra);
+        Ok(crate::memory::slot_start(slot))
     }
 
     /// A VM with `container` loaded; check [`last_error`](Self::last_error).
@@ -259,7 +287,13 @@ impl<'a> VirtualMachine<'a> {
             .map_readonly(Slot::Rodata, loaded.rodata)
             .and_then(|_| memory.map_writable(Slot::Data, &mut loaded.data))
             .and_then(|_| memory.map_writable(Slot::Stack, stack))
-            .and_then(|_| if ctx.is_empty() { Ok(0) } else { memory.map_writable(Slot::Context, ctx) });
+            .and_then(|_| if ctx.is_empty() { Ok(0) } else { memory.map_writable(Slot::Context, ctx) })
+            .and_then(|_| {
+                self.extras.iter_mut().enumerate().try_fold(0, |_, (n, extra)| match extra {
+                    Extra::ReadOnly(bytes) => memory.map_extra_readonly(n, bytes),
+                    Extra::ReadWrite(bytes) => memory.map_extra(n, bytes),
+                })
+            });
         if mapped.is_err() {
             self.last_error = ErrorCode::IllegalLen.code();
             return self.last_error as i64;

@@ -1168,3 +1168,33 @@ fn memcpy_with_a_length_near_2_to_the_64_fails_cleanly() {
     assert_eq!(ctx, [7u8; 32], "nothing copied");
 }
 }
+
+every_engine! {
+fn extra_regions_follow_the_address_map() {
+    // Slot 5: read-only host table; slot 6: read-write host buffer.
+    let text = asm("lddw %r1, 0x50000000\nldxw %r0, [%r1+4]\nlddw %r2, 0x60000000\nstxw [%r2+0], %r0\nexit");
+    let table: [u8; 8] = [1, 2, 3, 4, 0x78, 0x56, 0x34, 0x12];
+    let mut buffer = [0u8; 4];
+    {
+        let stores = StoreContext::new();
+        let mut vm = text_vm(&stores, Profile::Sming, &text, &[], STACK);
+        assert_eq!(vm.add_readonly_region(&table), Ok(0x5000_0000));
+        assert_eq!(vm.add_region(&mut buffer), Ok(0x6000_0000));
+        assert_eq!(execute(&mut vm, &mut []), 0x1234_5678);
+    }
+    assert_eq!(buffer, [0x78, 0x56, 0x34, 0x12], "the host sees the container's write");
+
+    // Writing the read-only region, or reading past it, stops with ILLEGAL_MEM at that slot.
+    let write_ro = asm("lddw %r1, 0x50000000\nstw [%r1+0], 1\nmov %r0, 0\nexit");
+    let stores = StoreContext::new();
+    let mut vm = text_vm(&stores, Profile::Sming, &write_ro, &[], STACK);
+    vm.add_readonly_region(&table).unwrap();
+    execute(&mut vm, &mut []);
+    assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 2));
+    let past = asm("lddw %r1, 0x50000000\nldxw %r0, [%r1+5]\nexit");
+    let mut vm = text_vm(&stores, Profile::Sming, &past, &[], STACK);
+    vm.add_readonly_region(&table).unwrap();
+    execute(&mut vm, &mut []);
+    assert_eq!((vm.last_error(), vm.last_error_pc()), (ILLEGAL_MEM, 2));
+}
+}
