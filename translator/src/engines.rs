@@ -62,6 +62,14 @@ pub enum Target {
     /// riscv64-unknown-elf-gcc and run bare metal under qemu-riscv32 (targets/esp32c3/).
     #[value(name = "esp32c3")]
     Esp32c3,
+    /// RP2040 (Cortex-M0+, ARMv6-M Thumb): the `c` engine's output cross-compiled with
+    /// arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb and run bare metal under qemu-arm (targets/rp2040/).
+    #[value(name = "rp2040")]
+    Rp2040,
+    /// ESP8266 (Xtensa LX106, call0 ABI): the `c` engine's output cross-compiled with
+    /// xtensa-lx106-elf-gcc -mlongcalls and run bare metal under qemu-xtensa -cpu lx106 (targets/esp8266/).
+    #[value(name = "esp8266")]
+    Esp8266,
 }
 
 impl Target {
@@ -72,6 +80,8 @@ impl Target {
             Target::Aarch64 => "aarch64",
             Target::Riscv64gc => "riscv64gc",
             Target::Esp32c3 => "esp32c3",
+            Target::Rp2040 => "rp2040",
+            Target::Esp8266 => "esp8266",
         }
     }
 }
@@ -155,6 +165,12 @@ pub enum Execution {
 pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
     if (kind, target) == (EngineKind::C, Target::Esp32c3) {
         return crate::esp32c3::run_conformance(program, mem);
+    }
+    if (kind, target) == (EngineKind::C, Target::Rp2040) {
+        return crate::rp2040::run_conformance(program, mem);
+    }
+    if (kind, target) == (EngineKind::C, Target::Esp8266) {
+        return crate::esp8266::run_conformance(program, mem);
     }
     #[cfg(feature = "cranelift")]
     if let Some(cross) = cross(kind, target) {

@@ -13,5 +13,7 @@ pub mod dump;
 pub mod elf;
 pub mod engines;
 pub mod esp32c3;
+pub mod esp8266;
 pub mod host_native;
+pub mod rp2040;
 pub mod translate;

@@ -19,7 +19,7 @@ pub struct TranslateTarget {
 }
 
 /// The targets `translate` knows, with what `--target help` prints about them.
-pub const TARGETS: [TranslateTarget; 5] = [
+pub const TARGETS: &[TranslateTarget] = &[
     TranslateTarget { name: "host", triple: Some(""), facts: "this machine's ISA (Cranelift), System V / AAPCS64 C ABI" },
     TranslateTarget { name: "x86_64", triple: Some("x86_64-unknown-linux-gnu"), facts: "x86-64 (Cranelift), System V ABI, ELF" },
     TranslateTarget { name: "aarch64", triple: Some("aarch64-unknown-linux-gnu"), facts: "AArch64 (Cranelift), AAPCS64, ELF" },
@@ -28,6 +28,31 @@ pub const TARGETS: [TranslateTarget; 5] = [
         name: "esp32c3",
         triple: None,
         facts: "ESP32-C3, RISC-V RV32IMC, ilp32 (C backend: riscv32-esp-elf-gcc, here riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 -O2; targets/esp32c3)",
+    },
+    TranslateTarget {
+        name: "rp2040",
+        triple: None,
+        facts: "RP2040, dual Cortex-M0+ 133 MHz, ARMv6-M Thumb (no divide), AAPCS (C backend: arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -O2 + libgcc; .text in XIP flash or SRAM; targets/rp2040)",
+    },
+    TranslateTarget {
+        name: "esp8266",
+        triple: None,
+        facts: "ESP8266, Xtensa LX106 80/160 MHz, call0 ABI, no divide, no 32x32->64 multiply (C backend: xtensa-lx106-elf-gcc -O2 -mlongcalls + ROM/libgcc 64-bit helpers; code in flash .irom0.text or IRAM .iram.text; targets/esp8266)",
+    },
+    TranslateTarget {
+        name: "esp32",
+        triple: None,
+        facts: "ESP32, dual Xtensa LX6 240 MHz, windowed ABI (C backend: xtensa-esp32-elf-gcc -O2 -mlongcalls from ESP-IDF; emit C only here, the same C is verified on lx106; targets/esp32)",
+    },
+    TranslateTarget {
+        name: "esp32s2",
+        triple: None,
+        facts: "ESP32-S2, Xtensa LX7 240 MHz, windowed ABI (C backend: xtensa-esp32s2-elf-gcc -O2 -mlongcalls; emit C only here, verified on lx106; targets/esp32s2)",
+    },
+    TranslateTarget {
+        name: "esp32s3",
+        triple: None,
+        facts: "ESP32-S3, dual Xtensa LX7 240 MHz, windowed ABI (C backend: xtensa-esp32s3-elf-gcc -O2 -mlongcalls; emit C only here, verified on lx106; targets/esp32s3)",
     },
 ];
 

@@ -1,0 +1,30 @@
+/*
+ * crt.h - the little C run-time of the ESP8266 (lx106) qemu harnesses (crt.c): no libc.
+ */
+#ifndef FC_ESP8266_CRT_H
+#define FC_ESP8266_CRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Linux system calls as qemu-xtensa implements them (a2 = number, a6, a3, a4 = arguments). */
+long fc_write(int fd, const void *buf, size_t len);
+__attribute__((noreturn)) void fc_exit(int status);
+
+/* What gcc may call on its own (structure copies, zeroing). */
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+/* Buffered stdout: fc_flush() writes it out (fc_exit does too). */
+void fc_putc(char c);
+void fc_puts(const char *s);          /* no newline added */
+void fc_put_hex(uint64_t v);          /* lowercase, no leading zeros, no 0x */
+void fc_put_hex_fixed(uint64_t v);    /* always 16 digits: costs the same for every value */
+void fc_put_hex_upper32(uint32_t v);  /* uppercase, no leading zeros */
+void fc_put_udec(uint64_t v);
+void fc_put_dec(int64_t v);
+void fc_flush(void);
+
+#endif
