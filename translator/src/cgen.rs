@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use fc_runtime::error::ErrorCode;
-use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
+use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, SwapWidth, SxSize, Width};
 use fc_runtime::memory::{DATA_START, RODATA_START};
 use fc_runtime::native::ABI_VERSION;
 use fc_runtime::verifier::VerifiedProgram;
@@ -67,20 +67,30 @@ static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) 
 
 #define FC_TRAP(code, pc) do { env->error = (code); env->error_pc = (pc); return 0; } while (0)
 #define FC_TAKE(pc, label) do { if (budget == 0) FC_TRAP(-8, pc); budget--; goto label; } while (0)
-#define FC_LOAD(type, dst, addr, pc) do { type v_; uint8_t *p_ = fc_at(env, (addr), sizeof(type), 0); \
-    if (!p_) { FC_TRAP(-2, pc); } __builtin_memcpy(&v_, p_, sizeof(type)); dst = v_; } while (0)
-#define FC_STORE(type, addr, value, pc) do { type v_ = (type)(value); uint8_t *p_ = fc_at(env, (addr), sizeof(type), 1); \
-    if (!p_) { FC_TRAP(-2, pc); } __builtin_memcpy(p_, &v_, sizeof(type)); } while (0)
-"#;
-
-fn c_type(size: Size) -> &'static str {
-    match size {
-        Size::B => "uint8_t",
-        Size::H => "uint16_t",
-        Size::W => "uint32_t",
-        Size::DW => "uint64_t",
-    }
+/* Container memory may be unaligned and some cores trap on unaligned access, so
+ * values are assembled from bytes. Compilers merge this into one load or store where
+ * the core allows unaligned access, and emit byte accesses elsewhere (far cheaper than
+ * the memcpy call a strict-alignment core would get). */
+/* Only some of these are used by a given container. */
+#define FC_INLINE static inline __attribute__((unused))
+FC_INLINE uint8_t fc_get8(const uint8_t *p) { return p[0]; }
+FC_INLINE uint16_t fc_get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+FC_INLINE uint32_t fc_get32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
+FC_INLINE uint64_t fc_get64(const uint8_t *p) { return fc_get32(p) | (uint64_t)fc_get32(p + 4) << 32; }
+FC_INLINE void fc_put8(uint8_t *p, uint8_t v) { p[0] = v; }
+FC_INLINE void fc_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+FC_INLINE void fc_put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+FC_INLINE void fc_put64(uint8_t *p, uint64_t v) { fc_put32(p, (uint32_t)v); fc_put32(p + 4, (uint32_t)(v >> 32)); }
+
+#define FC_LOAD(bits, dst, addr, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, 0); \
+    if (!p_) { FC_TRAP(-2, pc); } dst = fc_get##bits(p_); } while (0)
+#define FC_STORE(bits, addr, value, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, 1); \
+    if (!p_) { FC_TRAP(-2, pc); } fc_put##bits(p_, (uint##bits##_t)(value)); } while (0)
+"#;
 
 fn signed_type(size: SxSize) -> &'static str {
     match size {
@@ -262,12 +272,18 @@ fn statement(program: &VerifiedProgram, prefix: &str, pc: usize, op: Op) -> Stri
         Op::Lddw { dst, imm } => format!("{} = UINT64_C(0x{imm:x});", reg(dst)),
         Op::LddwData { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), DATA_START.wrapping_add(offset)),
         Op::LddwRodata { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), RODATA_START.wrapping_add(offset)),
-        Op::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", c_type(size), reg(dst), address(src, off)),
+        Op::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", size.bytes() * 8, reg(dst), address(src, off)),
         // Converting the signed value to uint64_t sign-extends it.
-        Op::LoadSx { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", signed_type(size), reg(dst), address(src, off)),
-        Op::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", c_type(size), address(dst, off), operand(Width::W64, src)),
+        Op::LoadSx { size, dst, src, off } => format!(
+            "FC_LOAD({}, {}, {}, {pc}); {1} = (uint64_t)(int64_t)({}){1};",
+            size.bits(),
+            reg(dst),
+            address(src, off),
+            signed_type(size)
+        ),
+        Op::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", size.bytes() * 8, address(dst, off), operand(Width::W64, src)),
         Op::Atomic { width, op, dst, src, off } => {
-            let (t, n) = if width == Width::W64 { ("uint64_t", 8) } else { ("uint32_t", 4) };
+            let (t, n, bits) = if width == Width::W64 { ("uint64_t", 8, 64) } else { ("uint32_t", 4, 32) };
             let s = reg(src);
             let new = match op {
                 AtomicOp::Add { .. } => format!("old + ({t}){s}"),
@@ -284,7 +300,7 @@ fn statement(program: &VerifiedProgram, prefix: &str, pc: usize, op: Op) -> Stri
             };
             // Read and write access are both required, even when nothing is stored.
             format!(
-                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old, new_; if (!p) {{ FC_TRAP({mem}, {pc}); }} __builtin_memcpy(&old, p, {n}); new_ = {new}; __builtin_memcpy(p, &new_, {n}); {result} }}",
+                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old; if (!p) {{ FC_TRAP({mem}, {pc}); }} old = fc_get{bits}(p); fc_put{bits}(p, {new}); {result} }}",
                 address(dst, off)
             )
         }

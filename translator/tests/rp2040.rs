@@ -602,8 +602,8 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     let program = fc_aot::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
     let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
     let typed = source
-        .replace("__builtin_memcpy(&v_, p_, sizeof(type))", "v_ = *(type *)(void *)p_")
-        .replace("__builtin_memcpy(p_, &v_, sizeof(type))", "*(type *)(void *)p_ = v_");
+        .replace("dst = fc_get##bits(p_)", "dst = *(uint##bits##_t *)(void *)p_")
+        .replace("fc_put##bits(p_, (uint##bits##_t)(value))", "*(uint##bits##_t *)(void *)p_ = (uint##bits##_t)(value)");
     assert_ne!(typed, source, "the emitted prelude changed: update this test");
     let good: usize = disassemble(&compile_object(&source, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
     let bad: usize = disassemble(&compile_object(&typed, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
