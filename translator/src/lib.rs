@@ -1,6 +1,7 @@
 //! fc-aot: the toolchain side of Femto-Containers (ELF conversion, dump, build; later assembler and translators).
 
 pub mod asm;
+pub mod bare_metal;
 pub mod build;
 pub mod cgen;
 #[cfg(feature = "cranelift")]

@@ -234,4 +234,5 @@ pub fn raw_symbol_name(elf: &[u8], sections: &[RawSection], symtab: &RawSection,
     let end = elf[name_off..].iter().position(|&b| b == 0).unwrap();
     String::from_utf8_lossy(&elf[name_off..name_off + end]).into_owned()
 }
+pub mod bare_metal;
 pub mod every_engine;

@@ -1,13 +1,16 @@
 /*
- * crt.h - the little C run-time of the Cortex-M0+ (ARMv6-M) qemu harnesses (crt.c): no libc.
+ * crt.h - the little C run-time of the bare-metal SoC qemu harnesses (ESP32-C3 rv32imc,
+ * RP2040 Cortex-M0+, ESP8266 lx106): no libc. Each target's crt.c has the system-call
+ * layer (fc_write, fc_exit: Linux system calls as that target's qemu-user implements
+ * them) and includes crt_common.c, which has the rest.
  */
-#ifndef FC_RP2040_CRT_H
-#define FC_RP2040_CRT_H
+#ifndef FC_CRT_H
+#define FC_CRT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Linux system calls as qemu-arm implements them. */
+/* Linux system calls as the target's qemu-user implements them (targets/SOC/crt.c). */
 long fc_write(int fd, const void *buf, size_t len);
 __attribute__((noreturn)) void fc_exit(int status);
 

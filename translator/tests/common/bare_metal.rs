@@ -1,0 +1,245 @@
+//! The tests every bare-metal SoC target of the `c` engine shares (ESP32-C3, RP2040,
+//! ESP8266: translator/tests/esp32c3.rs, rp2040.rs, esp8266.rs), parameterised by the
+//! SoC. Each test file keeps its own `#[test]` functions as short calls of these.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fc_aot::bare_metal::{prog_c, Run};
+use fc_aot::conformance::{run_dir, Executor, Summary, Verdict};
+use fc_aot::engines::{EngineKind, Target};
+use fc_runtime::format::{Container, LayoutChoice};
+use fc_runtime::stores::StoreContext;
+use fc_runtime::VirtualMachine;
+
+/// A runner's `link`: C source, scratch folder, placement -> the linked program.
+pub type LinkFn<P> = fn(&str, &Path, P) -> Result<PathBuf, String>;
+/// A runner's `run`: program, arguments -> (exited 0, stdout).
+pub type RunFn = fn(&Path, &[String]) -> Result<(bool, String), String>;
+/// A runner's `run_container`: container, context, budget, runs, placement -> the runs.
+pub type RunContainerFn<P> = fn(&Container, &[u8], Option<u32>, u32, P) -> Result<Vec<Run>, String>;
+
+/// One SoC under test: its name (as `--target` spells it), its `Target`, its `nm` and
+/// its runner's `link`, `run` and `run_container`, generic over its `Placement`.
+pub struct Soc<P> {
+    pub name: &'static str,
+    pub target: Target,
+    pub nm: &'static str,
+    pub link: LinkFn<P>,
+    pub run: RunFn,
+    pub run_container: RunContainerFn<P>,
+    /// The default placement (flash) and the one in RAM (IRAM / SRAM).
+    pub flash: P,
+    pub ram: P,
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+impl<P: Copy + Debug> Soc<P> {
+    /// The whole conformance suite through `run_dir`: 312 passed, callx.data skipped.
+    pub fn the_conformance_suite_passes(&self) {
+        let mut failures = Vec::new();
+        let mut skipped = Vec::new();
+        let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(EngineKind::C, self.target), |name, v| {
+            match v {
+                Verdict::Fail(why) => failures.push(format!("{name}: {why}")),
+                Verdict::Skip(_) => skipped.push(name.to_string()),
+                Verdict::Pass => {}
+            }
+        })
+        .unwrap();
+        assert!(failures.is_empty(), "{failures:#?}");
+        assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 });
+        assert_eq!(skipped, ["callx.data"]);
+    }
+
+    /// A few files through the command line: the target's clap name and the summary line.
+    pub fn the_cli_runs_the_suite(&self) {
+        let dir = std::env::temp_dir().join(format!("fc-aot-{}-cli-{}", self.name, std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let suite = root().join("conformance/bpf_conformance/tests");
+        for name in ["add.data", "div64-by-zero-reg.data", "call_unwind_fail.data", "ldxb-all.data", "callx.data"] {
+            let from = suite.join(name);
+            if from.exists() {
+                std::fs::copy(&from, dir.join(name)).unwrap();
+            }
+        }
+        let count = std::fs::read_dir(&dir).unwrap().count();
+        let out = Command::new(env!("CARGO_BIN_EXE_fc-aot"))
+            .args(["conformance", dir.to_str().unwrap(), "--engine", "c", "--target", self.name])
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let skipped = usize::from(suite.join("callx.data").exists());
+        let want = format!("{} passed, 0 failed, {skipped} skipped", count - skipped);
+        assert_eq!(stdout.lines().last(), Some(want.as_str()), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Every sample container, built with `fc-aot build`.
+    pub fn built(&self) -> BTreeMap<String, Vec<u8>> {
+        built(self.name)
+    }
+
+    /// Every sample, two runs on the SoC against the reference interpreter, and a budget
+    /// too small where the sample loops (translated code in RAM this time).
+    pub fn every_sample_container_matches_the_reference(&self) {
+        let contexts = demo_contexts();
+        let bins = self.built();
+        let soc = self.name;
+        assert!(bins.len() >= 12, "samples built: {:?}", bins.keys());
+        let mut checked = Vec::new();
+        for (name, bin) in &bins {
+            let (ctx, budget) = contexts.get(name).cloned().unwrap_or_else(|| (Vec::new(), 200));
+            let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
+            // Two runs in one process: data, bss and the stores carry over, as on a loaded VM.
+            let want = reference(bin, &ctx, budget, 2);
+            let got = (self.run_container)(&container, &ctx, Some(budget), 2, self.flash).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(got, want, "{name}: {soc} (left) against the reference (right)");
+            // One budget too small where the sample loops: the same error at the same slot
+            // (translated code in RAM this time).
+            if budget > 200 {
+                let want = reference(bin, &ctx, budget / 8, 1);
+                assert_ne!(want[0].error, 0, "{name}: budget {} should not be enough", budget / 8);
+                let got = (self.run_container)(&container, &ctx, Some(budget / 8), 1, self.ram).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(got, want, "{name} with budget {}: {soc} (left) against the reference (right)", budget / 8);
+            }
+            checked.push(format!(
+                "{name} (r0 {:?}, {} printf lines, {} store entries)",
+                got[1].r0,
+                got[1].printf.len(),
+                got[1].globals.len() + got[1].locals.len()
+            ));
+        }
+        for name in contexts.keys() {
+            assert!(bins.contains_key(name), "containers/samples.txt has a line for {name}, which was not built");
+        }
+        eprintln!("checked on {soc}:\n  {}", checked.join("\n  "));
+    }
+
+    /// crc32 (code, and a table in rodata) linked with each placement: `fc_prog_main` and
+    /// `_fc_containers_text_start` within `placements`' range, the harness's `main`, the
+    /// table and the context (`memory`) where `map` says; `more` checks what else the SoC
+    /// wants of the symbols. Then the program runs and prints the CRC-32.
+    pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(P, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
+        let bins = self.built();
+        let container = Container::parse(&bins["crc32"], LayoutChoice::Auto).unwrap();
+        let program = fc_aot::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
+        let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
+        let ctx: String = (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect();
+        for (placement, range) in placements {
+            let dir = std::env::temp_dir().join(format!("fc-aot-{}-placement-{}-{placement:?}", self.name, std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let exe = (self.link)(&source, &dir, placement).unwrap();
+            let nm = Command::new(self.nm).arg(&exe).output().unwrap();
+            let symbols: BTreeMap<String, u32> = String::from_utf8_lossy(&nm.stdout)
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split_whitespace();
+                    let addr = u32::from_str_radix(f.next()?, 16).ok()?;
+                    let _kind = f.next()?;
+                    Some((f.next()?.to_string(), addr))
+                })
+                .collect();
+            for symbol in ["fc_prog_main", "_fc_containers_text_start"] {
+                let addr = symbols[symbol];
+                assert!(range.contains(&addr), "{placement:?}: {symbol} at {addr:#x}");
+            }
+            assert!(symbols["_fc_containers_text_end"] > symbols["_fc_containers_text_start"]);
+            more(&symbols);
+            assert!(map.main.contains(&symbols["main"]), "main at {:#x}", symbols["main"]);
+            assert!(map.rodata.contains(&symbols["fc_prog_rodata"]));
+            assert!(map.memory.contains(&symbols["memory"]));
+            let (ok, out) = (self.run)(&exe, std::slice::from_ref(&ctx)).unwrap();
+            assert!(ok, "{out}");
+            assert_eq!(out.trim(), "0x7c321b5d", "{placement:?}: CRC-32 of the demo context");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// Faults stop with the error and the slot; the verifier's refusals never reach the compiler.
+    pub fn faults_stop_with_the_error_and_the_slot(&self) {
+        use fc_aot::engines::{run_conformance, Execution};
+        let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &fc_aot::asm::assemble(text).unwrap(), mem);
+        let mem = [1u8, 2, 3, 4];
+        assert_eq!(run("ldxw %r0, [%r1+0]\nexit", &mem), Execution::Returned(0x0403_0201));
+        // One byte past the context, and a store to an unmapped slot.
+        assert_eq!(run("mov %r0, 0\nldxw %r0, [%r1+1]\nexit", &mem), Execution::Failed("error -2 at insn 1".into()));
+        assert_eq!(run("lddw %r2, 0x50000000\nstb [%r2+0], 1\nexit", &mem), Execution::Failed("error -2 at insn 2".into()));
+        // An endless loop ends with OUT_OF_BRANCHES after 1 << 24 taken jumps.
+        assert_eq!(run("mov %r0, 0\nja -1\nexit", &[]), Execution::Failed("error -8 at insn 1".into()));
+        // A program the verifier refuses never reaches the compiler.
+        assert!(matches!(run("ja +5\nexit", &[]), Execution::Rejected(_)));
+    }
+}
+
+/// Where the harness's `main`, the container's rodata table and the context (`memory`) go.
+pub struct Map {
+    pub main: Range<u32>,
+    pub rodata: Range<u32>,
+    pub memory: Range<u32>,
+}
+
+/// `NAME -> (context, budget)` exactly as scripts/demo runs the samples (budget 200 for a
+/// sample without a line in `containers/samples.txt`).
+pub fn demo_contexts() -> BTreeMap<String, (Vec<u8>, u32)> {
+    let table = super::sample_table().into_iter();
+    table.map(|(name, (hex, budget))| (name, (fc_aot::conformance::parse_plugin_hex(&hex).unwrap(), budget))).collect()
+}
+
+/// Every sample container, built with `fc-aot build` (into a folder named after `soc`).
+pub fn built(soc: &str) -> BTreeMap<String, Vec<u8>> {
+    let out = std::env::temp_dir().join(format!("fc-aot-{soc}-containers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fc-aot")).arg("build").arg(root().join("containers")).arg("--out").arg(&out).output().unwrap();
+    assert!(o.status.success(), "fc-aot build: {}", String::from_utf8_lossy(&o.stderr));
+    let mut bins = BTreeMap::new();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "bin") {
+            bins.insert(path.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    bins
+}
+
+/// The reference interpreter (profile sming, 512-byte frames): `runs` runs on one VM.
+pub fn reference(bin: &[u8], ctx: &[u8], budget: u32, runs: u32) -> Vec<Run> {
+    let stores = StoreContext::new();
+    let lines = std::cell::RefCell::new(Vec::<String>::new());
+    let mut vm = VirtualMachine::new(&stores);
+    vm.set_engine(fc_aot::engines::engine(EngineKind::Reference, Target::Host).unwrap());
+    vm.environment().set_output(|line: &[u8]| {
+        let text = String::from_utf8_lossy(line);
+        lines.borrow_mut().push(text.strip_suffix('\n').unwrap_or(&text).to_string());
+    });
+    assert!(vm.load(bin, 512), "{:?}", vm.load_error());
+    vm.set_budget(Some(budget));
+    let mut out = Vec::new();
+    for _ in 0..runs {
+        let mut c = ctx.to_vec();
+        let r0 = vm.execute(&mut c) as u64;
+        let error = vm.last_error();
+        out.push(Run {
+            r0: (error == 0).then_some(r0),
+            error,
+            error_pc: (error != 0).then(|| vm.last_error_pc()),
+            printf: std::mem::take(&mut *lines.borrow_mut()),
+            ctx: c,
+            data: vm.data().to_vec(),
+            globals: vm.globals().entries().to_vec(),
+            locals: vm.locals().entries().to_vec(),
+        });
+    }
+    out
+}
