@@ -13,6 +13,9 @@ use crate::stores::{Owner, StoreContext};
 /// translate container addresses), returns r0.
 pub type AppHelper<'a> = Box<dyn FnMut([u64; 5], &mut MemoryMap) -> u64 + 'a>;
 
+/// Where printf output goes, one line at a time.
+type Sink<'a> = Box<dyn FnMut(&[u8]) + 'a>;
+
 /// Helper failure value: an `int` -1 as the container sees it in r0.
 const FAIL: u64 = u64::MAX;
 
@@ -21,7 +24,7 @@ pub struct Environment<'a> {
     profile: Profile,
     stores: &'a StoreContext,
     local: Owner,
-    sink: Option<Box<dyn FnMut(&[u8]) + 'a>>,
+    sink: Option<Sink<'a>>,
     clock: Option<Box<dyn Fn() -> u32 + 'a>>,
     apps: Vec<(u32, u8, AppHelper<'a>)>,
     /// printf output of the current line, delivered at a newline or when the run ends.

@@ -195,7 +195,7 @@ impl<'a> VirtualMachine<'a> {
     pub fn load_parts(&mut self, parts: Parts<'a>, stack_size: usize) -> bool {
         self.unload();
         self.load_error = None;
-        if stack_size == 0 || stack_size % 8 != 0 {
+        if stack_size == 0 || !stack_size.is_multiple_of(8) {
             return self.fail_load(LoadError::StackSize(stack_size));
         }
         let env = &self.env;

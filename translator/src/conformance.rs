@@ -44,7 +44,7 @@ pub fn plugin_hex(bytes: &[u8]) -> String {
 /// Parses hex bytes, ignoring whitespace (the plugin side of [`plugin_hex`]).
 pub fn parse_plugin_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err("odd number of hex digits".into());
     }
     digits

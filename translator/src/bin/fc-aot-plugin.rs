@@ -1,6 +1,6 @@
 //! `fc-aot-plugin`: an engine behind the upstream bpf_conformance plugin protocol.
 //!
-//! argv[1] (optional) is the memory as hex, the program arrives as hex on stdin;
+//! `argv[1]` (optional) is the memory as hex, the program arrives as hex on stdin;
 //! r0 goes to stdout in hex and the exit status says whether the run succeeded.
 //! The branch budget bounds the run time, since the upstream runner has no timeout.
 

@@ -210,8 +210,8 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         for r in [0usize, 6, 7, 8, 9] {
             self.b.def_var(self.regs[r], zero);
         }
-        for n in 1..=5 {
-            self.b.def_var(self.regs[n], p[n]);
+        for (reg, &value) in self.regs[1..=5].iter().zip(&p[1..=5]) {
+            self.b.def_var(*reg, value);
         }
         self.b.def_var(self.regs[10], p[6]);
         let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.env, offsets::BUDGET as i32);
