@@ -285,20 +285,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
             let native = row.ir[NATIVE];
             let mut cells = vec![format!("{} ({})", row.kernel.name, row.kernel.what), native.map_or("n/a".into(), ir_text)];
             for e in [INTERP, REFERENCE, RBPF] {
-                cells.push(match (row.ir[e], &row.na[e]) {
-                    (Some(ir), _) => format!("{} ({})", ir_text(ir), x(ratio(Some(ir), native))),
-                    (None, Some(reason)) => {
-                        let n = match notes.iter().position(|r| r == reason) {
-                            Some(i) => i + 1,
-                            None => {
-                                notes.push(reason.clone());
-                                notes.len()
-                            }
-                        };
-                        format!("n/a [{n}]")
-                    }
-                    (None, None) => "n/a".into(),
-                });
+                cells.push(ir_cell(row.ir[e], &row.na[e], native, &mut notes));
             }
             cells.push(format!("{} fewer", x(ratio(row.ir[REFERENCE], row.ir[INTERP]))));
             cells.push(match ratio(row.ir[RBPF], row.ir[INTERP]) {
@@ -333,20 +320,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
         for row in &cr.rows {
             let native = row.ir[NATIVE];
             let mut cells = vec![row.kernel.name.to_string(), native.map_or("n/a".into(), ir_text)];
-            let with_ratio = |e: usize, notes: &mut Vec<String>| match (row.ir[e], &row.na[e]) {
-                (Some(ir), _) => format!("{} ({})", ir_text(ir), x(ratio(Some(ir), native))),
-                (None, Some(reason)) => {
-                    let n = match notes.iter().position(|r| r == reason) {
-                        Some(i) => i + 1,
-                        None => {
-                            notes.push(reason.clone());
-                            notes.len()
-                        }
-                    };
-                    format!("n/a [{n}]")
-                }
-                (None, None) => "n/a".into(),
-            };
+            let with_ratio = |e: usize, notes: &mut Vec<String>| ir_cell(row.ir[e], &row.na[e], native, notes);
             cells.push(with_ratio(JIT, &mut jit_notes));
             cells.push(match (row.ir[JIT], row.code_ir[JIT]) {
                 (Some(ir), Some(code)) => format!("{} + {}", ir_text(code), ir_text(ir - code)),
@@ -599,4 +573,22 @@ fn render_issue8_targets(s: &mut String, results: &Results, header: &[String]) {
     }
     s.push_str(include_str!("jit_overhead.md"));
     s.push('\n');
+}
+
+/// One instruction-count cell: `Ir (x native)`, or `n/a [note]` with the reason kept in `notes`.
+fn ir_cell(ir: Option<f64>, na: &Option<String>, native: Option<f64>, notes: &mut Vec<String>) -> String {
+    match (ir, na) {
+        (Some(ir), _) => format!("{} ({})", ir_text(ir), x(ratio(Some(ir), native))),
+        (None, Some(reason)) => {
+            let n = match notes.iter().position(|r| r == reason) {
+                Some(i) => i + 1,
+                None => {
+                    notes.push(reason.clone());
+                    notes.len()
+                }
+            };
+            format!("n/a [{n}]")
+        }
+        (None, None) => "n/a".into(),
+    }
 }
