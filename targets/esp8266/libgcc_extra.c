@@ -112,15 +112,17 @@ uint32_t __umodsi3(uint32_t n, uint32_t d) {
 }
 
 /* Signed: truncating toward zero, the remainder has the dividend's sign (C99). */
+static uint32_t mag32(int32_t v) { return v < 0 ? 0u - (uint32_t)v : (uint32_t)v; }
+static uint64_t mag64(int64_t v) { return v < 0 ? 0u - (uint64_t)v : (uint64_t)v; }
+
 int32_t __divsi3(int32_t n, int32_t d) {
-    uint32_t un = n < 0 ? 0u - (uint32_t)n : (uint32_t)n, ud = d < 0 ? 0u - (uint32_t)d : (uint32_t)d, r;
-    uint32_t q = udivmod32(un, ud, &r);
+    uint32_t r, q = udivmod32(mag32(n), mag32(d), &r);
     return (int32_t)((n < 0) != (d < 0) ? 0u - q : q);
 }
 
 int32_t __modsi3(int32_t n, int32_t d) {
-    uint32_t un = n < 0 ? 0u - (uint32_t)n : (uint32_t)n, ud = d < 0 ? 0u - (uint32_t)d : (uint32_t)d, r;
-    udivmod32(un, ud, &r);
+    uint32_t r;
+    udivmod32(mag32(n), mag32(d), &r);
     return (int32_t)(n < 0 ? 0u - r : r);
 }
 
@@ -136,13 +138,12 @@ uint64_t __umoddi3(uint64_t n, uint64_t d) {
 }
 
 int64_t __divdi3(int64_t n, int64_t d) {
-    uint64_t un = n < 0 ? 0u - (uint64_t)n : (uint64_t)n, ud = d < 0 ? 0u - (uint64_t)d : (uint64_t)d, r;
-    uint64_t q = udivmod64(un, ud, &r);
+    uint64_t r, q = udivmod64(mag64(n), mag64(d), &r);
     return (int64_t)((n < 0) != (d < 0) ? 0u - q : q);
 }
 
 int64_t __moddi3(int64_t n, int64_t d) {
-    uint64_t un = n < 0 ? 0u - (uint64_t)n : (uint64_t)n, ud = d < 0 ? 0u - (uint64_t)d : (uint64_t)d, r;
-    udivmod64(un, ud, &r);
+    uint64_t r;
+    udivmod64(mag64(n), mag64(d), &r);
     return (int64_t)(n < 0 ? 0u - r : r);
 }
