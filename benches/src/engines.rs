@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use fc_aot::build::{self, Cpu, Options};
+use fc_aot::container::build::{self, Cpu, Options};
 use fc_runtime::format::{Container, Layout, LayoutChoice};
 use fc_runtime::interp::{Interp, Reference};
 use fc_runtime::stores::StoreContext;

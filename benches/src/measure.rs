@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use fc_aot::build::Cpu;
+use fc_aot::container::build::Cpu;
 
 use crate::engines::{self, cpu_name, fcb_execute, EngineKind, Runner};
 use crate::kernels::Kernel;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use fc_aot::build::Cpu;
+use fc_aot::container::build::Cpu;
 
 use crate::engines::{self, cpu_name, EngineKind};
 use crate::kernels::{Kernel, KERNELS};

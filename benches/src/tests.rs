@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use fc_aot::build::Cpu;
+use fc_aot::container::build::Cpu;
 
 use crate::engines::{self, EngineKind};
 use crate::kernels::{self, KERNELS};

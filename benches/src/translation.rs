@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use fc_aot::build::Cpu;
+use fc_aot::container::build::Cpu;
 use fc_aot::clif::jit::Jit;
 use fc_aot::translate::{self, Backend, Emit};
 use fc_runtime::format::{Container, LayoutChoice};

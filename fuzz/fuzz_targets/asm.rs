@@ -5,8 +5,8 @@
 //!   (callx aside, which does not decode) round-trips the same way.
 #![no_main]
 
-use fc_aot::asm::{assemble, CALLX_OPCODE};
-use fc_aot::disasm::disassemble;
+use fc_aot::text::asm::{assemble, CALLX_OPCODE};
+use fc_aot::text::disasm::disassemble;
 use libfuzzer_sys::fuzz_target;
 
 fn round_trip(bytes: &[u8]) {

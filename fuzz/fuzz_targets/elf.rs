@@ -6,7 +6,7 @@ use fc_runtime::format::{self, Container, Layout, LayoutChoice};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(image) = fc_aot::elf::convert(data) else { return };
+    let Ok(image) = fc_aot::container::elf::convert(data) else { return };
     assert!(!image.functions.is_empty(), "converted image without functions");
     for layout in [Layout::Seed, Layout::Sming32] {
         // The writer may refuse (a name offset or location past the table's u16 fields).

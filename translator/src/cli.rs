@@ -12,10 +12,12 @@ use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
 use fc_runtime::{error_string, VirtualMachine};
 
-use crate::build::{self, Cpu, Outcome};
+use crate::container::build::{self, Cpu, Outcome};
 use crate::conformance::{self, Executor, Verdict};
 use crate::engines::{self, EngineKind, Target};
-use crate::{asm, disasm, dump, elf, translate};
+use crate::container::{dump, elf};
+use crate::text::{asm, disasm};
+use crate::translate;
 
 /// Exit status for bad input or a load/verify failure.
 const EXIT_BAD_INPUT: u8 = 1;

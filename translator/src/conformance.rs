@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::asm::CALLX_OPCODE;
+use crate::text::asm::CALLX_OPCODE;
 use crate::conformance_data::{self, TestCase};
 use crate::engines::{self, EngineKind, Execution, Target};
 

@@ -9,7 +9,7 @@
 //!   Any other `--` line rejects the whole file ([`DataError`]). Text before the first
 //!   header, and the `-- c` / `-- no register offset` sections, are ignored.
 //! - `-- asm`: kept as text (the lines of all `asm` sections, comments included) for
-//!   [`crate::asm::assemble`]; assembler line numbers count from the line after `-- asm`.
+//!   [`crate::text::asm::assemble`]; assembler line numbers count from the line after `-- asm`.
 //! - `-- raw`: one 64-bit slot per token (`0x` hex or decimal, little-endian layout), or,
 //!   as in `negative/unused-*.data`, 8 bytes per instruction written as two-digit hex
 //!   tokens without `0x`: that form is recognised when every token is exactly two hex
@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use crate::asm::{assemble, AsmError};
+use crate::text::asm::{assemble, AsmError};
 
 /// One parsed `.data` file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -330,7 +330,7 @@ fn glue_c_header_and_rust_match_the_bins() {
         "#include <stdint.h>\n#include <stdio.h>\n#include \"containers.h\"\n\nint main(void)\n{\n    FILE *f;\n",
     );
     for name in names {
-        let id = fc_aot::build::identifier(name);
+        let id = fc_aot::container::build::identifier(name);
         let bin = std::fs::read(out.join(format!("{name}.bin"))).unwrap();
         assert!(
             header.contains(&format!("extern const uint8_t fc_container_{id}[{}];", bin.len())),
@@ -373,7 +373,7 @@ fn glue_c_header_and_rust_match_the_bins() {
     let run = Command::new(tmp.join("glue_test")).current_dir(tmp.path()).output().unwrap();
     assert_success(&run, "glue_test");
     for name in names {
-        let id = fc_aot::build::identifier(name);
+        let id = fc_aot::container::build::identifier(name);
         let got = std::fs::read(tmp.join(format!("{id}.got"))).unwrap();
         assert_eq!(got, std::fs::read(out.join(format!("{name}.bin"))).unwrap(), "containers.c bytes of {name}");
     }

@@ -18,7 +18,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{assert_success, TempDir, FC_AOT};
-use fc_aot::asm::assemble;
+use fc_aot::text::asm::assemble;
 use fc_runtime::format::{self, Container, Image, Layout, LayoutChoice};
 use fc_runtime::helpers::{Builtin, Profile};
 use fc_runtime::memory::MemoryMap;

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 mod common;
 
 use common::every_engine::{capture, execute, execute_function, new_vm, run_conformance};
-use fc_aot::asm::assemble;
+use fc_aot::text::asm::assemble;
 use fc_aot::engines::Execution;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::Profile;

@@ -86,7 +86,7 @@ fn the_64_bit_and_division_helpers_agree_with_the_reference() {
             let checked = &checked;
             scope.spawn(move || {
                 for text in chunk {
-                    let program = fc_aot::asm::assemble(text).unwrap();
+                    let program = fc_aot::text::asm::assemble(text).unwrap();
                     let want = run_conformance(EngineKind::Reference, Target::Host, &program, &[]);
                     let got = run_conformance(EngineKind::C, Target::Esp8266, &program, &[]);
                     assert_eq!(got, want, "{text}");

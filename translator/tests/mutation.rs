@@ -104,8 +104,8 @@ fn exercise(bytes: &[u8]) -> Result<(), String> {
         let r = catch_unwind(|| {
             if let Ok(c) = Container::parse(bytes, choice) {
                 // A container that parses must also dump.
-                let _ = fc_aot::dump::text(&c);
-                let _ = fc_aot::dump::json("x.bin", &c);
+                let _ = fc_aot::container::dump::text(&c);
+                let _ = fc_aot::container::dump::json("x.bin", &c);
             }
         });
         r.map_err(|p| format!("Container::parse/dump ({choice:?}) panicked: {}", panic_text(&p)))?;
@@ -115,7 +115,7 @@ fn exercise(bytes: &[u8]) -> Result<(), String> {
         // costs GiBs of memory and tens of seconds (see `huge_bss_does_not_exhaust_memory`).
         return Ok(());
     }
-    let image = catch_unwind(|| fc_aot::elf::convert(bytes))
+    let image = catch_unwind(|| fc_aot::container::elf::convert(bytes))
         .map_err(|p| format!("elf::convert panicked: {}", panic_text(&p)))?;
     if let Ok(image) = image {
         for layout in [Layout::Seed, Layout::Sming32] {
@@ -268,7 +268,7 @@ fn corpus_is_valid() {
     assert!(c.files.len() >= 20, "{} files", c.files.len());
     for (name, bytes) in &c.files {
         if name.ends_with(".o") {
-            let image = fc_aot::elf::convert(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let image = fc_aot::container::elf::convert(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             let bin = format::write(&image, Layout::Seed).unwrap();
             let built = &c.files.iter().find(|(n, _)| *n == name.replace(".o", ".bin")).unwrap().1;
             assert_eq!(&bin, built, "{name}: convert differs from fc-aot build's .bin");

@@ -168,7 +168,7 @@ impl<P: Copy + Debug> Soc<P> {
     /// Faults stop with the error and the slot; the verifier's refusals never reach the compiler.
     pub fn faults_stop_with_the_error_and_the_slot(&self) {
         use fc_aot::engines::{run_conformance, Execution};
-        let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &fc_aot::asm::assemble(text).unwrap(), mem);
+        let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &fc_aot::text::asm::assemble(text).unwrap(), mem);
         let mem = [1u8, 2, 3, 4];
         assert_eq!(run("ldxw %r0, [%r1+0]\nexit", &mem), Execution::Returned(0x0403_0201));
         // One byte past the context, and a store to an unmapped slot.

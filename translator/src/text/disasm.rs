@@ -1,4 +1,4 @@
-//! Disassembler: instruction bytes -> the assembly syntax [`crate::asm::assemble`] reads.
+//! Disassembler: instruction bytes -> the assembly syntax [`crate::text::asm::assemble`] reads.
 //!
 //! Decoding goes through `fc_runtime::insn` ([`Decoder`]); this module only renders [`Op`]s.
 //! Jump and local-call targets are written as signed relative slot offsets (`+3`, `-2`), so
@@ -91,7 +91,7 @@ fn mem(base: Reg, off: i16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asm::assemble;
+    use crate::text::asm::assemble;
     use fc_runtime::insn::{DecodeErrorKind, RawSlot};
 
     fn text(words: &[u64]) -> Vec<u8> {

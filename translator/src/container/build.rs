@@ -9,10 +9,10 @@ use std::process::Command;
 
 use fc_runtime::format::{self, Layout};
 
-use crate::elf;
+use crate::container::elf;
 
 /// The helper header every container can include as `<fc_helpers.h>`; the build writes it to `OUT/include`.
-pub const HELPERS_H: &str = include_str!("../../containers/include/fc_helpers.h");
+pub const HELPERS_H: &str = include_str!("../../../containers/include/fc_helpers.h");
 
 /// Instruction-set versions clang accepts for `-mcpu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
