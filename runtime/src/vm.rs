@@ -246,10 +246,64 @@ impl<'a> VirtualMachine<'a> {
     }
 
     /// A typed context, passed by pointer as the seed's samples do.
-    pub fn execute_with<T: Copy>(&mut self, ctx: &mut T) -> i64 {
-        // A `Copy` value is plain bytes; the VM reads and writes only within its size.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(ctx as *mut T as *mut u8, core::mem::size_of::<T>()) };
-        self.execute(bytes)
+    ///
+    /// The container may write any byte of `*ctx`, so `T` must be plain old data
+    /// ([`bytemuck::Pod`]): no padding, and every bit pattern a valid value.
+    ///
+    /// ```
+    /// # use fc_runtime::{stores::StoreContext, VirtualMachine};
+    /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Ctx {
+    ///     value: u64,
+    ///     count: u32,
+    ///     flags: u32,
+    /// }
+    /// let stores = StoreContext::new();
+    /// let mut vm = VirtualMachine::new(&stores);
+    /// let mut ctx = Ctx { value: 1, count: 2, flags: 3 };
+    /// vm.execute_with(&mut ctx); // nothing loaded: fails with NO_MEMORY, but type-checks
+    /// ```
+    ///
+    /// A `bool` (only 0 and 1 are valid) or a reference (a container could point it
+    /// anywhere) is refused at compile time, as is padding:
+    ///
+    /// ```compile_fail,E0277
+    /// # use fc_runtime::{stores::StoreContext, VirtualMachine};
+    /// #[derive(Clone, Copy)]
+    /// #[repr(C)]
+    /// struct Ctx {
+    ///     flag: bool,
+    /// }
+    /// let stores = StoreContext::new();
+    /// let mut vm = VirtualMachine::new(&stores);
+    /// vm.execute_with(&mut Ctx { flag: true });
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// # use fc_runtime::{stores::StoreContext, VirtualMachine};
+    /// #[derive(Clone, Copy)]
+    /// #[repr(C)]
+    /// struct Ctx<'r> {
+    ///     value: &'r u64,
+    /// }
+    /// let stores = StoreContext::new();
+    /// let mut vm = VirtualMachine::new(&stores);
+    /// let value = 7u64;
+    /// vm.execute_with(&mut Ctx { value: &value });
+    /// ```
+    ///
+    /// ```compile_fail,E0277
+    /// // Neither can such a struct claim to be plain old data.
+    /// #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+    /// #[repr(C)]
+    /// struct Ctx {
+    ///     flag: bool,
+    ///     value: u32,
+    /// }
+    /// ```
+    pub fn execute_with<T: bytemuck::Pod>(&mut self, ctx: &mut T) -> i64 {
+        self.execute(bytemuck::bytes_of_mut(ctx))
     }
 
     /// Runs the host-callable function `name`.
