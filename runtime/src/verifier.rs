@@ -168,6 +168,19 @@ impl<'a> VerifiedProgram<'a> {
     pub fn depth(&self, function: usize) -> usize {
         self.functions[function].depth
     }
+    /// Which program this is, for code an engine compiled from it (see [`ProgramId`]).
+    pub fn id(&self) -> ProgramId {
+        ProgramId { addr: self.text.as_ptr() as usize, len: self.text.len() }
+    }
+}
+
+/// The identity of a [`VerifiedProgram`]: the address and length of the text it
+/// borrows. While a program lives its text cannot change, so two live programs
+/// with one identity run the same instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProgramId {
+    addr: usize,
+    len: usize,
 }
 
 /// Verifies the text of a container; the function table gives the entry points.

@@ -1,7 +1,12 @@
 //! The runtime's trust boundary (issue 13): what a host hands a container, what
 //! an engine trusts, what a load allocates and what a helper may do to the map.
 
+use fc_runtime::error::{ErrorCode, Trap};
+use fc_runtime::helpers::{Builtin, ConformanceHelpers, Profile};
+use fc_runtime::interp::{fast, Engine, Interp, Invocation};
+use fc_runtime::memory::MemoryMap;
 use fc_runtime::stores::StoreContext;
+use fc_runtime::verifier::{self, Config, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
 use fc_runtime::vm::Parts;
 use fc_runtime::VirtualMachine;
 
@@ -48,4 +53,79 @@ fn execute_with_a_pod_struct() {
     assert_eq!(vm.execute_with(&mut ctx), 0x1234_5678_9abc);
     assert_eq!(vm.last_error(), 0);
     assert_eq!(ctx, Ctx { value: 0x1234_5678_9abc, len: 16, flags: 7 });
+}
+
+fn verified(text: &[u8]) -> VerifiedProgram<'_> {
+    let arity = |id| Profile::Conformance.builtin(id).map(Builtin::arity);
+    let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
+    verifier::verify(text, &[], &config).expect("verifies")
+}
+
+fn invocation() -> Invocation {
+    Invocation { function: 0, r1: 0, r2: 0, budget: None, frame_size: 512 }
+}
+
+const REFUSED: Trap = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
+
+/// Code the optimized interpreter compiled for program A, run with program B, is
+/// refused, never run: before, `fast::run` took any `&[Compiled]` and indexed it
+/// unchecked with B's slots (a shorter A read out of bounds; a same-size A ran A).
+#[test]
+fn fast_code_of_another_program_is_refused() {
+    let a = returns(1);
+    // B: longer than A, so A's code has fewer slots than B.
+    let b = text(&[insn(0xb7, 0, 0, 0, 2), insn(0x07, 0, 0, 0, 1), EXIT]);
+    // C: as long as A, other instructions.
+    let c = returns(3);
+    let (a, b, c) = (verified(&a), verified(&b), verified(&c));
+    let mut memory = MemoryMap::default();
+    let mut helpers = ConformanceHelpers;
+    let code = fast::compile(&a, vec![fast::Compiled::TAIL; a.slot_count()]).unwrap();
+    assert_eq!((code.slots(), code.program()), (2, a.id()));
+    assert_eq!(fast::run(&a, &code, &invocation(), &mut memory, &mut helpers), Ok(1));
+    assert_eq!(fast::run(&b, &code, &invocation(), &mut memory, &mut helpers), Err(REFUSED));
+    assert_eq!(fast::run(&c, &code, &invocation(), &mut memory, &mut helpers), Err(REFUSED));
+    // An invocation of a function the program does not have is refused as well.
+    let bad = Invocation { function: 5, ..invocation() };
+    assert_eq!(fast::run(&a, &code, &bad, &mut memory, &mut helpers), Err(REFUSED));
+
+    // The same through the engine interface the VM uses.
+    let mut engine = Interp::default();
+    assert_eq!(engine.run(&a, &invocation(), &mut memory, &mut helpers), Err(REFUSED), "nothing prepared");
+    engine.prepare(&a).unwrap();
+    assert_eq!(engine.run(&a, &invocation(), &mut memory, &mut helpers), Ok(1));
+    assert_eq!(engine.run(&b, &invocation(), &mut memory, &mut helpers), Err(REFUSED));
+    assert_eq!(engine.run(&c, &invocation(), &mut memory, &mut helpers), Err(REFUSED));
+    engine.prepare(&b).unwrap();
+    assert_eq!(engine.run(&b, &invocation(), &mut memory, &mut helpers), Ok(3));
+    assert_eq!(engine.run(&a, &invocation(), &mut memory, &mut helpers), Err(REFUSED));
+}
+
+/// Two programs verified from the same text bytes are one program to the compiled code.
+#[test]
+fn fast_code_runs_with_any_program_of_its_text() {
+    let t = returns(4);
+    let (first, second) = (verified(&t), verified(&t));
+    let mut slots = [fast::Compiled::TAIL; 4];
+    let code = fast::compile(&first, &mut slots[..]).unwrap();
+    let mut memory = MemoryMap::default();
+    assert_eq!(fast::run(&second, &code, &invocation(), &mut memory, &mut ConformanceHelpers), Ok(4));
+    // Too small a buffer is NO_MEMORY, not a panic.
+    let mut small = [fast::Compiled::TAIL; 1];
+    assert_eq!(fast::compile(&first, &mut small[..]).err(), Some(ErrorCode::NoMemory));
+}
+
+/// Slots before the first function are only decoded by the verifier, so their jumps
+/// may point anywhere: `compile` makes them faults (the code never leaves itself)
+/// rather than refusing the program.
+#[test]
+fn fast_code_of_a_program_with_dead_slots() {
+    // 0: ja +1000 (dead, outside the text); 1: mov r0, 5; 2: exit. Entry: slot 1.
+    let t = text(&[insn(0x05, 0, 0, 1000, 0), insn(0xb7, 0, 0, 0, 5), EXIT]);
+    let arity = |_| None;
+    let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
+    let program = verifier::verify(&t, &[1], &config).expect("slot 0 is not in a function");
+    let code = fast::compile(&program, vec![fast::Compiled::TAIL; 3]).unwrap();
+    let mut memory = MemoryMap::default();
+    assert_eq!(fast::run(&program, &code, &invocation(), &mut memory, &mut ConformanceHelpers), Ok(5));
 }

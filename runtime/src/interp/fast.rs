@@ -2,8 +2,15 @@
 //! specialised 16-byte instructions, run by one dense `match` with the address map
 //! checked by a shift, a subtraction and a compare.
 //!
-//! [`compile`] writes into storage the caller owns, and [`run`] allocates nothing,
+//! [`compile`] writes into storage the caller owns (a [`Buffer`]: a borrowed slice,
+//! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing,
 //! so firmware without a heap can use it with a static buffer.
+//!
+//! [`run`] indexes the code without bounds checks. That is sound whatever program
+//! it is given: only [`compile`] makes a [`Code`], and it checks (without trusting
+//! the verifier) that every instruction's successors stay inside the code; [`run`]
+//! checks, once per run, that the program is the one the code was compiled from
+//! and that the entry is inside the code.
 
 use heapless::Vec as FixedVec;
 
@@ -12,7 +19,7 @@ use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
 use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Size, SwapWidth, SxSize, Width};
 use crate::memory::{MemoryMap, DATA_START, RODATA_START, SLOTS, SLOT_SHIFT};
-use crate::verifier::{VerifiedProgram, CALL_DEPTH_LIMIT};
+use crate::verifier::{ProgramId, VerifiedProgram, CALL_DEPTH_LIMIT};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -77,10 +84,96 @@ fn kind_at(first: Kind, index: usize) -> Kind {
     unsafe { core::mem::transmute::<u8, Kind>(k as u8) }
 }
 
-/// Pre-decodes `program` into `out`, which needs one entry per instruction slot
-/// ([`VerifiedProgram::slot_count`]).
-pub fn compile(program: &VerifiedProgram, out: &mut [Compiled]) -> Result<(), ErrorCode> {
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Storage [`compile`] writes the pre-decoded instructions into. Sealed: only
+/// these types, whose slices stay put and unchanged while a [`Code`] owns them.
+pub trait Buffer: sealed::Sealed {
+    fn entries(&self) -> &[Compiled];
+    fn entries_mut(&mut self) -> &mut [Compiled];
+}
+
+impl sealed::Sealed for &mut [Compiled] {}
+impl Buffer for &mut [Compiled] {
+    fn entries(&self) -> &[Compiled] {
+        self
+    }
+    fn entries_mut(&mut self) -> &mut [Compiled] {
+        self
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl sealed::Sealed for alloc::vec::Vec<Compiled> {}
+#[cfg(feature = "alloc")]
+impl Buffer for alloc::vec::Vec<Compiled> {
+    fn entries(&self) -> &[Compiled] {
+        self
+    }
+    fn entries_mut(&mut self) -> &mut [Compiled] {
+        self
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl sealed::Sealed for alloc::boxed::Box<[Compiled]> {}
+#[cfg(feature = "alloc")]
+impl Buffer for alloc::boxed::Box<[Compiled]> {
+    fn entries(&self) -> &[Compiled] {
+        self
+    }
+    fn entries_mut(&mut self) -> &mut [Compiled] {
+        self
+    }
+}
+
+/// A program [`compile`]d for [`run`]: the pre-decoded instructions, how many
+/// slots they cover and which program they came from. Only [`compile`] makes one,
+/// and nothing changes the instructions afterwards.
+#[derive(Clone, Debug)]
+pub struct Code<B: Buffer> {
+    buffer: B,
+    /// Entries of `buffer` in use: the program's slot count (`buffer` holds at least as many).
+    slots: usize,
+    program: ProgramId,
+}
+
+impl<B: Buffer> Code<B> {
+    /// Instruction slots the code covers.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+    /// The program the code was compiled from.
+    pub fn program(&self) -> ProgramId {
+        self.program
+    }
+    /// The storage back, to compile another program into.
+    pub fn into_buffer(self) -> B {
+        self.buffer
+    }
+}
+
+/// Whether control after `c` at `pc` stays inside `n` slots: its jump or call target,
+/// the slot it falls through to, and the return slot of a call. The verifier proves
+/// this for every instruction of every function; [`compile`] checks it again so that
+/// [`run`]'s unchecked indexing relies on [`Code`] alone.
+fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
+    let kind = c.kind as u8;
+    let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&kind);
+    let jumps = conditional || matches!(c.kind, Kind::Ja | Kind::CallLocal);
+    let falls_through = !matches!(c.kind, Kind::Ja | Kind::Exit | Kind::Tail);
+    let next = pc + if c.kind == Kind::Const64 { 2 } else { 1 };
+    let target_inside = usize::try_from(c.a).is_ok_and(|t| t < n);
+    (!jumps || target_inside) && (!falls_through || next < n)
+}
+
+/// Pre-decodes `program` into `buffer`, which needs one entry per instruction slot
+/// ([`VerifiedProgram::slot_count`]); NO_MEMORY when it has fewer.
+pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Code<B>, ErrorCode> {
     let n = program.slot_count();
+    let out = buffer.entries_mut();
     if out.len() < n {
         return Err(ErrorCode::NoMemory);
     }
@@ -163,10 +256,12 @@ pub fn compile(program: &VerifiedProgram, out: &mut [Compiled]) -> Result<(), Er
             }
             Op::Exit => c = Compiled { kind: Kind::Exit, ..c },
         }
-        out[pc] = c;
+        // Verified code always stays inside; anything else (slots before the first
+        // function, which the verifier only decodes) faults if it is ever reached.
+        out[pc] = if stays_inside(&c, pc, n) { c } else { Compiled::TAIL };
         pc += op.slots();
     }
-    Ok(())
+    Ok(Code { buffer, slots: n, program: program.id() })
 }
 
 const fn size_index(size: Size) -> usize {
@@ -235,14 +330,24 @@ struct Frame {
     r10: u64,
 }
 
-/// Runs a program [`compile`]d into `code`.
-pub fn run(
+/// Runs `program`, [`compile`]d into `code`. Code compiled from another program,
+/// or an entry outside the code, fails the run with ILLEGAL_INSTRUCTION at slot 0.
+pub fn run<B: Buffer>(
     program: &VerifiedProgram,
-    code: &[Compiled],
+    code: &Code<B>,
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
 ) -> Result<u64, Trap> {
+    let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
+    if code.program != program.id() || code.slots != program.slot_count() {
+        return Err(refused);
+    }
+    let mut pc = program.functions().get(inv.function).ok_or(refused)?.start;
+    let code = code.buffer.entries().get(..code.slots).ok_or(refused)?;
+    if pc >= code.len() {
+        return Err(refused);
+    }
     let regions = Regions::new(memory);
     // Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
     let mut r = [0u64; 16];
@@ -252,8 +357,6 @@ pub fn run(
     // Budget off is a count no run reaches.
     let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
     let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
-    let mut pc = program.functions()[inv.function].start;
-    let code = &code[..program.slot_count()];
     let frame_size = inv.frame_size as u64;
     macro_rules! fault {
         ($code:expr) => {
@@ -289,10 +392,12 @@ pub fn run(
     }
     loop {
         debug_assert!(pc < code.len());
-        // `pc` is always an instruction start of the verified program: the entry, a
-        // jump or call target `compile` resolved from verified offsets, a return
-        // address after a call, or the slot after an instruction that falls through,
-        // which the verifier proved is inside the function.
+        // SAFETY: `pc < code.len()`. It holds for the entry (checked above), and every
+        // later `pc` is a successor of an entry of `code`: a jump or call target, the
+        // slot after an instruction that falls through (two after a Const64), or the
+        // return slot after a CallLocal, popped from `frames`. `compile`, the only maker
+        // of a `Code`, kept only entries whose successors are all below `code.len()`
+        // (`stays_inside`), and `code` is exactly those entries.
         let i = unsafe { code.get_unchecked(pc) };
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {

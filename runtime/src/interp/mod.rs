@@ -73,9 +73,10 @@ impl Engine for Reference {
 }
 
 /// The optimized interpreter as an engine: pre-decodes at load into a buffer it keeps.
+/// A run of another program than the one `prepare` last saw fails (ILLEGAL_INSTRUCTION).
 #[derive(Clone, Debug, Default)]
 pub struct Interp {
-    code: alloc::vec::Vec<fast::Compiled>,
+    code: Option<fast::Code<alloc::vec::Vec<fast::Compiled>>>,
 }
 
 impl Engine for Interp {
@@ -83,11 +84,16 @@ impl Engine for Interp {
         "interp"
     }
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
-        self.code.clear();
-        self.code.resize(program.slot_count(), fast::Compiled::TAIL);
-        fast::compile(program, &mut self.code)
+        let mut buffer = self.code.take().map(fast::Code::into_buffer).unwrap_or_default();
+        buffer.clear();
+        buffer.resize(program.slot_count(), fast::Compiled::TAIL);
+        self.code = Some(fast::compile(program, buffer)?);
+        Ok(())
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
-        fast::run(program, &self.code, inv, memory, helpers)
+        match &self.code {
+            Some(code) => fast::run(program, code, inv, memory, helpers),
+            None => Err(Trap { code: ErrorCode::IllegalInstruction, pc: 0 }),
+        }
     }
 }
