@@ -11,6 +11,9 @@ use crate::insn::Size;
 /// Bits below the slot number: each region has a 256 MiB window.
 pub const SLOT_SHIFT: u32 = 28;
 pub const SLOT_SIZE: u64 = 1 << SLOT_SHIFT;
+/// Most bytes a region may have: one less than its window, so that every offset
+/// and the length itself fit the 28 bits below the slot number.
+pub const MAX_REGION_LEN: u64 = SLOT_SIZE - 1;
 /// Number of region slots (slot 0 is never mapped).
 pub const SLOTS: usize = 16;
 
@@ -83,7 +86,7 @@ impl Default for MemoryMap<'_> {
 
 impl<'a> MemoryMap<'a> {
     fn set(&mut self, slot: usize, base: *mut u8, len: usize, writable: bool) -> Result<u64, MapError> {
-        if len as u64 > SLOT_SIZE - 1 {
+        if len as u64 > MAX_REGION_LEN {
             return Err(MapError::TooLarge);
         }
         self.regions[slot] = Region { base, len: len as u32, writable: writable as u32 };

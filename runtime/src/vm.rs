@@ -1,7 +1,6 @@
 //! `VirtualMachine`: the Sming-shaped host API (spec §4) over any [`Engine`].
 
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -10,12 +9,32 @@ use crate::error::{ErrorCode, Trap};
 use crate::format::{Container, FormatError, LayoutChoice};
 use crate::helpers::{Helpers, Profile};
 use crate::interp::{Engine, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
-use crate::memory::{MapError, MemoryMap, Slot, CONTEXT_START};
+use crate::memory::{MapError, MemoryMap, Slot, CONTEXT_START, MAX_REGION_LEN, SLOT_SIZE};
 use crate::stores::{Owner, Store, StoreContext};
 use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
 
 /// Default stack size per frame, as in Sming's `defaultStackSize`.
 pub const DEFAULT_STACK_SIZE: usize = DEFAULT_FRAME_SIZE;
+
+/// A region of a loaded program's memory, each in its own slot of the address map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Rodata,
+    /// Initial data and the bss after it.
+    Data,
+    /// The whole reserved stack: `frames` frames of `frame_size` bytes.
+    Stack { frame_size: usize, frames: usize },
+}
+
+impl fmt::Display for Section {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Section::Rodata => f.write_str("rodata"),
+            Section::Data => f.write_str("data + bss"),
+            Section::Stack { frame_size, frames } => write!(f, "stack ({frames} frames of {frame_size} bytes)"),
+        }
+    }
+}
 
 /// Why a load failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,12 +43,18 @@ pub enum LoadError {
     Verify(Vec<VerifyError>),
     /// The stack size is not a positive multiple of 8.
     StackSize(usize),
+    /// A region needs `bytes` (exact, even where a `usize` would overflow), more than
+    /// its slot of the address map holds ([`MAX_REGION_LEN`]): ILLEGAL_LEN.
+    TooLarge { section: Section, bytes: u128 },
+    /// Allocating the RAM of a region that fits its slot failed: NO_MEMORY.
+    NoMemory { section: Section, bytes: usize },
 }
 
 impl LoadError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            LoadError::Format(_) | LoadError::StackSize(_) => ErrorCode::IllegalLen,
+            LoadError::Format(_) | LoadError::StackSize(_) | LoadError::TooLarge { .. } => ErrorCode::IllegalLen,
+            LoadError::NoMemory { .. } => ErrorCode::NoMemory,
             LoadError::Verify(errors) => errors.first().map_or(ErrorCode::IllegalInstruction, |e| e.kind.code()),
         }
     }
@@ -52,8 +77,74 @@ impl fmt::Display for LoadError {
                 [first, rest @ ..] => write!(f, "{first} (and {} more problems)", rest.len()),
             },
             LoadError::StackSize(n) => write!(f, "stack size {n} is not a positive multiple of 8"),
+            LoadError::TooLarge { section, bytes } => write!(
+                f,
+                "{section} needs {bytes} bytes, more than its {} MiB slot of the address map holds ({MAX_REGION_LEN} bytes)",
+                SLOT_SIZE >> 20
+            ),
+            LoadError::NoMemory { section, bytes } => write!(f, "cannot allocate the {bytes} bytes of {section}"),
         }
     }
+}
+
+/// The RAM a load allocates, checked to fit the address map (see [`footprint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// Bytes of data + bss.
+    pub data: usize,
+    /// Bytes of the whole reserved stack: `frames` frames of the stack size.
+    pub stack: usize,
+    /// Frames in the reserved stack: the call depth of the deepest entry point + 1.
+    pub frames: usize,
+}
+
+/// Checks that a program with these sections fits the address map, with checked
+/// arithmetic and before anything is allocated: rodata, data + bss, and the stack
+/// (`stack_size` bytes per frame, one frame per call level of the deepest entry
+/// point, D + 1 in all) each at most [`MAX_REGION_LEN`] bytes. Errors are
+/// [`LoadError::StackSize`] and [`LoadError::TooLarge`], both ILLEGAL_LEN.
+pub fn footprint(
+    program: &VerifiedProgram,
+    rodata_len: usize,
+    data_len: usize,
+    bss_len: usize,
+    stack_size: usize,
+) -> Result<Footprint, LoadError> {
+    check_stack_size(stack_size)?;
+    check_data(rodata_len, data_len, bss_len)?;
+    let frames = program.entries().iter().map(|&f| program.depth(f)).max().unwrap_or(0) + 1;
+    let section = Section::Stack { frame_size: stack_size, frames };
+    let stack = fits(section, stack_size as u128 * frames as u128)?;
+    Ok(Footprint { data: data_len + bss_len, stack, frames })
+}
+
+fn check_stack_size(stack_size: usize) -> Result<(), LoadError> {
+    if stack_size == 0 || !stack_size.is_multiple_of(8) {
+        return Err(LoadError::StackSize(stack_size));
+    }
+    Ok(())
+}
+
+fn check_data(rodata_len: usize, data_len: usize, bss_len: usize) -> Result<usize, LoadError> {
+    fits(Section::Rodata, rodata_len as u128)?;
+    fits(Section::Data, data_len as u128 + bss_len as u128)
+}
+
+/// `bytes` as a `usize` if a region of that size fits its slot.
+fn fits(section: Section, bytes: u128) -> Result<usize, LoadError> {
+    match usize::try_from(bytes) {
+        Ok(n) if bytes <= MAX_REGION_LEN as u128 => Ok(n),
+        _ => Err(LoadError::TooLarge { section, bytes }),
+    }
+}
+
+/// `len` zero bytes after `init`, or NO_MEMORY: the allocation may fail, never abort.
+fn allocate(section: Section, init: &[u8], len: usize) -> Result<Vec<u8>, LoadError> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(len).map_err(|_| LoadError::NoMemory { section, bytes: len })?;
+    bytes.extend_from_slice(init);
+    bytes.resize(len, 0);
+    Ok(bytes)
 }
 
 /// What a loaded container needs besides its verified text.
@@ -195,27 +286,24 @@ impl<'a> VirtualMachine<'a> {
     pub fn load_parts(&mut self, parts: Parts<'a>, stack_size: usize) -> bool {
         self.unload();
         self.load_error = None;
-        if stack_size == 0 || !stack_size.is_multiple_of(8) {
-            return self.fail_load(LoadError::StackSize(stack_size));
-        }
-        let env = &self.env;
-        let arity = |id| env.arity(id);
-        let config = verifier::Config { max_call_depth: self.max_call_depth, helper_arity: &arity };
-        let slots: Vec<usize> = parts.functions.iter().map(|f| f.1).collect();
-        let program = match verifier::verify(parts.text, &slots, &config) {
-            Ok(p) => p,
-            Err(errors) => return self.fail_load(LoadError::Verify(errors)),
+        let (program, footprint) = match self.check_parts(&parts, stack_size) {
+            Ok(checked) => checked,
+            Err(e) => return self.fail_load(e),
+        };
+        let stack_section = Section::Stack { frame_size: stack_size, frames: footprint.frames };
+        let memory = allocate(Section::Data, parts.data, footprint.data)
+            .and_then(|data| Ok((data, allocate(stack_section, &[], footprint.stack)?)));
+        let (data, stack) = match memory {
+            Ok(memory) => memory,
+            Err(e) => return self.fail_load(e),
         };
         if let Err(code) = self.engine.prepare(&program) {
             self.last_error = code.code();
             return false;
         }
         let names = parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))).collect();
-        let deepest = program.entries().iter().map(|&f| program.depth(f)).max().unwrap_or(0);
-        let mut data = parts.data.to_vec();
-        data.resize(parts.data.len() + parts.bss_len, 0);
         self.loaded = Some(Box::new(Loaded {
-            stack: vec![0; stack_size * (deepest + 1)],
+            stack,
             program,
             rodata: parts.rodata,
             data_init: parts.data,
@@ -226,6 +314,36 @@ impl<'a> VirtualMachine<'a> {
         self.last_error = 0;
         self.last_error_pc = 0;
         true
+    }
+
+    /// Everything a load checks, without loading or allocating: the container's
+    /// format, the verifier with this VM's helpers and call depth, and that every
+    /// region fits the address map with `stack_size` bytes per frame ([`footprint`]).
+    /// `fc-aot verify` checks containers this way. Leaves the VM as it was.
+    pub fn check(&self, container: &[u8], stack_size: usize) -> Result<Footprint, LoadError> {
+        let c = Container::parse(container, LayoutChoice::Auto).map_err(LoadError::Format)?;
+        self.check_container(&c, stack_size)
+    }
+
+    /// [`check`](Self::check) for a parsed container.
+    pub fn check_container(&self, c: &Container<'_>, stack_size: usize) -> Result<Footprint, LoadError> {
+        let functions = c.functions().map(|f| (f.name, f.slot())).collect();
+        let parts = Parts { text: c.text, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata, functions };
+        self.check_parts(&parts, stack_size).map(|(_, footprint)| footprint)
+    }
+
+    /// The verified program and the RAM it needs, or why `parts` cannot be loaded.
+    fn check_parts<'p>(&self, parts: &Parts<'p>, stack_size: usize) -> Result<(VerifiedProgram<'p>, Footprint), LoadError> {
+        // Sizes that cannot fit are reported before the verifier runs; the stack needs the call depth.
+        check_stack_size(stack_size)?;
+        check_data(parts.rodata.len(), parts.data.len(), parts.bss_len)?;
+        let env = &self.env;
+        let arity = |id| env.arity(id);
+        let config = verifier::Config { max_call_depth: self.max_call_depth, helper_arity: &arity };
+        let slots: Vec<usize> = parts.functions.iter().map(|f| f.1).collect();
+        let program = verifier::verify(parts.text, &slots, &config).map_err(LoadError::Verify)?;
+        let footprint = footprint(&program, parts.rodata.len(), parts.data.len(), parts.bss_len, stack_size)?;
+        Ok((program, footprint))
     }
 
     /// Frees the container's RAM and returns this VM's local store entries to the pool.

@@ -2,12 +2,13 @@
 //! an engine trusts, what a load allocates and what a helper may do to the map.
 
 use fc_runtime::error::{ErrorCode, Trap};
+use fc_runtime::format::{self, Container, Image, Layout, LayoutChoice, MAGIC};
 use fc_runtime::helpers::{Builtin, ConformanceHelpers, Profile};
 use fc_runtime::interp::{fast, Engine, Interp, Invocation};
-use fc_runtime::memory::MemoryMap;
+use fc_runtime::memory::{MemoryMap, MAX_REGION_LEN, SLOT_SIZE};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::verifier::{self, Config, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
-use fc_runtime::vm::Parts;
+use fc_runtime::vm::{Footprint, LoadError, Parts, Section};
 use fc_runtime::VirtualMachine;
 
 /// One instruction slot: opcode, dst, src, offset, immediate.
@@ -128,4 +129,111 @@ fn fast_code_of_a_program_with_dead_slots() {
     let code = fast::compile(&program, vec![fast::Compiled::TAIL; 3]).unwrap();
     let mut memory = MemoryMap::default();
     assert_eq!(fast::run(&program, &code, &invocation(), &mut memory, &mut ConformanceHelpers), Ok(5));
+}
+
+/// A sming32 container (bss in the header, not in the file) with one function `main`.
+fn sming32(text: &[u8], bss_len: u32) -> Vec<u8> {
+    let image = Image { text: text.to_vec(), bss_len, functions: vec![("main".to_string(), 0)], ..Image::default() };
+    format::write(&image, Layout::Sming32).unwrap()
+}
+
+/// A seed-layout container whose data and rodata are `data_len` and `rodata_len` zero
+/// bytes (allocated zeroed, so untouched pages cost nothing), no function table.
+fn seed(text: &[u8], data_len: usize, rodata_len: usize) -> Vec<u8> {
+    let header = [MAGIC, 0, 0, data_len as u32, rodata_len as u32, text.len() as u32, 0];
+    let mut bytes = vec![0u8; 28 + data_len + rodata_len + text.len()];
+    for (i, w) in header.iter().enumerate() {
+        bytes[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    bytes[28 + data_len + rodata_len..].copy_from_slice(text);
+    bytes
+}
+
+/// Loads `container` and returns the load error, checking the VM agrees with itself:
+/// `check` gives the same error, the code is the error's, nothing is loaded.
+fn load_error(container: &[u8], stack_size: usize) -> LoadError {
+    let stores = StoreContext::new();
+    let mut vm = VirtualMachine::new(&stores);
+    let checked = vm.check(container, stack_size).expect_err("check accepted it");
+    assert!(!vm.load(container, stack_size), "loaded");
+    let e = vm.load_error().cloned().expect("a load error");
+    assert_eq!(e, checked);
+    assert_eq!(vm.last_error(), e.code().code());
+    assert!(!vm.is_loaded());
+    e
+}
+
+fn too_large(section: Section, bytes: u128) -> LoadError {
+    LoadError::TooLarge { section, bytes }
+}
+
+/// Before, a 78-byte container declaring `bss_len = 0xF000_0000` aborted the process
+/// (memory allocation of 4026531840 bytes failed), and 0xE000_0000 passed `verify`.
+#[test]
+fn huge_bss_is_a_load_error_sming32() {
+    let t = returns(0);
+    for bss in [0xF000_0000u32, 0xE000_0000, 0x1000_0000] {
+        let c = sming32(&t, bss);
+        let e = load_error(&c, 512);
+        assert_eq!(e, too_large(Section::Data, bss as u128));
+        assert_eq!(e.code(), ErrorCode::IllegalLen);
+        assert!(e.to_string().contains("data + bss needs"), "{e}");
+    }
+    // One byte under the slot loads (the bss is allocated).
+    let stores = StoreContext::new();
+    let vm = VirtualMachine::new(&stores);
+    let c = sming32(&t, MAX_REGION_LEN as u32 & !7);
+    assert_eq!(vm.check(&c, 512).map(|f| f.data), Ok(MAX_REGION_LEN as usize & !7));
+}
+
+/// The seed layout stores bss as zeros inside data: data (or rodata) of a whole slot
+/// is refused before anything is copied; before, it loaded and failed at run time.
+#[test]
+fn huge_data_or_rodata_is_a_load_error_seed() {
+    let t = returns(0);
+    let slot = SLOT_SIZE as usize;
+    let c = seed(&t, slot, 0);
+    assert_eq!(Container::parse(&c, LayoutChoice::Auto).map(|c| c.layout).ok(), Some(Layout::Seed));
+    assert_eq!(load_error(&c, 512), too_large(Section::Data, slot as u128));
+    drop(c);
+    let c = seed(&t, 0, slot);
+    assert_eq!(load_error(&c, 512), too_large(Section::Rodata, slot as u128));
+}
+
+/// `fc-aot run --stack N` with N = 2^64 - 8 panicked (capacity overflow), 2^36 aborted,
+/// 2^34 ran on for 20 s, and 2^28 (the slot size) loaded and failed at run time.
+#[test]
+fn huge_stack_sizes_are_load_errors() {
+    let c = sming32(&returns(0), 0);
+    for stack in [usize::MAX - 7, 1 << 36, 1 << 34, SLOT_SIZE as usize] {
+        let stack_section = Section::Stack { frame_size: stack, frames: 1 };
+        assert_eq!(load_error(&c, stack), too_large(stack_section, stack as u128), "stack {stack}");
+    }
+    // Not a multiple of 8 / zero: as before.
+    assert_eq!(load_error(&c, usize::MAX), LoadError::StackSize(usize::MAX));
+    assert_eq!(load_error(&c, 0), LoadError::StackSize(0));
+    // The largest stack that fits the slot passes the check.
+    let stores = StoreContext::new();
+    let vm = VirtualMachine::new(&stores);
+    let fits = SLOT_SIZE as usize - 8;
+    assert_eq!(vm.check(&c, fits), Ok(Footprint { data: 0, stack: fits, frames: 1 }));
+}
+
+/// The whole reserved stack is stack size x (depth + 1): the product can overflow, and
+/// frames that each fit can add up to more than the slot.
+#[test]
+fn stack_times_depth_is_checked() {
+    // 0: call 2; 1: exit; 2: mov r0, 1; 3: exit. Depth 1: two frames.
+    let t = text(&[insn(0x85, 0, 1, 0, 1), EXIT, insn(0xb7, 0, 0, 0, 1), EXIT]);
+    let c = sming32(&t, 0);
+    let frames = |frame_size| Section::Stack { frame_size, frames: 2 };
+    let huge = (usize::MAX / 2 + 1) & !7;
+    assert_eq!(load_error(&c, huge), too_large(frames(huge), huge as u128 * 2), "overflow of stack x 2");
+    let half = SLOT_SIZE as usize / 2;
+    assert_eq!(load_error(&c, half), too_large(frames(half), SLOT_SIZE as u128), "one byte over the slot");
+    let stores = StoreContext::new();
+    let mut vm = VirtualMachine::new(&stores);
+    assert_eq!(vm.check(&c, half - 8).map(|f| f.stack), Ok(SLOT_SIZE as usize - 16));
+    assert!(vm.load(&c, 4096), "{:?}", vm.load_error());
+    assert_eq!(vm.execute(&mut []), 1);
 }

@@ -26,9 +26,10 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// Bytes of stack the run needs: one frame per call level, D + 1 in all.
+    /// Bytes of stack the run needs: one frame per call level, D + 1 in all
+    /// (saturating: a load checks the whole reserved stack fits the address map).
     pub fn stack_len(&self, program: &VerifiedProgram) -> usize {
-        self.frame_size * (program.depth(self.function) + 1)
+        self.frame_size.saturating_mul(program.depth(self.function).saturating_add(1))
     }
     /// The entry function's r10: the top of the whole reserved stack.
     pub fn stack_top(&self, program: &VerifiedProgram) -> u64 {

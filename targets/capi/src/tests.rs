@@ -225,6 +225,36 @@ fn runs_loads_and_errors() {
     }
 }
 
+/// `fc_vm_load` goes through the runtime's size checks: what cannot fit its slot of the
+/// address map is ILLEGAL_LEN before anything is allocated (a bss of 0xF000_0000 used
+/// to abort the process; a stack of 2^64 - 8 to panic inside the guard).
+#[test]
+fn sizes_that_cannot_fit_are_load_errors() {
+    let s = stores();
+    let image = Image { text: [mov(0, 1), EXIT].concat(), bss_len: 0xF000_0000, functions: vec![("main".to_string(), 0)], ..Image::default() };
+    let huge_bss = format::write(&image, Layout::Sming32).unwrap();
+    let inc = increment();
+    // SAFETY: `s.0` is a live handle, `vm` one made from it and freed last; every
+    // container pointer is a live Vec's with its length; the text buffer holds 256 bytes.
+    unsafe {
+        let vm = fc_vm_new(s.0);
+        assert!(!fc_vm_load(vm, huge_bss.as_ptr(), huge_bss.len(), 512));
+        assert_eq!(fc_vm_last_error(vm), ILLEGAL_LEN);
+        let mut buf = [0u8; 256];
+        fc_vm_load_error_text(vm, buf.as_mut_ptr().cast(), buf.len());
+        let text = CStr::from_bytes_until_nul(&buf).unwrap().to_str().unwrap();
+        assert!(text.starts_with("data + bss needs 4026531840 bytes"), "{text}");
+        assert!(!fc_vm_load_copy(vm, huge_bss.as_ptr(), huge_bss.len(), 512));
+        assert_eq!(fc_vm_last_error(vm), ILLEGAL_LEN);
+        for stack in [usize::MAX - 7, 1 << 36, 1 << 28] {
+            assert!(!fc_vm_load(vm, inc.as_ptr(), inc.len(), stack), "stack {stack}");
+            assert_eq!(fc_vm_last_error(vm), ILLEGAL_LEN);
+        }
+        assert!(fc_vm_load(vm, inc.as_ptr(), inc.len(), 512));
+        fc_vm_free(vm);
+    }
+}
+
 #[test]
 fn stores_outlive_their_handle_while_vms_use_them() {
     unsafe {
