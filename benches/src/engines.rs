@@ -9,7 +9,7 @@ use fc_runtime::interp::{Interp, Reference};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::DEFAULT_STACK_SIZE;
 use fc_runtime::VirtualMachine;
-use fc_aot::clif::jit::Jit;
+use fc_aot::backend::clif::jit::Jit;
 
 use crate::kernels::{Folder, Kernel};
 use crate::native;
@@ -82,7 +82,7 @@ pub enum EngineKind {
     Interp,
     Reference,
     Rbpf,
-    /// Our Cranelift JIT (`fc_aot::clif::jit::Jit`) through `VirtualMachine`.
+    /// Our Cranelift JIT (`fc_aot::backend::clif::jit::Jit`) through `VirtualMachine`.
     Jit,
     /// The `rbpf` crate's x86-64 JIT (`EbpfVmRaw::jit_compile`, `execute_program_jit`).
     RbpfJit,

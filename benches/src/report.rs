@@ -256,7 +256,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
         "**Ir** = host instructions of one execution, counted by callgrind inside `fcb_execute` only \
          (`--toggle-collect`), {iters} executions after one uncounted warm-up run, divided by {iters}, \
          minus the harness's own {harness} Ir (the same call on an engine that does nothing). For \
-         `interp`, `reference` and `jit` (our Cranelift JIT, `fc_aot::clif::jit::Jit`) one execution is \
+         `interp`, `reference` and `jit` (our Cranelift JIT, `fc_aot::backend::clif::jit::Jit`) one execution is \
          `VirtualMachine::execute` (budget off) including its per-run setup (memory map, zeroing the \
          stack); for `rbpf` it is `EbpfVmRaw::execute_program` including its per-run setup (it allocates \
          a zeroed stack), for `rbpf-jit` `EbpfVmRaw::execute_program_jit` after `jit_compile`; for \
@@ -356,7 +356,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
          the baseline every engine pays. **load, jit**: `VirtualMachine::load` on our JIT (parse, verify, \
          lower to CLIF, Cranelift compile, finalize into executable memory). **Jit::prepare**: the JIT's \
          part alone, on a program verified beforehand; **per eBPF slot** divides it by the text's slots. \
-         **translate, host .o**: `fc_aot::translate::translate(.., \"host\", Backend::Cranelift, Emit::Obj)` \
+         **translate, host .o**: `fc_aot::backend::translate::translate(.., \"host\", Backend::Cranelift, Emit::Obj)` \
          (verify, lower, compile, write a relocatable object; its size in bytes). **rbpf jit_compile**: \
          the `rbpf` crate's x86-64 JIT (one fixed instruction pattern per eBPF instruction, no register \
          allocation).\n",

@@ -1,13 +1,13 @@
 //! Translation time per container: what our JIT takes to compile a kernel (a whole
-//! `VirtualMachine::load`, and `Jit::prepare` alone), what `fc_aot::translate::translate`
+//! `VirtualMachine::load`, and `Jit::prepare` alone), what `fc_aot::backend::translate::translate`
 //! takes to produce a host object, and what the `rbpf` crate's `jit_compile` takes.
 
 use std::path::Path;
 use std::time::Instant;
 
 use fc_aot::container::build::Cpu;
-use fc_aot::clif::jit::Jit;
-use fc_aot::translate::{self, Backend, Emit};
+use fc_aot::backend::clif::jit::Jit;
+use fc_aot::backend::translate::{self, Backend, Emit};
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::Profile;
 use fc_runtime::interp::{Engine, Interp};

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::Path;
 
-use fc_aot::conformance_data::TestCase;
+use fc_aot::conformance::data::TestCase;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -1,17 +1,10 @@
-//! fc-aot: the toolchain side of Femto-Containers (ELF conversion, dump, build; later assembler and translators).
+//! fc-aot: the toolchain side of Femto-Containers. Layers, each using only those above it:
+//! `text` and `container` (files and text), `backend` (native code), `target` (where
+//! programs run), `conformance` (the RFC 9669 suite), `cli` (the commands).
 
-pub mod bare_metal;
-pub mod cgen;
-#[cfg(feature = "cranelift")]
-pub mod clif;
+pub mod backend;
 pub mod cli;
 pub mod conformance;
 pub mod container;
-pub mod conformance_data;
-pub mod engines;
-pub mod esp32c3;
-pub mod esp8266;
-pub mod host_native;
-pub mod rp2040;
+pub mod target;
 pub mod text;
-pub mod translate;

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use fc_aot::text::asm::{assemble, CALLX_OPCODE};
-use fc_aot::conformance_data::TestCase;
+use fc_aot::conformance::data::TestCase;
 use fc_aot::text::disasm::{disassemble, insn_text};
 use fc_runtime::insn::{
     decode, AluOp, AtomicOp, ByteOrder, Cond, DecodeErrorKind, Decoder, Op, Operand, RawSlot, Reg, Size, SwapWidth,

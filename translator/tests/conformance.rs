@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use fc_aot::conformance::{run_dir, Executor, Summary, Verdict};
-use fc_aot::conformance_data;
-use fc_aot::engines::{EngineKind, Target};
+use fc_aot::conformance::data;
+use fc_aot::target::{EngineKind, Target};
 use fc_runtime::helpers::Profile;
 use fc_runtime::insn::DecodeErrorKind;
 use fc_runtime::stores::StoreContext;
@@ -111,7 +111,7 @@ fn unused_field_programs_are_rejected_at_load_for_their_field() {
             continue;
         }
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-        let case = conformance_data::parse(&name, &text).unwrap();
+        let case = data::parse(&name, &text).unwrap();
         let program = case.program().unwrap();
         let stores = StoreContext::new();
         let mut vm = VirtualMachine::new(&stores);

@@ -9,7 +9,7 @@
 mod common;
 
 use common::every_engine::{capture, execute, new_vm, on_engines};
-use fc_aot::engines::EngineKind;
+use fc_aot::target::EngineKind;
 use fc_runtime::helpers::Profile;
 use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use fc_runtime::stores::StoreContext;

@@ -5,23 +5,14 @@
 //!
 //! Needs `gcc-riscv64-unknown-elf`, `qemu-user` and clang (to build the samples).
 
-use fc_aot::engines::Target;
-use fc_aot::esp32c3::{link, run, run_container, Placement};
+use fc_aot::target::Target;
+use fc_aot::target::socs;
 
 mod common;
 
 use common::bare_metal::{Map, Soc};
 
-const SOC: Soc<Placement> = Soc {
-    name: "esp32c3",
-    target: Target::Esp32c3,
-    nm: "riscv64-unknown-elf-nm",
-    link,
-    run,
-    run_container,
-    flash: Placement::Flash,
-    ram: Placement::Iram,
-};
+const SOC: Soc = Soc { soc: &socs::ESP32C3, target: Target::Esp32c3, nm: "riscv64-unknown-elf-nm" };
 
 #[test]
 fn the_conformance_suite_passes_on_esp32c3() {
@@ -42,7 +33,7 @@ fn every_sample_container_matches_the_reference_on_esp32c3() {
 fn translated_code_goes_where_fc_container_ld_puts_it() {
     // The harness stays in flash, the table in flash rodata, the context in DRAM.
     let map = Map { main: 0x4200_0000..0x4240_0000, rodata: 0x3C00_0000..0x3C40_0000, memory: 0x3FC9_0000..0x3FCE_0000 };
-    SOC.translated_code_goes_where_fc_container_ld_puts_it([(Placement::Flash, 0x4200_0000..0x4240_0000), (Placement::Iram, 0x4038_0000..0x4039_0000)], &map, |_| {});
+    SOC.translated_code_goes_where_fc_container_ld_puts_it([(SOC.flash(), 0x4200_0000..0x4240_0000), (SOC.ram(), 0x4038_0000..0x4039_0000)], &map, |_| {});
 }
 
 #[test]

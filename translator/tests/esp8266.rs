@@ -5,23 +5,14 @@
 //!
 //! Needs `gcc-xtensa-lx106`, `binutils-xtensa-lx106`, `qemu-user` and clang (to build the samples).
 
-use fc_aot::engines::{EngineKind, Target};
-use fc_aot::esp8266::{link, run, run_container, Placement};
+use fc_aot::target::{EngineKind, Target};
+use fc_aot::target::socs;
 
 mod common;
 
 use common::bare_metal::{Map, Soc};
 
-const SOC: Soc<Placement> = Soc {
-    name: "esp8266",
-    target: Target::Esp8266,
-    nm: "xtensa-lx106-elf-nm",
-    link,
-    run,
-    run_container,
-    flash: Placement::Flash,
-    ram: Placement::Iram,
-};
+const SOC: Soc = Soc { soc: &socs::ESP8266, target: Target::Esp8266, nm: "xtensa-lx106-elf-nm" };
 
 #[test]
 fn the_conformance_suite_passes_on_esp8266() {
@@ -45,7 +36,7 @@ fn translated_code_goes_where_fc_container_ld_puts_it() {
     // The harness stays in flash, the table in DRAM rodata (flash only takes aligned
     // 32-bit loads on the chip), the context in the qemu-only RAM.
     let map = Map { main: 0x3020_1010..0x3030_0000, rodata: 0x2FFE_8000..0x2FFF_C000, memory: 0x2FA0_0000..0x2FB0_0000 };
-    SOC.translated_code_goes_where_fc_container_ld_puts_it([(Placement::Flash, 0x3020_1010..0x3030_0000), (Placement::Iram, 0x3010_0000..0x3010_8000)], &map, |_| {});
+    SOC.translated_code_goes_where_fc_container_ld_puts_it([(SOC.flash(), 0x3020_1010..0x3030_0000), (SOC.ram(), 0x3010_0000..0x3010_8000)], &map, |_| {});
 }
 
 #[test]
@@ -57,7 +48,7 @@ fn faults_stop_with_the_error_and_the_slot() {
 fn the_64_bit_and_division_helpers_agree_with_the_reference() {
     // libgcc_extra.c (__muldi3, __udivdi3, __umoddi3, __divsi3, ...) through translated
     // code, against the reference interpreter on the host.
-    use fc_aot::engines::run_conformance;
+    use fc_aot::target::run_conformance;
     let values: [u64; 10] = [
         0,
         1,

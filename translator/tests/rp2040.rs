@@ -9,24 +9,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-use fc_aot::engines::Target;
-use fc_aot::rp2040::{compile_object, link, prog_c, run, run_container, Placement, OBJDUMP};
+use fc_aot::target::Target;
+use fc_aot::target::bare_metal::prog_c;
+use fc_aot::target::socs;
 use fc_runtime::format::{Container, LayoutChoice};
 
 mod common;
 
 use common::bare_metal::{Map, Soc};
 
-const SOC: Soc<Placement> = Soc {
-    name: "rp2040",
-    target: Target::Rp2040,
-    nm: "arm-none-eabi-nm",
-    link,
-    run,
-    run_container,
-    flash: Placement::Flash,
-    ram: Placement::Sram,
-};
+const SOC: Soc = Soc { soc: &socs::RP2040, target: Target::Rp2040, nm: "arm-none-eabi-nm" };
 
 /// Every sample container, built with `fc-aot build`.
 fn built() -> BTreeMap<String, Vec<u8>> {
@@ -57,7 +49,7 @@ fn faults_stop_with_the_error_and_the_slot() {
 fn translated_code_goes_where_fc_container_ld_puts_it() {
     // The harness stays in flash, the table in flash rodata, the context in SRAM.
     let map = Map { main: 0x1000_0000..0x1020_0000, rodata: 0x1000_0000..0x1020_0000, memory: 0x2000_0000..0x2004_0000 };
-    SOC.translated_code_goes_where_fc_container_ld_puts_it([(Placement::Flash, 0x1000_0000..0x1020_0000), (Placement::Sram, 0x2000_0000..0x2004_0000)], &map, |symbols| {
+    SOC.translated_code_goes_where_fc_container_ld_puts_it([(SOC.flash(), 0x1000_0000..0x1020_0000), (SOC.ram(), 0x2000_0000..0x2004_0000)], &map, |symbols| {
         // Loaded from flash either way (the start-up of a firmware copies it to SRAM).
         let load = symbols["_fc_containers_text_load"];
         assert!((0x1000_0000..0x1020_0000).contains(&load), "load address {load:#x}");
@@ -111,7 +103,7 @@ struct Insn {
 
 /// `objdump -d` of an object: function name -> its instructions (literal-pool words dropped).
 fn disassemble(object: &std::path::Path) -> BTreeMap<String, Vec<Insn>> {
-    let out = Command::new(OBJDUMP).arg("-d").arg(object).output().expect("arm-none-eabi-objdump");
+    let out = Command::new("arm-none-eabi-objdump").arg("-d").arg(object).output().expect("arm-none-eabi-objdump");
     assert!(out.status.success());
     let mut functions = BTreeMap::new();
     let mut current: Option<String> = None;
@@ -386,7 +378,7 @@ fn translated_code_is_armv6m_and_never_unaligned() {
     let mut failures = Vec::new();
     for (name, bin) in &bins {
         let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
-        let program = fc_aot::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
+        let program = fc_aot::backend::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
         let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
         // The C side of the rule: no container pointer is ever cast to a wider type.
         for wide in ["uint16_t *)", "uint32_t *)", "uint64_t *)", "int16_t *)", "int32_t *)", "int64_t *)"] {
@@ -394,7 +386,7 @@ fn translated_code_is_armv6m_and_never_unaligned() {
         }
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let object = compile_object(&source, &dir).unwrap();
+        let object = socs::RP2040.compile_object(&source, &dir).unwrap();
         let functions = disassemble(&object);
         assert!(functions.keys().any(|f| f == "fc_prog_main"), "{name}: {:?}", functions.keys());
         let (mut insns, mut words, mut bytes, mut calls) = (0, 0, 0, 0);
@@ -438,7 +430,7 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     )
     .unwrap();
     let object = dir.join("bad.o");
-    let o = Command::new(fc_aot::rp2040::GCC).args(["-mcpu=cortex-m3", "-mthumb", "-c"]).arg(&source).arg("-o").arg(&object).output().unwrap();
+    let o = Command::new(socs::RP2040.gcc).args(["-mcpu=cortex-m3", "-mthumb", "-c"]).arg(&source).arg("-o").arg(&object).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let functions = disassemble(&object);
     let code = &functions["f"];
@@ -453,14 +445,14 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     // scripts/bench-m0 measures as "aligned", not a valid translation): caught.
     let bins = built();
     let container = Container::parse(&bins["sort"], LayoutChoice::Auto).unwrap();
-    let program = fc_aot::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
+    let program = fc_aot::backend::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
     let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
     let typed = source
         .replace("dst = fc_get##bits(p_)", "dst = *(uint##bits##_t *)(void *)p_")
         .replace("fc_put##bits(p_, (uint##bits##_t)(value))", "*(uint##bits##_t *)(void *)p_ = (uint##bits##_t)(value)");
     assert_ne!(typed, source, "the emitted prelude changed: update this test");
-    let good: usize = disassemble(&compile_object(&source, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
-    let bad: usize = disassemble(&compile_object(&typed, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
+    let good: usize = disassemble(&socs::RP2040.compile_object(&source, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
+    let bad: usize = disassemble(&socs::RP2040.compile_object(&typed, &dir).unwrap()).values().map(|c| alignment_violations(c).len()).sum();
     assert_eq!(good, 0);
     eprintln!("typed sort: {bad} alignment violations");
     assert!(bad >= 3, "typed container accesses in sort: {bad} violations found");

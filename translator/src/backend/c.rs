@@ -15,19 +15,8 @@ use fc_runtime::memory::{DATA_START, RODATA_START};
 use fc_runtime::native::ABI_VERSION;
 use fc_runtime::verifier::VerifiedProgram;
 
-use crate::host_native::{HostNative, NATIVE_CONTAINER};
-use crate::translate::symbol_part;
-
-/// What goes into the C file besides code (the same facts as an object's).
-pub struct CInput<'a> {
-    pub container: &'a str,
-    pub program: &'a VerifiedProgram<'a>,
-    /// Exported functions: (name, function index).
-    pub functions: &'a [(String, usize)],
-    pub data: &'a [u8],
-    pub bss_len: usize,
-    pub rodata: &'a [u8],
-}
+use super::symbols::symbol_part;
+use super::Input;
 
 const PRELUDE: &str = r#"#include <stdint.h>
 #include <stddef.h>
@@ -175,17 +164,8 @@ fn bytes_array(out: &mut String, name: &str, bytes: &[u8]) {
     let _ = writeln!(out, "\n}};");
 }
 
-/// The C engine on the host: the emitted C compiled into a shared library with
-/// the host's `cc -O2` and loaded in process.
-pub fn c_engine() -> HostNative {
-    HostNative::new("c", |program, functions| {
-        let input = CInput { container: NATIVE_CONTAINER, program, functions, data: &[], bss_len: 0, rodata: &[] };
-        Ok(("container.c", emit(&input).into_bytes()))
-    })
-}
-
 /// The C file for `input`.
-pub fn emit(input: &CInput) -> String {
+pub fn emit(input: &Input) -> String {
     let program = input.program;
     let prefix = format!("fc_{}", symbol_part(input.container));
     let mut out = format!(

@@ -4,10 +4,7 @@ use fc_runtime::format::Container;
 use fc_runtime::helpers::{Builtin, Profile, FIRST_APP_HELPER};
 use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
 
-/// `name` with every non-identifier character made `_` (exported symbol names).
-pub fn symbol_part(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
-}
+use super::Input;
 
 /// `--target` of `translate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,7 +121,7 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
         c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
     match (backend, emit) {
         (Backend::C, Emit::C) => {
-            let input = crate::cgen::CInput {
+            let input = Input {
                 container: name,
                 program: &program,
                 functions: &functions,
@@ -132,20 +129,20 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
                 bss_len: c.header.bss_len as usize,
                 rodata: c.rodata,
             };
-            Ok(crate::cgen::emit(&input).into_bytes())
+            Ok(crate::backend::c::emit(&input).into_bytes())
         }
         (Backend::C, other) => Err(format!("the C backend emits C (`--emit c`), not `{other:?}`")),
         (Backend::Cranelift, Emit::C) => Err("--emit c needs --backend c".into()),
         (Backend::Cranelift, Emit::Asm) => Err("--emit asm: Cranelift here is built without its disassembler; use --emit obj and objdump -d".into()),
         #[cfg(feature = "cranelift")]
         (Backend::Cranelift, Emit::Obj | Emit::Clif) => {
-            use crate::clif::aot::{translate as object, ObjectInput};
+            use crate::backend::clif::object::translate as object;
             let triple = match target.triple {
-                Some("") => crate::clif::host_triple(),
+                Some("") => crate::backend::clif::host_triple(),
                 Some(t) => t.to_string(),
                 None => return Err(format!("Cranelift has no backend for `{}`: use --backend c", target.name)),
             };
-            let input = ObjectInput {
+            let input = Input {
                 container: name,
                 program: &program,
                 functions: &functions,

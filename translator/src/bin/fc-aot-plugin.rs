@@ -8,8 +8,8 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Parser;
-use fc_aot::conformance::parse_plugin_hex;
-use fc_aot::engines::{run_conformance, EngineKind, Execution, Target};
+use fc_aot::text::hex;
+use fc_aot::target::{run_conformance, EngineKind, Execution, Target};
 
 #[derive(Parser)]
 #[command(name = "fc-aot-plugin", version, about = "bpf_conformance plugin for fc-aot's engines",
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         println!("fc-aot-plugin: --elf is not supported; pass the program as raw instruction hex");
         return ExitCode::FAILURE;
     }
-    let memory = match args.memory.as_deref().map(parse_plugin_hex).transpose() {
+    let memory = match args.memory.as_deref().map(hex::decode).transpose() {
         Ok(m) => m.unwrap_or_default(),
         Err(e) => {
             println!("fc-aot-plugin: memory argument: {e}");
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         println!("fc-aot-plugin: stdin: {e}");
         return ExitCode::FAILURE;
     }
-    let program = match parse_plugin_hex(&input) {
+    let program = match hex::decode(&input) {
         Ok(p) if p.len() % 8 == 0 => p,
         Ok(p) => {
             println!("fc-aot-plugin: program of {} bytes is not whole 8-byte instructions", p.len());
@@ -64,6 +64,11 @@ fn main() -> ExitCode {
         Execution::Rejected(e) | Execution::Failed(e) => {
             println!("{e}");
             ExitCode::FAILURE
+        }
+        // Not a result of the program: on stderr, with the command line's status for it.
+        Execution::Unavailable(e) => {
+            eprintln!("fc-aot-plugin: engine unavailable: {e}");
+            ExitCode::from(4)
         }
     }
 }

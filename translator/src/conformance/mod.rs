@@ -1,16 +1,13 @@
 //! The conformance runner: every `.data` file of a folder on an engine or through a plugin.
 
-use std::io::{Read, Write};
+pub mod data;
+pub mod plugin;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use crate::target::{self, EngineKind, Execution, Target};
 use crate::text::asm::CALLX_OPCODE;
-use crate::conformance_data::{self, TestCase};
-use crate::engines::{self, EngineKind, Execution, Target};
-
-/// How long a plugin may take for one test before it is killed.
-const PLUGIN_TIMEOUT: Duration = Duration::from_secs(20);
+use data::TestCase;
 
 /// The outcome of one test file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,75 +27,9 @@ pub enum Executor {
 impl Executor {
     fn execute(&self, program: &[u8], mem: &[u8]) -> Execution {
         match self {
-            Executor::Engine(kind, target) => engines::run_conformance(*kind, *target, program, mem),
-            Executor::Plugin(path, options) => run_plugin(path, options, program, mem),
+            Executor::Engine(kind, target) => target::run_conformance(*kind, *target, program, mem),
+            Executor::Plugin(path, options) => plugin::run(path, options, program, mem),
         }
-    }
-}
-
-/// Bytes as the upstream runner writes them: two hex digits and two spaces each.
-pub fn plugin_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}  ")).collect()
-}
-
-/// Parses hex bytes, ignoring whitespace (the plugin side of [`plugin_hex`]).
-pub fn parse_plugin_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err("odd number of hex digits".into());
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            let s = std::str::from_utf8(p).map_err(|_| "not hex".to_string())?;
-            u8::from_str_radix(s, 16).map_err(|_| format!("`{s}` is not a hex byte"))
-        })
-        .collect()
-}
-
-fn run_plugin(path: &Path, options: &[String], program: &[u8], mem: &[u8]) -> Execution {
-    let mut cmd = Command::new(path);
-    if !mem.is_empty() {
-        cmd.arg(plugin_hex(mem));
-    }
-    cmd.args(options).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return Execution::Failed(format!("cannot start plugin {}: {e}", path.display())),
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(stdin, "{}", plugin_hex(program));
-    }
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > PLUGIN_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Execution::Failed(format!("plugin did not finish within {}s", PLUGIN_TIMEOUT.as_secs()));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Execution::Failed(format!("plugin: {e}")),
-        }
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_string(&mut out);
-    }
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_string(&mut err);
-    }
-    if !status.success() {
-        let message = if out.trim().is_empty() { err.trim() } else { out.trim() };
-        return Execution::Failed(message.to_string());
-    }
-    let text = out.trim();
-    let hex = text.strip_prefix("0x").unwrap_or(text);
-    match u64::from_str_radix(hex, 16) {
-        Ok(v) => Execution::Returned(v),
-        Err(_) => Execution::Failed(format!("plugin printed `{text}`, not a hex r0")),
     }
 }
 
@@ -120,6 +51,8 @@ pub fn run_case(case: &TestCase, executor: &Executor) -> Verdict {
     }
     let outcome = executor.execute(&program, &case.mem);
     match (&case.result, &case.error, outcome) {
+        // An engine that could not run is never "the expected error".
+        (_, _, Execution::Unavailable(why)) => Verdict::Fail(format!("engine unavailable: {why}")),
         (_, Some(_), Execution::Rejected(_) | Execution::Failed(_)) => Verdict::Pass,
         (_, Some(_), Execution::Returned(v)) => Verdict::Fail(format!("expected an error, got r0 = 0x{v:x}")),
         (Some(want), None, Execution::Returned(got)) if *want == got => Verdict::Pass,
@@ -160,7 +93,7 @@ pub fn run_dir(dir: &Path, executor: &Executor, mut report: impl FnMut(&str, &Ve
     for path in data_files(dir)? {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let text = String::from_utf8_lossy(&std::fs::read(&path)?).into_owned();
-        let verdict = match conformance_data::parse(&name, &text) {
+        let verdict = match data::parse(&name, &text) {
             Ok(case) => run_case(&case, executor),
             Err(e) => Verdict::Fail(e.to_string()),
         };

@@ -1,7 +1,7 @@
-//! What the bare-metal SoC targets of the `c` engine share (ESP32-C3, RP2040, ESP8266):
-//! the emitted C cross-compiled with the SoC's gcc, linked with its start-up, crt and the
-//! shared harness (no libc) and run under qemu-user. Each SoC is one [`Soc`] description
-//! (see `esp32c3.rs`, `rp2040.rs`, `esp8266.rs`).
+//! The bare-metal SoC runner of the `c` engine (ESP32-C3, RP2040, ESP8266): the emitted
+//! C cross-compiled with the SoC's gcc, linked with its start-up, crt and the shared
+//! harness (`targets/common/bare_metal_harness.c`, no libc) and run under qemu-user.
+//! Each SoC is one [`Soc`] description in the table of [`super::socs`].
 //!
 //! The start-up, crt and harness are compiled once per process and SoC and only linked
 //! per program; every program gets its own scratch folder, so runs may go in parallel.
@@ -11,20 +11,22 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use fc_runtime::format::Container;
-use fc_runtime::helpers::{Helpers, Profile};
+use fc_runtime::helpers::Profile;
 use fc_runtime::verifier::VerifiedProgram;
 
-use crate::cgen::{emit, CInput};
-use crate::engines::Execution;
-use crate::host_native::{run_tool, scratch};
+use super::tools::{output, run_tool, scratch, write, ToolError};
+use super::{verify_conformance, Execution};
+use crate::backend::c::emit;
+use crate::backend::Input;
+use crate::text::hex;
 
 /// The sources every SoC shares: the harness (plain C over crt.h), the ABI and hex
 /// headers, and the crt's interface and SoC-independent part.
-pub const HARNESS_C: &str = include_str!("../../targets/esp32c3/harness.c");
-pub const ABI_H: &str = include_str!("../../targets/include/fc_abi.h");
-pub const HEX_H: &str = include_str!("../../targets/common/fc_hex.h");
-pub const CRT_H: &str = include_str!("../../targets/common/crt.h");
-pub const CRT_COMMON_C: &str = include_str!("../../targets/common/crt_common.c");
+pub const HARNESS_C: &str = include_str!("../../../targets/common/bare_metal_harness.c");
+pub const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
+pub const HEX_H: &str = include_str!("../../../targets/common/fc_hex.h");
+pub const CRT_H: &str = include_str!("../../../targets/common/crt.h");
+pub const CRT_COMMON_C: &str = include_str!("../../../targets/common/crt_common.c");
 
 /// One bare-metal SoC: its toolchain, its qemu and the sources it is built from.
 pub struct Soc {
@@ -46,12 +48,23 @@ pub struct Soc {
     pub extra_objects: &'static [(&'static str, &'static [&'static str])],
     /// The address map and the placement fragments, as linker scripts (name, text).
     pub linker_scripts: &'static [(&'static str, &'static str)],
+    /// Where the translated functions can go, the default (flash) first.
+    pub placements: &'static [Placement],
     /// The objects, compiled on first use.
     pub cache: ObjectCache,
 }
 
+/// Where a SoC's linker puts the translated functions (`.text.fc_*`): flash or a RAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// `flash`, `iram`, `sram`.
+    pub name: &'static str,
+    /// The linker script (one of [`Soc::linker_scripts`]) that places them.
+    pub script: &'static str,
+}
+
 /// The start-up, crt and harness objects of one SoC, compiled once per process.
-pub struct ObjectCache(OnceLock<Result<Objects, String>>);
+pub struct ObjectCache(OnceLock<Result<Objects, ToolError>>);
 
 impl ObjectCache {
     pub const fn new() -> Self {
@@ -72,17 +85,27 @@ pub struct Objects {
 }
 
 impl Soc {
-    fn objects(&self) -> Result<&Objects, String> {
+    /// The default placement (flash).
+    pub fn flash(&self) -> Placement {
+        self.placements[0]
+    }
+
+    /// The placement called `name`.
+    pub fn placement(&self, name: &str) -> Option<Placement> {
+        self.placements.iter().copied().find(|p| p.name == name)
+    }
+
+    fn objects(&self) -> Result<&Objects, ToolError> {
         self.cache.0.get_or_init(|| self.build_objects()).as_ref().map_err(Clone::clone)
     }
 
-    fn build_objects(&self) -> Result<Objects, String> {
+    fn build_objects(&self) -> Result<Objects, ToolError> {
         // A folder of its own, kept for the life of the process (the objects are linked from it).
         let dir = std::env::temp_dir().join(format!("fc-aot-{}-{}", self.name, std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| ToolError::Failed(format!("{}: {e}", dir.display())))?;
         let shared = [("harness.c", HARNESS_C), ("fc_abi.h", ABI_H), ("fc_hex.h", HEX_H), ("crt.h", CRT_H), ("crt_common.c", CRT_COMMON_C)];
         for &(name, text) in self.sources.iter().chain(&shared).chain(self.linker_scripts) {
-            std::fs::write(dir.join(name), text).map_err(|e| format!("{}: {e}", dir.join(name).display()))?;
+            write(&dir.join(name), text)?;
         }
         let mut files = Vec::new();
         let start_and_crt: [(&str, &[&str]); 2] = [
@@ -94,7 +117,7 @@ impl Soc {
         for &(source, extra) in start_and_crt.iter().chain(self.extra_objects).chain(&harness) {
             let object = dir.join(source.replace(['.'], "_") + ".o");
             run_tool(Command::new(self.gcc).args(self.cflags).args(extra).arg("-I").arg(&dir).arg("-c").arg(dir.join(source)).arg("-o").arg(&object))
-                .map_err(|e| format!("{e} (install {})", self.gcc_package))?;
+                .map_err(|e| e.install_hint(self.gcc_package))?;
             files.push(object);
         }
         Ok(Objects { dir, files })
@@ -102,11 +125,11 @@ impl Soc {
 
     /// Compiles `c_source` (a translated container named `prog` exporting `main`) and
     /// links it with the harness into `dir/prog`, with the SoC's address map and the
-    /// linker script `script` (one of `linker_scripts`: where the translated functions go).
-    pub fn link(&self, c_source: &str, dir: &Path, script: &str) -> Result<PathBuf, String> {
+    /// translated functions placed per `placement`.
+    pub fn link(&self, c_source: &str, dir: &Path, placement: Placement) -> Result<PathBuf, ToolError> {
         let objects = self.objects()?;
         let (source, exe) = (dir.join("prog.c"), dir.join("prog"));
-        std::fs::write(&source, c_source).map_err(|e| format!("{}: {e}", source.display()))?;
+        write(&source, c_source)?;
         run_tool(
             Command::new(self.gcc)
                 .args(self.cflags)
@@ -115,7 +138,7 @@ impl Soc {
                 .arg("-L")
                 .arg(&objects.dir)
                 .arg("-T")
-                .arg(script)
+                .arg(placement.script)
                 .arg("-o")
                 .arg(&exe)
                 .args(&objects.files)
@@ -128,70 +151,59 @@ impl Soc {
     }
 
     /// Compiles `c_source` alone into `dir/prog.o` with the link's flags (for disassembly).
-    pub fn compile_object(&self, c_source: &str, dir: &Path) -> Result<PathBuf, String> {
+    pub fn compile_object(&self, c_source: &str, dir: &Path) -> Result<PathBuf, ToolError> {
         let (source, object) = (dir.join("prog.c"), dir.join("prog.o"));
-        std::fs::write(&source, c_source).map_err(|e| format!("{}: {e}", source.display()))?;
+        write(&source, c_source)?;
         run_tool(Command::new(self.gcc).args(self.cflags).args(["-ffunction-sections", "-fdata-sections", "-c"]).arg(&source).arg("-o").arg(&object))
-            .map_err(|e| format!("{e} (install {})", self.gcc_package))?;
+            .map_err(|e| e.install_hint(self.gcc_package))?;
         Ok(object)
     }
 
     /// Runs a linked program under qemu; returns whether it exited 0 and its stdout.
-    pub fn run(&self, exe: &Path, args: &[String]) -> Result<(bool, String), String> {
-        let out = Command::new(self.qemu)
-            .args(self.qemu_args)
-            .arg(exe)
-            .args(args)
-            .output()
-            .map_err(|e| format!("{}: {e} (install qemu-user)", self.qemu))?;
+    pub fn run(&self, exe: &Path, args: &[String]) -> Result<(bool, String), ToolError> {
+        let out = output(Command::new(self.qemu).args(self.qemu_args).arg(exe).args(args)).map_err(|e| e.install_hint("qemu-user"))?;
         Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 
     /// Bare program text the conformance way (profile `conformance`, 512-byte frames,
-    /// budget 1 << 24, r1 = a copy of `mem`), on the SoC under qemu, linked with `script`.
-    pub fn run_conformance(&self, program: &[u8], mem: &[u8], script: &str) -> Execution {
-        let arity = |id| fc_runtime::helpers::ConformanceHelpers.arity(id);
-        let config = fc_runtime::verifier::Config { max_call_depth: fc_runtime::verifier::DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
-        let verified = match fc_runtime::verifier::verify(program, &[], &config) {
+    /// budget 1 << 24, r1 = a copy of `mem`), on the SoC under qemu, from flash.
+    pub fn run_conformance(&self, program: &[u8], mem: &[u8]) -> Execution {
+        let verified = match verify_conformance(program) {
             Ok(v) => v,
-            Err(errors) => return Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
+            Err(rejected) => return rejected,
         };
         let source = prog_c(&verified, &[], 0, &[]);
-        let dir = match scratch() {
-            Ok(d) => d,
-            Err(e) => return Execution::Failed(e),
-        };
-        let args: Vec<String> = if mem.is_empty() { Vec::new() } else { vec![hex(mem)] };
-        let outcome = self.link(&source, &dir, script).and_then(|exe| self.run(&exe, &args));
-        let _ = std::fs::remove_dir_all(&dir);
-        match outcome {
-            Ok((true, out)) => {
-                let out = out.trim();
-                match u64::from_str_radix(out.trim_start_matches("0x"), 16) {
-                    Ok(r0) => Execution::Returned(r0),
-                    Err(_) => Execution::Failed(format!("harness printed `{out}`")),
-                }
-            }
-            Ok((false, out)) => Execution::Failed(out.trim().to_string()),
-            Err(e) => Execution::Failed(e),
-        }
+        let args: Vec<String> = if mem.is_empty() { Vec::new() } else { vec![hex::encode(mem)] };
+        let outcome = scratch().and_then(|dir| {
+            let outcome = self.link(&source, &dir, self.flash()).and_then(|exe| self.run(&exe, &args));
+            let _ = std::fs::remove_dir_all(&dir);
+            outcome
+        });
+        Execution::from_harness(outcome)
     }
 
     /// Runs a container's entry function `runs` times in one process (data and stores
     /// persist between runs, the context starts from `ctx` each time) on the SoC under
     /// qemu, with the harness's minimal `sming` helpers; `budget` None means no bound.
-    pub fn run_container(&self, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, script: &str) -> Result<Vec<Run>, String> {
-        let program = crate::translate::verify(container, Profile::Sming)?;
+    pub fn run_container(
+        &self,
+        container: &Container,
+        ctx: &[u8],
+        budget: Option<u32>,
+        runs: u32,
+        placement: Placement,
+    ) -> Result<Vec<Run>, ToolError> {
+        let program = crate::backend::translate::verify(container, Profile::Sming).map_err(ToolError::Failed)?;
         let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
         let dir = scratch()?;
-        let mut args = vec![hex(ctx), format!("-n{runs}"), "-v".to_string()];
+        let mut args = vec![hex::encode(ctx), format!("-n{runs}"), "-v".to_string()];
         args.push(budget.map_or_else(|| "-boff".to_string(), |b| format!("-b{b}")));
-        let outcome = self.link(&source, &dir, script).and_then(|exe| self.run(&exe, &args));
+        let outcome = self.link(&source, &dir, placement).and_then(|exe| self.run(&exe, &args));
         let _ = std::fs::remove_dir_all(&dir);
         let (_, out) = outcome?;
-        let parsed = parse_runs(&out)?;
+        let parsed = parse_runs(&out).map_err(ToolError::Failed)?;
         if parsed.len() != runs as usize {
-            return Err(format!("{} runs reported, {runs} expected; output:\n{out}", parsed.len()));
+            return Err(ToolError::Failed(format!("{} runs reported, {runs} expected; output:\n{out}", parsed.len())));
         }
         Ok(parsed)
     }
@@ -200,11 +212,7 @@ impl Soc {
 /// The C of a verified program as container `prog` with its first entry as `main`.
 pub fn prog_c(program: &VerifiedProgram, data: &[u8], bss_len: usize, rodata: &[u8]) -> String {
     let functions = vec![("main".to_string(), program.entries()[0])];
-    emit(&CInput { container: "prog", program, functions: &functions, data, bss_len, rodata })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    emit(&Input { container: "prog", program, functions: &functions, data, bss_len, rodata })
 }
 
 /// What one run of a container on the harness showed (`harness.c -v`).
@@ -222,10 +230,6 @@ pub struct Run {
     pub data: Vec<u8>,
     pub globals: Vec<(u32, u32)>,
     pub locals: Vec<(u32, u32)>,
-}
-
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    crate::conformance::parse_plugin_hex(text)
 }
 
 fn parse_store(text: &str) -> Result<Vec<(u32, u32)>, String> {
@@ -247,9 +251,9 @@ fn parse_runs(out: &str) -> Result<Vec<Run>, String> {
         if let Some(text) = line.strip_prefix("printf: ") {
             run.printf.push(text.to_string());
         } else if let Some(h) = line.strip_prefix("ctx:") {
-            run.ctx = parse_hex(h)?;
+            run.ctx = hex::decode(h)?;
         } else if let Some(h) = line.strip_prefix("data:") {
-            run.data = parse_hex(h)?;
+            run.data = hex::decode(h)?;
         } else if let Some(s) = line.strip_prefix("global store:") {
             run.globals = parse_store(s)?;
         } else if let Some(s) = line.strip_prefix("local store:") {
@@ -269,56 +273,11 @@ fn parse_runs(out: &str) -> Result<Vec<Run>, String> {
     Ok(runs)
 }
 
-/// The public functions of a SoC module (`esp32c3`, `rp2040`, `esp8266`) over its `SOC`
-/// and its `Placement` enum: `Placement::script` (which linker script each placement
-/// links with), `link`, `run`, `run_conformance` (placement `Flash`) and `run_container`.
-/// `on` names the core and the qemu, for the documentation.
-macro_rules! soc_functions {
-    (placements: { $($placement:ident => $script:literal),+ $(,)? }, on: $on:literal $(,)?) => {
-        impl Placement {
-            fn script(self) -> &'static str {
-                match self {
-                    $(Placement::$placement => $script,)+
-                }
-            }
-        }
-
-        /// Compiles `c_source` (a translated container named `prog` exporting `main`) and
-        /// links it with the harness into `dir/prog`, with the SoC's address map and the
-        /// translated functions placed per `placement`.
-        pub fn link(c_source: &str, dir: &std::path::Path, placement: Placement) -> Result<std::path::PathBuf, String> {
-            SOC.link(c_source, dir, placement.script())
-        }
-
-        #[doc = concat!("Runs a linked program on ", $on, "; returns whether it exited 0 and its stdout.")]
-        pub fn run(exe: &std::path::Path, args: &[String]) -> Result<(bool, String), String> {
-            SOC.run(exe, args)
-        }
-
-        #[doc = concat!("Bare program text the conformance way, on ", $on, " (see [`Soc::run_conformance`](crate::bare_metal::Soc::run_conformance)).")]
-        pub fn run_conformance(program: &[u8], mem: &[u8]) -> crate::engines::Execution {
-            SOC.run_conformance(program, mem, Placement::Flash.script())
-        }
-
-        #[doc = concat!("Runs a container's entry function `runs` times in one process on ", $on, " (see [`Soc::run_container`](crate::bare_metal::Soc::run_container)).")]
-        pub fn run_container(
-            container: &fc_runtime::format::Container,
-            ctx: &[u8],
-            budget: Option<u32>,
-            runs: u32,
-            placement: Placement,
-        ) -> Result<Vec<Run>, String> {
-            SOC.run_container(container, ctx, budget, runs, placement.script())
-        }
-    };
-}
-pub(crate) use soc_functions;
-
 /// `&[(NAME, text)]`: files of `targets/DIR/`, embedded, for [`Soc::sources`] and
 /// [`Soc::linker_scripts`].
 macro_rules! target_files {
     ($dir:literal: $($name:literal),+ $(,)?) => {
-        &[$(($name, include_str!(concat!("../../targets/", $dir, "/", $name)))),+]
+        &[$(($name, include_str!(concat!("../../../targets/", $dir, "/", $name)))),+]
     };
 }
 pub(crate) use target_files;

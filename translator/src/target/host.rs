@@ -1,8 +1,7 @@
-//! Native code built for this machine and loaded into the process (the `aot` and
-//! `c` engines on the host): translated, linked into a shared library with the
-//! host's `cc`, loaded, and run through the runtime's `Linked` engine.
+//! The `aot` and `c` engines on the host: native code translated, linked into a shared
+//! library with the host's `cc`, loaded into this process and run through the runtime's
+//! `Linked` engine, so runs share the VM's memory and helpers.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use fc_runtime::error::{ErrorCode, Trap};
@@ -12,27 +11,11 @@ use fc_runtime::memory::MemoryMap;
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
+use super::tools::{run_tool, scratch, write, ToolError};
+use crate::backend::Input;
+
 /// Container name of code built for loading: symbols are `fc_native_...`.
 pub const NATIVE_CONTAINER: &str = "native";
-
-/// A fresh scratch directory.
-pub fn scratch() -> Result<PathBuf, String> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("fc-aot-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(dir)
-}
-
-/// Runs a tool; its stderr becomes the error.
-pub fn run_tool(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd.output().map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{:?} failed: {}", cmd.get_program(), String::from_utf8_lossy(&out.stderr).trim()))
-    }
-}
 
 /// Produces one file `cc` can build into a shared library (an object or C source)
 /// exporting `fc_native_<name>` for each (name, function index).
@@ -52,27 +35,33 @@ impl HostNative {
         HostNative { name, produce, linked: None, library: None }
     }
 
-    fn build(&mut self, program: &VerifiedProgram) -> Result<(), String> {
+    fn build(&mut self, program: &VerifiedProgram) -> Result<(), ToolError> {
         let functions: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("e{f}"), f)).collect();
-        let (file, bytes) = (self.produce)(program, &functions)?;
+        let (file, bytes) = (self.produce)(program, &functions).map_err(ToolError::Failed)?;
         let dir = scratch()?;
         let (input, lib) = (dir.join(file), dir.join("container.so"));
-        std::fs::write(&input, bytes).map_err(|e| e.to_string())?;
-        let built = run_tool(Command::new("cc").args(["-O2", "-fPIC", "-shared", "-o"]).arg(&lib).arg(&input));
+        let built = write(&input, bytes)
+            .and_then(|()| run_tool(Command::new("cc").args(["-O2", "-fPIC", "-shared", "-o"]).arg(&lib).arg(&input)).map_err(|e| e.install_hint("gcc")))
+            // SAFETY: the library is the one just built from translated code; its initialisers
+            // are the C compiler's own (translated code has no constructors).
+            .and_then(|()| unsafe { libloading::Library::new(&lib) }.map_err(|e| ToolError::Failed(e.to_string())));
         // The library stays mapped once loaded; the files are not needed after that.
-        let library = built.and_then(|()| unsafe { libloading::Library::new(&lib) }.map_err(|e| e.to_string()));
         let _ = std::fs::remove_dir_all(&dir);
-        let library = library?;
+        let library = built?;
         let symbol = |name: &str| format!("fc_{NATIVE_CONTAINER}_{name}\0");
-        // Symbols of the code just produced, declared with these C types.
-        let version = unsafe { library.get::<*const u32>(symbol("abi_version").as_bytes()) }.map_err(|e| e.to_string())?;
-        let version = unsafe { **version };
+        let missing = |e: libloading::Error| ToolError::Failed(e.to_string());
+        // SAFETY: `abi_version` is a `const uint32_t` in the code just produced (both backends
+        // export it with this type); the library outlives the read.
+        let version = unsafe { **library.get::<*const u32>(symbol("abi_version").as_bytes()).map_err(missing)? };
         let mut by_slot = Vec::new();
         for (name, f) in &functions {
-            let entry = unsafe { library.get::<EntryFn>(symbol(name).as_bytes()) }.map_err(|e| e.to_string())?;
+            // SAFETY: each exported entry was produced with the native ABI's `EntryFn` signature;
+            // the pointer is kept in `linked`, which is dropped before `library`.
+            let entry = unsafe { library.get::<EntryFn>(symbol(name).as_bytes()) }.map_err(missing)?;
             by_slot.push((program.functions()[*f].start, *entry));
         }
-        let linked = Linked::new(version, by_slot).map_err(|_| format!("code has ABI version {version}, the runtime {ABI_VERSION}"))?;
+        let linked = Linked::new(version, by_slot)
+            .map_err(|_| ToolError::Failed(format!("code has ABI version {version}, the runtime {ABI_VERSION}")))?;
         self.library = Some(library);
         self.linked = Some(linked);
         Ok(())
@@ -93,4 +82,22 @@ impl Engine for HostNative {
         let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;
         linked.run(program, inv, memory, helpers)
     }
+}
+
+/// The `c` engine on the host: the emitted C compiled with the host's `cc -O2`.
+pub fn c_engine() -> HostNative {
+    HostNative::new("c", |program, functions| {
+        let input = Input { container: NATIVE_CONTAINER, program, functions, data: &[], bss_len: 0, rodata: &[] };
+        Ok(("container.c", crate::backend::c::emit(&input).into_bytes()))
+    })
+}
+
+/// The `aot` engine on the host: the Cranelift object, position-independent.
+#[cfg(feature = "cranelift")]
+pub fn aot_engine() -> HostNative {
+    use crate::backend::clif::{host_triple, object::translate};
+    HostNative::new("aot", |program, functions| {
+        let input = Input { container: NATIVE_CONTAINER, program, functions, data: &[], bss_len: 0, rodata: &[] };
+        Ok(("container.o", translate(&input, &host_triple(), true, None)?))
+    })
 }

@@ -1,10 +1,22 @@
-//! The engines and targets the command line can pick (spec §5), and one way to run a program on them.
+//! Where programs run: the engines and targets the command line can pick, the host's
+//! in-process engines, Linux ISAs under qemu-user and bare-metal SoCs, and one way to
+//! run conformance data on any of them.
 
-use fc_runtime::helpers::Profile;
+pub mod bare_metal;
+#[cfg(feature = "cranelift")]
+pub mod cross_linux;
+pub mod host;
+pub mod socs;
+pub mod tools;
+
+use fc_runtime::helpers::{ConformanceHelpers, Helpers, Profile};
 use fc_runtime::interp::{Engine, Interp, Reference};
 use fc_runtime::stores::StoreContext;
+use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
 use fc_runtime::vm::Parts;
 use fc_runtime::{error_string, VirtualMachine};
+
+use tools::ToolError;
 
 /// `--engine`: the engines built so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -92,10 +104,10 @@ pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, Strin
         (EngineKind::Reference, Target::Host) => Ok(Box::new(Reference)),
         (EngineKind::Interp, Target::Host) => Ok(Box::new(Interp::default())),
         #[cfg(feature = "cranelift")]
-        (EngineKind::Jit, Target::Host) => Ok(Box::new(crate::clif::jit::Jit::default())),
+        (EngineKind::Jit, Target::Host) => Ok(Box::new(crate::backend::clif::jit::Jit::default())),
         #[cfg(feature = "cranelift")]
-        (EngineKind::Aot, Target::Host) => Ok(Box::new(crate::clif::aot::aot_engine())),
-        (EngineKind::C, Target::Host) => Ok(Box::new(crate::cgen::c_engine())),
+        (EngineKind::Aot, Target::Host) => Ok(Box::new(host::aot_engine())),
+        (EngineKind::C, Target::Host) => Ok(Box::new(host::c_engine())),
         (kind, target) => Err(format!(
             "engine `{}` does not run on target `{}` in this process (conformance data runs there through its harness)",
             kind.name(),
@@ -104,43 +116,23 @@ pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, Strin
     }
 }
 
-/// The qemu/harness set-up that runs conformance data for `kind` on `target`, if any.
+/// The Linux ISA under qemu-user that runs conformance data for `kind` on `target`, if any.
 #[cfg(feature = "cranelift")]
-fn cross(kind: EngineKind, target: Target) -> Option<crate::clif::aot::Cross> {
-    use crate::clif::aot::{AARCH64, RISCV64, X86_64};
+fn cross(kind: EngineKind, target: Target) -> Option<cross_linux::Cross> {
     match (kind, target) {
-        (EngineKind::Aot, Target::X86_64) => Some(X86_64),
-        (EngineKind::Aot, Target::Aarch64) => Some(AARCH64),
-        (EngineKind::Aot, Target::Riscv64gc) => Some(RISCV64),
+        (EngineKind::Aot, Target::X86_64) => Some(cross_linux::X86_64),
+        (EngineKind::Aot, Target::Aarch64) => Some(cross_linux::AARCH64),
+        (EngineKind::Aot, Target::Riscv64gc) => Some(cross_linux::RISCV64),
         _ => None,
     }
 }
 
-/// Verifies and runs bare text through the C harness of another target.
-#[cfg(feature = "cranelift")]
-fn run_cross(cross: crate::clif::aot::Cross, program: &[u8], mem: &[u8]) -> Execution {
-    use fc_runtime::helpers::Helpers;
-    let arity = |id| fc_runtime::helpers::ConformanceHelpers.arity(id);
-    let config = fc_runtime::verifier::Config { max_call_depth: fc_runtime::verifier::DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
-    let verified = match fc_runtime::verifier::verify(program, &[], &config) {
-        Ok(v) => v,
-        Err(errors) => return Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")),
-    };
-    static WORKDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let workdir = WORKDIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("fc-aot-harness-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        dir
-    });
-    let hex: String = mem.iter().map(|b| format!("{b:02x}")).collect();
-    match crate::clif::aot::run_cross(cross, &verified, &hex, workdir) {
-        Ok((true, out)) => match u64::from_str_radix(out.trim_start_matches("0x"), 16) {
-            Ok(r0) => Execution::Returned(r0),
-            Err(_) => Execution::Failed(format!("harness printed `{out}`")),
-        },
-        Ok((false, out)) => Execution::Failed(out),
-        Err(e) => Execution::Failed(e),
-    }
+/// Verifies bare text for the conformance profile, as the harnesses of other targets run it.
+pub fn verify_conformance(program: &[u8]) -> Result<VerifiedProgram<'_>, Execution> {
+    let arity = |id| ConformanceHelpers.arity(id);
+    let config = verifier::Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
+    verifier::verify(program, &[], &config)
+        .map_err(|errors| Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))
 }
 
 /// Taken jumps a conformance program may make: far above what any test needs,
@@ -158,27 +150,43 @@ pub enum Execution {
     Rejected(String),
     /// It stopped with an error while running.
     Failed(String),
+    /// The engine could not run here (a compiler or qemu is missing, or building the
+    /// code failed): not a result of the program, never counted as an expected error.
+    Unavailable(String),
+}
+
+impl Execution {
+    /// What a harness printed when it ran: `0x<r0>` on success, else its error line.
+    pub fn from_harness(outcome: Result<(bool, String), ToolError>) -> Execution {
+        match outcome {
+            Ok((true, out)) => {
+                let out = out.trim();
+                match u64::from_str_radix(out.trim_start_matches("0x"), 16) {
+                    Ok(r0) => Execution::Returned(r0),
+                    Err(_) => Execution::Unavailable(format!("the harness printed `{out}`")),
+                }
+            }
+            Ok((false, out)) => Execution::Failed(out.trim().to_string()),
+            Err(ToolError::Unavailable(why) | ToolError::Failed(why)) => Execution::Unavailable(why),
+        }
+    }
 }
 
 /// Runs bare program text the way the conformance suite expects: r1 = a private
 /// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`.
 pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
-    if (kind, target) == (EngineKind::C, Target::Esp32c3) {
-        return crate::esp32c3::run_conformance(program, mem);
-    }
-    if (kind, target) == (EngineKind::C, Target::Rp2040) {
-        return crate::rp2040::run_conformance(program, mem);
-    }
-    if (kind, target) == (EngineKind::C, Target::Esp8266) {
-        return crate::esp8266::run_conformance(program, mem);
+    if kind == EngineKind::C {
+        if let Some(soc) = socs::soc(target) {
+            return soc.run_conformance(program, mem);
+        }
     }
     #[cfg(feature = "cranelift")]
     if let Some(cross) = cross(kind, target) {
-        return run_cross(cross, program, mem);
+        return cross_linux::run_conformance(cross, program, mem);
     }
     let engine = match engine(kind, target) {
         Ok(e) => e,
-        Err(e) => return Execution::Failed(e),
+        Err(e) => return Execution::Unavailable(e),
     };
     let stores = StoreContext::new();
     let mut vm = VirtualMachine::new(&stores);

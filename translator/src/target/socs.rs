@@ -1,44 +1,89 @@
-//! The ESP32-C3 target of the `c` engine (spec §5): the emitted C cross-compiled for
-//! rv32imc with `riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32`, linked with the
-//! bare-metal start-up and harness of `targets/esp32c3/` (no libc) and run under
-//! `qemu-riscv32`. What the SoC targets share is in [`crate::bare_metal`].
+//! The bare-metal SoCs of the `c` engine, one [`Soc`] description each: toolchain,
+//! flags, qemu, start-up and linker fragments of `targets/<soc>/`.
 
-use crate::bare_metal::{ObjectCache, Soc};
+use super::bare_metal::{target_files, ObjectCache, Placement, Soc};
+use super::Target;
 
-pub use crate::bare_metal::{prog_c, Run};
-
-/// The cross compiler (Debian package `gcc-riscv64-unknown-elf`).
-pub const GCC: &str = "riscv64-unknown-elf-gcc";
-/// qemu-user for 32-bit RISC-V (Debian package `qemu-user`).
-pub const QEMU: &str = "qemu-riscv32";
-/// Every compile and link: the ESP32-C3's ISA and ABI, no libc.
-pub const CFLAGS: [&str; 6] = ["-march=rv32imc", "-mabi=ilp32", "-O2", "-ffreestanding", "-nostdlib", "-static"];
-
-/// The ESP32-C3.
-pub static SOC: Soc = Soc {
+/// ESP32-C3: RV32IMC, ilp32, compiled with `riscv64-unknown-elf-gcc -march=rv32imc
+/// -mabi=ilp32` (the chip's own is riscv32-esp-elf-gcc) and run under `qemu-riscv32`.
+pub static ESP32C3: Soc = Soc {
     name: "esp32c3",
-    gcc: GCC,
+    gcc: "riscv64-unknown-elf-gcc",
     gcc_package: "gcc-riscv64-unknown-elf",
-    cflags: &CFLAGS,
-    qemu: QEMU,
+    cflags: &["-march=rv32imc", "-mabi=ilp32", "-O2", "-ffreestanding", "-nostdlib", "-static"],
+    qemu: "qemu-riscv32",
     qemu_args: &[],
-    sources: crate::bare_metal::target_files!("esp32c3": "start.S", "crt.c"),
+    sources: target_files!("esp32c3": "start.S", "crt.c"),
     extra_objects: &[],
-    // The ESP32-C3 address map and the placement fragment.
-    linker_scripts: crate::bare_metal::target_files!("esp32c3": "fc_container.ld", "qemu-memory.ld", "qemu-sections.ld", "qemu-flash.ld", "qemu-iram.ld"),
+    // The ESP32-C3 address map and the placement fragments.
+    linker_scripts: target_files!("esp32c3": "fc_container.ld", "qemu-memory.ld", "qemu-sections.ld", "qemu-flash.ld", "qemu-iram.ld"),
+    placements: &[
+        // Flash, executed in place through the cache (0x4200_0000 up).
+        Placement { name: "flash", script: "qemu-flash.ld" },
+        // Internal SRAM on the instruction bus (0x4038_0000 up).
+        Placement { name: "iram", script: "qemu-iram.ld" },
+    ],
     cache: ObjectCache::new(),
 };
 
-/// Where the translated functions (`.text.fc_*`) go at link time (targets/esp32c3/fc_container.ld).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Placement {
-    /// Flash, executed in place through the cache (0x4200_0000 up): the default.
-    Flash,
-    /// Internal SRAM on the instruction bus (0x4038_0000 up).
-    Iram,
-}
+/// RP2040: Cortex-M0+ (ARMv6-M Thumb, no divide), compiled with `arm-none-eabi-gcc
+/// -mcpu=cortex-m0plus -mthumb` and run under `qemu-arm` with its default CPU (qemu-user
+/// aborts with M-profile CPUs; its default CPU also runs Thumb-2 and unaligned accesses,
+/// so the rp2040 tests scan the disassembly for anything outside ARMv6-M).
+pub static RP2040: Soc = Soc {
+    name: "rp2040",
+    gcc: "arm-none-eabi-gcc",
+    gcc_package: "gcc-arm-none-eabi",
+    cflags: &["-mcpu=cortex-m0plus", "-mthumb", "-O2", "-ffreestanding", "-nostdlib", "-static"],
+    qemu: "qemu-arm",
+    qemu_args: &[],
+    sources: target_files!("rp2040": "start.S", "crt.c"),
+    extra_objects: &[],
+    // The RP2040 address map and the placement fragments.
+    linker_scripts: target_files!("rp2040": "fc_container.ld", "qemu-memory.ld", "qemu-sections.ld", "qemu-flash.ld", "qemu-sram.ld"),
+    placements: &[
+        // XIP flash (0x1000_0000 up).
+        Placement { name: "flash", script: "qemu-flash.ld" },
+        // Copied to SRAM (0x2000_0000 up), like the pico-sdk's `__not_in_flash_func`.
+        Placement { name: "sram", script: "qemu-sram.ld" },
+    ],
+    cache: ObjectCache::new(),
+};
 
-crate::bare_metal::soc_functions! {
-    placements: { Flash => "qemu-flash.ld", Iram => "qemu-iram.ld" },
-    on: "rv32imc under qemu-riscv32",
+/// ESP8266: Xtensa LX106, call0 ABI, compiled with `xtensa-lx106-elf-gcc -mlongcalls`
+/// with the 64-bit / division helpers Debian's lx106 libgcc lacks
+/// (`targets/esp8266/libgcc_extra.c`; on the chip they are in ROM), run under
+/// `qemu-xtensa -cpu lx106`.
+pub static ESP8266: Soc = Soc {
+    name: "esp8266",
+    gcc: "xtensa-lx106-elf-gcc",
+    gcc_package: "gcc-xtensa-lx106",
+    cflags: &["-O2", "-ffreestanding", "-nostdlib", "-static", "-mlongcalls"],
+    qemu: "qemu-xtensa",
+    qemu_args: &["-cpu", "lx106"],
+    sources: target_files!("esp8266": "start.S", "crt.c", "libgcc_extra.c"),
+    extra_objects: &[
+        // The helpers must not be recognized as the operations they implement.
+        ("libgcc_extra.c", &["-fno-builtin"]),
+    ],
+    // The ESP8266 address map (moved below qemu-xtensa's 1 GiB) and the placement fragments.
+    linker_scripts: target_files!("esp8266": "fc_container.ld", "qemu-memory.ld", "qemu-sections.ld", "qemu-flash.ld", "qemu-iram.ld"),
+    placements: &[
+        // Flash, executed in place through the cache (`.irom0.text`, 0x4020_1010 up on the
+        // chip, 0x3020_1010 under qemu).
+        Placement { name: "flash", script: "qemu-flash.ld" },
+        // Internal SRAM on the instruction bus (0x4010_0000 up on the chip, 0x3010_0000 under qemu; 32 KiB).
+        Placement { name: "iram", script: "qemu-iram.ld" },
+    ],
+    cache: ObjectCache::new(),
+};
+
+/// The SoC a `--target` names, if it is a bare-metal one.
+pub fn soc(target: Target) -> Option<&'static Soc> {
+    match target {
+        Target::Esp32c3 => Some(&ESP32C3),
+        Target::Rp2040 => Some(&RP2040),
+        Target::Esp8266 => Some(&ESP8266),
+        Target::Host | Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,
+    }
 }

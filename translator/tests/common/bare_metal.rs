@@ -3,37 +3,22 @@
 //! SoC. Each test file keeps its own `#[test]` functions as short calls of these.
 
 use std::collections::BTreeMap;
-use std::fmt::Debug;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use fc_aot::bare_metal::{prog_c, Run};
+use fc_aot::target::bare_metal::{prog_c, Placement, Run};
 use fc_aot::conformance::{run_dir, Executor, Summary, Verdict};
-use fc_aot::engines::{EngineKind, Target};
+use fc_aot::target::{EngineKind, Target};
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::VirtualMachine;
 
-/// A runner's `link`: C source, scratch folder, placement -> the linked program.
-pub type LinkFn<P> = fn(&str, &Path, P) -> Result<PathBuf, String>;
-/// A runner's `run`: program, arguments -> (exited 0, stdout).
-pub type RunFn = fn(&Path, &[String]) -> Result<(bool, String), String>;
-/// A runner's `run_container`: container, context, budget, runs, placement -> the runs.
-pub type RunContainerFn<P> = fn(&Container, &[u8], Option<u32>, u32, P) -> Result<Vec<Run>, String>;
-
-/// One SoC under test: its name (as `--target` spells it), its `Target`, its `nm` and
-/// its runner's `link`, `run` and `run_container`, generic over its `Placement`.
-pub struct Soc<P> {
-    pub name: &'static str,
+/// One SoC under test: its runner's description, its `Target` and its `nm`.
+pub struct Soc {
+    pub soc: &'static fc_aot::target::bare_metal::Soc,
     pub target: Target,
     pub nm: &'static str,
-    pub link: LinkFn<P>,
-    pub run: RunFn,
-    pub run_container: RunContainerFn<P>,
-    /// The default placement (flash) and the one in RAM (IRAM / SRAM).
-    pub flash: P,
-    pub ram: P,
 }
 
 /// The workspace root.
@@ -41,7 +26,15 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-impl<P: Copy + Debug> Soc<P> {
+impl Soc {
+    /// The default placement (flash) and the one in RAM (IRAM / SRAM).
+    pub fn flash(&self) -> Placement {
+        self.soc.flash()
+    }
+    pub fn ram(&self) -> Placement {
+        self.soc.placements[1]
+    }
+
     /// The whole conformance suite through `run_dir`: 312 passed, callx.data skipped.
     pub fn the_conformance_suite_passes(&self) {
         let mut failures = Vec::new();
@@ -61,7 +54,7 @@ impl<P: Copy + Debug> Soc<P> {
 
     /// A few files through the command line: the target's clap name and the summary line.
     pub fn the_cli_runs_the_suite(&self) {
-        let dir = std::env::temp_dir().join(format!("fc-aot-{}-cli-{}", self.name, std::process::id()));
+        let dir = std::env::temp_dir().join(format!("fc-aot-{}-cli-{}", self.soc.name, std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let suite = root().join("conformance/bpf_conformance/tests");
@@ -73,7 +66,7 @@ impl<P: Copy + Debug> Soc<P> {
         }
         let count = std::fs::read_dir(&dir).unwrap().count();
         let out = Command::new(env!("CARGO_BIN_EXE_fc-aot"))
-            .args(["conformance", dir.to_str().unwrap(), "--engine", "c", "--target", self.name])
+            .args(["conformance", dir.to_str().unwrap(), "--engine", "c", "--target", self.soc.name])
             .output()
             .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -85,7 +78,7 @@ impl<P: Copy + Debug> Soc<P> {
 
     /// Every sample container, built with `fc-aot build`.
     pub fn built(&self) -> BTreeMap<String, Vec<u8>> {
-        built(self.name)
+        built(self.soc.name)
     }
 
     /// Every sample, two runs on the SoC against the reference interpreter, and a budget
@@ -93,7 +86,7 @@ impl<P: Copy + Debug> Soc<P> {
     pub fn every_sample_container_matches_the_reference(&self) {
         let contexts = demo_contexts();
         let bins = self.built();
-        let soc = self.name;
+        let soc = self.soc.name;
         assert!(bins.len() >= 12, "samples built: {:?}", bins.keys());
         let mut checked = Vec::new();
         for (name, bin) in &bins {
@@ -101,14 +94,14 @@ impl<P: Copy + Debug> Soc<P> {
             let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
             // Two runs in one process: data, bss and the stores carry over, as on a loaded VM.
             let want = reference(bin, &ctx, budget, 2);
-            let got = (self.run_container)(&container, &ctx, Some(budget), 2, self.flash).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = self.soc.run_container(&container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(got, want, "{name}: {soc} (left) against the reference (right)");
             // One budget too small where the sample loops: the same error at the same slot
             // (translated code in RAM this time).
             if budget > 200 {
                 let want = reference(bin, &ctx, budget / 8, 1);
                 assert_ne!(want[0].error, 0, "{name}: budget {} should not be enough", budget / 8);
-                let got = (self.run_container)(&container, &ctx, Some(budget / 8), 1, self.ram).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let got = self.soc.run_container(&container, &ctx, Some(budget / 8), 1, self.ram()).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(got, want, "{name} with budget {}: {soc} (left) against the reference (right)", budget / 8);
             }
             checked.push(format!(
@@ -128,17 +121,17 @@ impl<P: Copy + Debug> Soc<P> {
     /// `_fc_containers_text_start` within `placements`' range, the harness's `main`, the
     /// table and the context (`memory`) where `map` says; `more` checks what else the SoC
     /// wants of the symbols. Then the program runs and prints the CRC-32.
-    pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(P, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
+    pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(Placement, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
         let bins = self.built();
         let container = Container::parse(&bins["crc32"], LayoutChoice::Auto).unwrap();
-        let program = fc_aot::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
+        let program = fc_aot::backend::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
         let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
         let ctx: String = (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect();
         for (placement, range) in placements {
-            let dir = std::env::temp_dir().join(format!("fc-aot-{}-placement-{}-{placement:?}", self.name, std::process::id()));
+            let dir = std::env::temp_dir().join(format!("fc-aot-{}-placement-{}-{}", self.soc.name, std::process::id(), placement.name));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
-            let exe = (self.link)(&source, &dir, placement).unwrap();
+            let exe = self.soc.link(&source, &dir, placement).unwrap();
             let nm = Command::new(self.nm).arg(&exe).output().unwrap();
             let symbols: BTreeMap<String, u32> = String::from_utf8_lossy(&nm.stdout)
                 .lines()
@@ -151,23 +144,23 @@ impl<P: Copy + Debug> Soc<P> {
                 .collect();
             for symbol in ["fc_prog_main", "_fc_containers_text_start"] {
                 let addr = symbols[symbol];
-                assert!(range.contains(&addr), "{placement:?}: {symbol} at {addr:#x}");
+                assert!(range.contains(&addr), "{}: {symbol} at {addr:#x}", placement.name);
             }
             assert!(symbols["_fc_containers_text_end"] > symbols["_fc_containers_text_start"]);
             more(&symbols);
             assert!(map.main.contains(&symbols["main"]), "main at {:#x}", symbols["main"]);
             assert!(map.rodata.contains(&symbols["fc_prog_rodata"]));
             assert!(map.memory.contains(&symbols["memory"]));
-            let (ok, out) = (self.run)(&exe, std::slice::from_ref(&ctx)).unwrap();
+            let (ok, out) = self.soc.run(&exe, std::slice::from_ref(&ctx)).unwrap();
             assert!(ok, "{out}");
-            assert_eq!(out.trim(), "0x7c321b5d", "{placement:?}: CRC-32 of the demo context");
+            assert_eq!(out.trim(), "0x7c321b5d", "{}: CRC-32 of the demo context", placement.name);
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
 
     /// Faults stop with the error and the slot; the verifier's refusals never reach the compiler.
     pub fn faults_stop_with_the_error_and_the_slot(&self) {
-        use fc_aot::engines::{run_conformance, Execution};
+        use fc_aot::target::{run_conformance, Execution};
         let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &fc_aot::text::asm::assemble(text).unwrap(), mem);
         let mem = [1u8, 2, 3, 4];
         assert_eq!(run("ldxw %r0, [%r1+0]\nexit", &mem), Execution::Returned(0x0403_0201));
@@ -192,7 +185,7 @@ pub struct Map {
 /// sample without a line in `containers/samples.txt`).
 pub fn demo_contexts() -> BTreeMap<String, (Vec<u8>, u32)> {
     let table = super::sample_table().into_iter();
-    table.map(|(name, (hex, budget))| (name, (fc_aot::conformance::parse_plugin_hex(&hex).unwrap(), budget))).collect()
+    table.map(|(name, (hex, budget))| (name, (fc_aot::text::hex::decode(&hex).unwrap(), budget))).collect()
 }
 
 /// Every sample container, built with `fc-aot build` (into a folder named after `soc`).
@@ -218,7 +211,7 @@ pub fn reference(bin: &[u8], ctx: &[u8], budget: u32, runs: u32) -> Vec<Run> {
     let stores = StoreContext::new();
     let lines = std::cell::RefCell::new(Vec::<String>::new());
     let mut vm = VirtualMachine::new(&stores);
-    vm.set_engine(fc_aot::engines::engine(EngineKind::Reference, Target::Host).unwrap());
+    vm.set_engine(fc_aot::target::engine(EngineKind::Reference, Target::Host).unwrap());
     vm.environment().set_output(|line: &[u8]| {
         let text = String::from_utf8_lossy(line);
         lines.borrow_mut().push(text.strip_suffix('\n').unwrap_or(&text).to_string());

@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use fc_aot::engines::{self, EngineKind, Execution, Target};
+use fc_aot::target::{self, EngineKind, Execution, Target};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::VirtualMachine;
 
@@ -31,7 +31,7 @@ pub fn record(what: impl std::fmt::Debug) {
 /// A VM on the engine under test.
 pub fn new_vm(stores: &StoreContext) -> VirtualMachine<'_> {
     let mut vm = VirtualMachine::new(stores);
-    vm.set_engine(engines::engine(engine(), Target::Host).expect("every engine runs on the host"));
+    vm.set_engine(target::engine(engine(), Target::Host).expect("every engine runs on the host"));
     vm
 }
 
@@ -55,7 +55,7 @@ pub fn execute_function(vm: &mut VirtualMachine<'_>, name: &str, ctx: &mut [u8])
 
 /// Bare program text the conformance way, on the engine under test.
 pub fn run_conformance(program: &[u8], mem: &[u8]) -> Execution {
-    let outcome = engines::run_conformance(engine(), Target::Host, program, mem);
+    let outcome = target::run_conformance(engine(), Target::Host, program, mem);
     record(("conformance", &outcome));
     outcome
 }

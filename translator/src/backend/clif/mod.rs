@@ -1,6 +1,6 @@
-//! Native code for host ISAs through Cranelift: the lowering, the in-process JIT and relocatable objects.
+//! Native code through Cranelift: the lowering, the in-process JIT and relocatable objects.
 
-pub mod aot;
+pub mod object;
 pub mod jit;
 pub mod lower;
 

@@ -1,0 +1,21 @@
+//! Native code from verified programs: the C emitter, Cranelift, the symbols both export, and `translate`.
+
+pub mod c;
+#[cfg(feature = "cranelift")]
+pub mod clif;
+pub mod symbols;
+pub mod translate;
+
+use fc_runtime::verifier::VerifiedProgram;
+
+/// What a backend translates: the program and what goes into the output besides code.
+pub struct Input<'a> {
+    /// Container name: symbols are `fc_<container>_...`.
+    pub container: &'a str,
+    pub program: &'a VerifiedProgram<'a>,
+    /// Exported functions: (name, function index).
+    pub functions: &'a [(String, usize)],
+    pub data: &'a [u8],
+    pub bss_len: usize,
+    pub rodata: &'a [u8],
+}

@@ -1,0 +1,99 @@
+//! What the subcommands share: exit statuses, the one-line error, reading inputs, option types.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use fc_runtime::format::{Container, Layout, LayoutChoice};
+use fc_runtime::helpers::Profile;
+
+/// Exit status for bad input or a load/verify failure.
+pub const EXIT_BAD_INPUT: u8 = 1;
+/// Exit status when a container ran and stopped with an error.
+pub const EXIT_RUN_ERROR: u8 = 2;
+/// Exit status when the engine cannot run here (a compiler or qemu is missing).
+pub const EXIT_UNAVAILABLE: u8 = 4;
+
+/// One error line: `fc-aot: <what>`.
+pub fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("fc-aot: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// One error line for an engine that cannot run here.
+pub fn unavailable(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("fc-aot: {message}");
+    ExitCode::from(EXIT_UNAVAILABLE)
+}
+
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn parse<'a>(path: &Path, bytes: &'a [u8], layout: ReadLayout) -> Result<Container<'a>, String> {
+    Container::parse(bytes, layout.into()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A file's bytes, or standard input's without a file.
+pub fn read_input(file: &Option<PathBuf>) -> Result<Vec<u8>, String> {
+    match file {
+        Some(p) => read(p),
+        None => {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v).map_err(|e| format!("stdin: {e}"))?;
+            Ok(v)
+        }
+    }
+}
+
+/// `--helpers`: the helper-id profile.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HelperProfile {
+    Sming,
+    Riot,
+    Conformance,
+}
+
+impl From<HelperProfile> for Profile {
+    fn from(p: HelperProfile) -> Self {
+        match p {
+            HelperProfile::Sming => Profile::Sming,
+            HelperProfile::Riot => Profile::Riot,
+            HelperProfile::Conformance => Profile::Conformance,
+        }
+    }
+}
+
+/// How to read a `.bin` header.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReadLayout {
+    Auto,
+    Seed,
+    Sming32,
+}
+
+/// Which header layout to write.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum WriteLayout {
+    Seed,
+    Sming32,
+}
+
+impl From<ReadLayout> for LayoutChoice {
+    fn from(l: ReadLayout) -> Self {
+        match l {
+            ReadLayout::Auto => LayoutChoice::Auto,
+            ReadLayout::Seed => LayoutChoice::Only(Layout::Seed),
+            ReadLayout::Sming32 => LayoutChoice::Only(Layout::Sming32),
+        }
+    }
+}
+
+impl From<WriteLayout> for Layout {
+    fn from(l: WriteLayout) -> Self {
+        match l {
+            WriteLayout::Seed => Layout::Seed,
+            WriteLayout::Sming32 => Layout::Sming32,
+        }
+    }
+}

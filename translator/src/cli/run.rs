@@ -1,0 +1,149 @@
+//! `fc-aot run`: run a container and print r0, the error, printf output, the context and the stores.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use fc_runtime::helpers::Profile;
+use fc_runtime::interp::DEFAULT_BUDGET;
+use fc_runtime::stores::StoreContext;
+use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
+use fc_runtime::{error_string, VirtualMachine};
+
+use super::common::*;
+use crate::target::{self as engines, EngineKind, Target};
+use crate::text::hex;
+
+#[derive(clap::Args)]
+pub struct Args {
+    pub file: PathBuf,
+    /// Run this function-table entry instead of the first.
+    #[arg(long)]
+    pub function: Option<String>,
+    /// Context bytes as hex.
+    #[arg(long, conflicts_with = "ctx_file")]
+    pub ctx: Option<String>,
+    /// Context bytes from a file.
+    #[arg(long)]
+    pub ctx_file: Option<PathBuf>,
+    /// Taken jumps allowed, or `off`.
+    #[arg(long, default_value_t = DEFAULT_BUDGET.to_string())]
+    pub budget: String,
+    /// Stack bytes per frame (a multiple of 8).
+    #[arg(long, default_value_t = DEFAULT_STACK_SIZE)]
+    pub stack: usize,
+    #[arg(long, value_enum, default_value = "interp")]
+    pub engine: EngineKind,
+    #[arg(long, value_enum, default_value = "host")]
+    pub target: Target,
+    #[arg(long, value_enum, default_value = "sming")]
+    pub helpers: HelperProfile,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub layout: ReadLayout,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let Args { file, function, ctx, ctx_file, budget, stack, engine, target, helpers, layout } = args;
+    let ctx = match (ctx, ctx_file) {
+        (Some(hex), _) => parse_hex(&hex),
+        (None, Some(f)) => read(&f),
+        (None, None) => Ok(Vec::new()),
+    };
+    let ctx = match ctx {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let budget = match parse_budget(&budget) {
+        Ok(b) => b,
+        Err(e) => return fail(format!("--budget: {e}")),
+    };
+    run_container(RunArgs { file, function, ctx, budget, stack, engine, target, profile: helpers.into(), layout })
+}
+
+/// `--budget N|off`.
+fn parse_budget(s: &str) -> Result<Option<u32>, String> {
+    match s {
+        "off" => Ok(None),
+        n => n.parse().map(Some).map_err(|_| format!("`{n}` is not a number of jumps or `off`")),
+    }
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    hex::decode(text).map_err(|e| format!("--ctx: {e}"))
+}
+
+fn join_entries(entries: &[(u32, u32)]) -> String {
+    entries.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+struct RunArgs {
+    file: PathBuf,
+    function: Option<String>,
+    ctx: Vec<u8>,
+    budget: Option<u32>,
+    stack: usize,
+    engine: EngineKind,
+    target: Target,
+    profile: Profile,
+    layout: ReadLayout,
+}
+
+fn run_container(args: RunArgs) -> ExitCode {
+    let bytes = match read(&args.file) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let container = match parse(&args.file, &bytes, args.layout) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let stores = StoreContext::new();
+    let lines = std::cell::RefCell::new(Vec::<String>::new());
+    let started = std::time::Instant::now();
+    let mut ctx = args.ctx;
+    let engine = match engines::engine(args.engine, args.target) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let (r0, error, error_pc, globals, locals) = {
+        let mut vm = VirtualMachine::new(&stores);
+        vm.set_engine(engine);
+        vm.set_budget(args.budget);
+        let env = vm.environment();
+        env.set_profile(args.profile);
+        env.set_output(|line: &[u8]| {
+            let text = String::from_utf8_lossy(line);
+            lines.borrow_mut().push(text.strip_suffix('\n').unwrap_or(&text).to_string());
+        });
+        env.set_clock(move || started.elapsed().as_millis() as u32);
+        if !vm.load_container(&container, args.stack) {
+            let e = vm.load_error().map(LoadError::to_string).unwrap_or_default();
+            return fail(format!("{}: {e}", args.file.display()));
+        }
+        let r0 = match &args.function {
+            Some(name) if !vm.function_names().contains(&name.as_str()) => {
+                return fail(format!("{}: no function `{name}` (have: {})", args.file.display(), vm.function_names().join(", ")))
+            }
+            Some(name) => vm.execute_function(name, &mut ctx),
+            None => vm.execute(&mut ctx),
+        };
+        (r0 as u64, vm.last_error(), vm.last_error_pc(), vm.globals().entries(), vm.locals().entries())
+    };
+    println!("r0: {r0} (0x{r0:x})");
+    match error {
+        0 => println!("error: OK"),
+        code => println!("error: {} at insn {error_pc}", error_string(code)),
+    }
+    for line in lines.borrow().iter() {
+        println!("printf: {line}");
+    }
+    if !ctx.is_empty() {
+        println!("ctx: {}", ctx.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
+    println!("global store: {}", join_entries(&globals));
+    println!("local store: {}", join_entries(&locals));
+    if error == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RUN_ERROR)
+    }
+}

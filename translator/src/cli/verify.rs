@@ -1,0 +1,47 @@
+//! `fc-aot verify`: check a container as a load would; `ok` or one line per problem.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use fc_runtime::stores::StoreContext;
+use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
+use fc_runtime::VirtualMachine;
+
+use super::common::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value = "sming")]
+    pub helpers: HelperProfile,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub layout: ReadLayout,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let Args { file, helpers, layout } = args;
+    let bytes = match read(&file) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let container = match parse(&file, &bytes, layout) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let stores = StoreContext::new();
+    let mut vm = VirtualMachine::new(&stores);
+    vm.environment().set_profile(helpers.into());
+    if vm.load_container(&container, DEFAULT_STACK_SIZE) {
+        println!("ok");
+        return ExitCode::SUCCESS;
+    }
+    match vm.load_error() {
+        Some(LoadError::Verify(errors)) => {
+            for e in errors {
+                println!("{e}");
+            }
+            fail(format!("{}: rejected ({} problems)", file.display(), errors.len()))
+        }
+        other => fail(format!("{}: {}", file.display(), other.map(LoadError::to_string).unwrap_or_default())),
+    }
+}
