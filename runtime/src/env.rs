@@ -6,12 +6,12 @@ use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use crate::helpers::{Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
-use crate::memory::{Access, MemoryMap};
+use crate::memory::{Access, HelperMemory};
 use crate::stores::{Owner, StoreContext};
 
-/// An application helper: gets r1..r5 and the run's memory map (to check and
-/// translate container addresses), returns r0.
-pub type AppHelper<'a> = Box<dyn FnMut([u64; 5], &mut MemoryMap) -> u64 + 'a>;
+/// An application helper: gets r1..r5 and a view of the run's memory map (to check
+/// and translate container addresses; it cannot remap), returns r0.
+pub type AppHelper<'a> = Box<dyn FnMut([u64; 5], &mut HelperMemory) -> u64 + 'a>;
 
 /// Where printf output goes, one line at a time.
 type Sink<'a> = Box<dyn FnMut(&[u8]) + 'a>;
@@ -58,7 +58,7 @@ impl<'a> Environment<'a> {
     }
     /// Registers (or replaces) application helper `id` (>= 0x100) reading `arity` arguments.
     /// Returns false for an id below 0x100.
-    pub fn register(&mut self, id: u32, arity: u8, helper: impl FnMut([u64; 5], &mut MemoryMap) -> u64 + 'a) -> bool {
+    pub fn register(&mut self, id: u32, arity: u8, helper: impl FnMut([u64; 5], &mut HelperMemory) -> u64 + 'a) -> bool {
         if id < FIRST_APP_HELPER {
             return false;
         }
@@ -85,7 +85,7 @@ impl<'a> Environment<'a> {
         }
     }
 
-    fn printf(&mut self, args: [u64; 5], memory: &MemoryMap) -> u64 {
+    fn printf(&mut self, args: [u64; 5], memory: &HelperMemory) -> u64 {
         match format(args, memory) {
             Some(out) => {
                 self.emit(&out);
@@ -103,7 +103,7 @@ impl<'a> Environment<'a> {
         }
     }
 
-    fn fetch(&mut self, owner: Owner, args: [u64; 5], memory: &mut MemoryMap) -> u64 {
+    fn fetch(&mut self, owner: Owner, args: [u64; 5], memory: &mut HelperMemory) -> u64 {
         // The pointer is checked before the store is touched: a bad pointer inserts nothing.
         if memory.check(args[1], 4, Access::Write).is_none() {
             return FAIL;
@@ -116,7 +116,7 @@ impl<'a> Environment<'a> {
 }
 
 /// memcpy with memmove semantics; nothing is copied unless both ranges are valid.
-fn memcpy(args: [u64; 5], memory: &mut MemoryMap) -> u64 {
+fn memcpy(args: [u64; 5], memory: &mut HelperMemory) -> u64 {
     let (dst, src, n) = (args[0], args[1], args[2]);
     if n == 0 {
         return 0;
@@ -133,7 +133,7 @@ fn memcpy(args: [u64; 5], memory: &mut MemoryMap) -> u64 {
 }
 
 /// Renders a printf call; `None` when the format or a `%s` argument is not readable.
-fn format(args: [u64; 5], memory: &MemoryMap) -> Option<Vec<u8>> {
+fn format(args: [u64; 5], memory: &HelperMemory) -> Option<Vec<u8>> {
     let fmt = memory.c_string(args[0])?;
     // Check every %s before printing anything.
     let mut out = Vec::new();
@@ -216,7 +216,7 @@ impl Helpers for Environment<'_> {
         }
     }
 
-    fn call(&mut self, id: u32, args: [u64; 5], memory: &mut MemoryMap) -> HelperOutcome {
+    fn call(&mut self, id: u32, args: [u64; 5], memory: &mut HelperMemory) -> HelperOutcome {
         let local = self.local;
         let r0 = match self.profile.builtin(id) {
             Some(Builtin::Printf) => self.printf(args, memory),
@@ -243,14 +243,14 @@ impl Helpers for Environment<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::Slot;
+    use crate::memory::{MemoryMap, Slot};
 
     fn printf(fmt: &[u8], args: [u64; 4]) -> Option<Vec<u8>> {
         let mut rodata = fmt.to_vec();
         rodata.extend_from_slice(b"\0str\0");
         let mut m = MemoryMap::default();
         m.map_readonly(Slot::Rodata, &rodata).unwrap();
-        format([0x1000_0000, args[0], args[1], args[2], args[3]], &m)
+        format([0x1000_0000, args[0], args[1], args[2], args[3]], &m.helper_view())
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Helper dispatch: the id profiles and the interface engines call helpers through.
 
-use crate::memory::MemoryMap;
+use crate::memory::HelperMemory;
 
 /// Which numbering of helper ids a VM uses (spec §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -78,13 +78,14 @@ pub enum HelperOutcome {
     Exit(u64),
 }
 
-/// The helpers a VM offers; engines call them with r1..r5 and the run's memory map.
+/// The helpers a VM offers; engines call them with r1..r5 and a view of the run's
+/// memory map ([`HelperMemory`]: it reads and writes, but cannot remap).
 pub trait Helpers {
     /// How many arguments helper `id` reads, or `None` when the VM does not provide it
     /// (the load then fails with ILLEGAL_CALL).
     fn arity(&self, id: u32) -> Option<u8>;
     /// Calls helper `id`, which the verifier proved is provided.
-    fn call(&mut self, id: u32, args: [u64; 5], memory: &mut MemoryMap) -> HelperOutcome;
+    fn call(&mut self, id: u32, args: [u64; 5], memory: &mut HelperMemory) -> HelperOutcome;
 }
 
 /// The `conformance` profile on its own: only unwind, no host state.
@@ -95,7 +96,7 @@ impl Helpers for ConformanceHelpers {
     fn arity(&self, id: u32) -> Option<u8> {
         Profile::Conformance.builtin(id).map(Builtin::arity)
     }
-    fn call(&mut self, _id: u32, args: [u64; 5], _memory: &mut MemoryMap) -> HelperOutcome {
+    fn call(&mut self, _id: u32, args: [u64; 5], _memory: &mut HelperMemory) -> HelperOutcome {
         match args[0] {
             0 => HelperOutcome::Exit(0),
             v => HelperOutcome::Return(v),

@@ -129,60 +129,199 @@ impl<'a> MemoryMap<'a> {
     /// grants `access`. Returns the host address.
     #[inline(always)]
     pub fn check(&self, addr: u64, len: usize, access: Access) -> Option<*mut u8> {
-        if addr >> 32 != 0 {
-            return None;
-        }
-        let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
-        let offset = addr & (SLOT_SIZE - 1);
-        // Slot 0 and unmapped slots have len 0: nothing, not even an empty range, is inside them.
-        // Helpers pass lengths from containers: no addition that a huge length could wrap.
-        let fits = (len as u64) <= region.len as u64 && offset <= region.len as u64 - len as u64;
-        if region.len == 0 || !fits || (access != Access::Read && region.writable == 0) {
-            return None;
-        }
-        // In bounds of a live borrow, by the check above.
-        Some(unsafe { region.base.add(offset as usize) })
+        check_in(&self.regions, addr, len, access)
     }
 
     /// Reads `size` bytes at `addr`, zero-extended.
     pub fn load(&self, addr: u64, size: Size) -> Option<u64> {
-        let p = self.check(addr, size.bytes(), Access::Read)?;
-        let mut b = [0u8; 8];
-        // `check` proved `size` bytes readable; the copy is unaligned-safe.
-        unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size.bytes()) };
-        Some(u64::from_le_bytes(b))
+        load_in(&self.regions, addr, size)
     }
 
     /// Writes the low `size` bytes of `value` at `addr`.
     pub fn store(&mut self, addr: u64, size: Size, value: u64) -> Option<()> {
-        let p = self.check(addr, size.bytes(), Access::Write)?;
-        // `check` proved `size` bytes writable.
-        unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, size.bytes()) };
-        Some(())
+        // SAFETY: `&mut self` is the only access to the mapped bytes meanwhile.
+        unsafe { store_in(&self.regions, addr, size, value) }
     }
 
-    /// The bytes of `[addr, addr + len)` if readable (helpers use this for strings and sources).
+    /// The bytes of `[addr, addr + len)` if readable.
     pub fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
         let p = self.check(addr, len, Access::Read)?;
-        // Readable for `len` bytes and borrowed for at least as long as `self`.
+        // SAFETY: `check` proved `len` bytes readable in a region the map borrows for
+        // `'a`, which outlives `&self`; `&self` keeps `write` and `store` away meanwhile.
         Some(unsafe { core::slice::from_raw_parts(p, len) })
     }
 
     /// The bytes of `[addr, addr + len)` if writable.
     pub fn write(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
         let p = self.check(addr, len, Access::Write)?;
-        // Writable for `len` bytes; `&mut self` keeps any other view of the map away meanwhile.
+        // SAFETY: `check` proved `len` bytes writable in a region the map borrows
+        // mutably for `'a`; `&mut self` keeps every other access away meanwhile.
         Some(unsafe { core::slice::from_raw_parts_mut(p, len) })
     }
 
     /// A NUL-terminated string starting at `addr`, without the NUL, if it lies in one readable region.
     pub fn c_string(&self, addr: u64) -> Option<&[u8]> {
-        if addr >> 32 != 0 {
-            return None;
-        }
-        let region = &self.regions[(addr >> SLOT_SHIFT) as usize];
-        let offset = (addr & (SLOT_SIZE - 1)) as usize;
-        let rest = self.read(addr, (region.len as usize).checked_sub(offset)?)?;
+        let rest = self.read(addr, rest_of_region(&self.regions, addr)?)?;
+        rest.iter().position(|&b| b == 0).map(|n| &rest[..n])
+    }
+
+    /// The view of this map a helper gets during a run: it reaches the same bytes
+    /// but cannot map, unmap or replace regions.
+    pub fn helper_view(&mut self) -> HelperMemory<'_> {
+        HelperMemory { regions: &self.regions, _bytes: PhantomData }
+    }
+}
+
+/// See [`MemoryMap::check`].
+#[inline(always)]
+fn check_in(regions: &[Region; SLOTS], addr: u64, len: usize, access: Access) -> Option<*mut u8> {
+    if addr >> 32 != 0 {
+        return None;
+    }
+    let region = &regions[(addr >> SLOT_SHIFT) as usize];
+    let offset = addr & (SLOT_SIZE - 1);
+    // Slot 0 and unmapped slots have len 0: nothing, not even an empty range, is inside them.
+    // Helpers pass lengths from containers: no addition that a huge length could wrap.
+    let fits = (len as u64) <= region.len as u64 && offset <= region.len as u64 - len as u64;
+    if region.len == 0 || !fits || (access != Access::Read && region.writable == 0) {
+        return None;
+    }
+    // SAFETY: `offset <= region.len` (checked above), and a mapped region is `len`
+    // bytes at `base` of a live borrow, so the result is inside or one past that borrow.
+    Some(unsafe { region.base.add(offset as usize) })
+}
+
+fn load_in(regions: &[Region; SLOTS], addr: u64, size: Size) -> Option<u64> {
+    let p = check_in(regions, addr, size.bytes(), Access::Read)?;
+    let mut b = [0u8; 8];
+    // SAFETY: `check_in` proved `size` (<= 8) bytes at `p` readable; `b` holds 8;
+    // a byte copy needs no alignment.
+    unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), size.bytes()) };
+    Some(u64::from_le_bytes(b))
+}
+
+/// # Safety
+/// The caller has exclusive access to the bytes `regions` maps (a `&mut` to their map or view).
+unsafe fn store_in(regions: &[Region; SLOTS], addr: u64, size: Size, value: u64) -> Option<()> {
+    let p = check_in(regions, addr, size.bytes(), Access::Write)?;
+    // SAFETY: `check_in` proved `size` (<= 8) bytes at `p` writable, nothing else
+    // accesses them (the caller's contract); a byte copy needs no alignment.
+    unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, size.bytes()) };
+    Some(())
+}
+
+/// Bytes from `addr` to the end of its region, if the slot is mapped past `addr`.
+fn rest_of_region(regions: &[Region; SLOTS], addr: u64) -> Option<usize> {
+    if addr >> 32 != 0 {
+        return None;
+    }
+    let region = &regions[(addr >> SLOT_SHIFT) as usize];
+    (region.len as usize).checked_sub((addr & (SLOT_SIZE - 1)) as usize)
+}
+
+/// What a helper gets of the run's memory ([`MemoryMap::helper_view`]): it checks
+/// and translates container addresses, reads and writes through the map, but has
+/// no way to map, unmap or replace a region. Engines other than the reference
+/// interpreter copy the region table when a run starts, so a helper that could
+/// remap would make the engines disagree.
+///
+/// A helper can check, read and write:
+///
+/// ```
+/// use fc_runtime::env::Environment;
+/// use fc_runtime::helpers::Profile;
+/// use fc_runtime::memory::{Access, HelperMemory};
+/// use fc_runtime::stores::StoreContext;
+///
+/// fn helper(args: [u64; 5], mem: &mut HelperMemory) -> u64 {
+///     let ok = mem.check(args[0], 4, Access::Write).is_some() && mem.c_string(args[1]).is_some();
+///     if let Some(bytes) = mem.write(args[0], 4) {
+///         bytes.copy_from_slice(&[1, 2, 3, 4]);
+///     }
+///     ok as u64
+/// }
+/// let stores = StoreContext::new();
+/// let mut env = Environment::new(&stores, Profile::Sming);
+/// assert!(env.register(0x100, 2, helper));
+/// ```
+///
+/// but it cannot map a region:
+///
+/// ```compile_fail,E0599
+/// use fc_runtime::memory::{HelperMemory, Slot};
+///
+/// fn helper(_args: [u64; 5], mem: &mut HelperMemory) -> u64 {
+///     let leaked: &'static mut [u8] = Box::leak(vec![0u8; 64].into_boxed_slice());
+///     mem.map_writable(Slot::Data, leaked).is_ok() as u64
+/// }
+/// ```
+///
+/// ```compile_fail,E0599
+/// use fc_runtime::memory::{HelperMemory, Slot};
+///
+/// fn helper(_args: [u64; 5], mem: &mut HelperMemory) -> u64 {
+///     static OTHER: [u8; 4] = [0; 4];
+///     mem.map_readonly(Slot::Rodata, &OTHER).is_ok() as u64
+/// }
+/// ```
+///
+/// nor replace the map it views with another (a view is not a map):
+///
+/// ```compile_fail,E0308
+/// use fc_runtime::memory::{HelperMemory, MemoryMap};
+///
+/// fn helper(_args: [u64; 5], mem: &mut HelperMemory) -> u64 {
+///     *mem = MemoryMap::default();
+///     0
+/// }
+/// ```
+#[derive(Debug)]
+pub struct HelperMemory<'m> {
+    regions: &'m [Region; SLOTS],
+    /// Made from a `&'m mut MemoryMap`: the view has the mapped bytes to itself for `'m`.
+    _bytes: PhantomData<&'m mut [u8]>,
+}
+
+impl HelperMemory<'_> {
+    /// As [`MemoryMap::check`].
+    #[inline(always)]
+    pub fn check(&self, addr: u64, len: usize, access: Access) -> Option<*mut u8> {
+        check_in(self.regions, addr, len, access)
+    }
+
+    /// As [`MemoryMap::load`].
+    pub fn load(&self, addr: u64, size: Size) -> Option<u64> {
+        load_in(self.regions, addr, size)
+    }
+
+    /// As [`MemoryMap::store`].
+    pub fn store(&mut self, addr: u64, size: Size, value: u64) -> Option<()> {
+        // SAFETY: the view was made from a `&mut MemoryMap` it still borrows, and
+        // `&mut self` is the only access to the view meanwhile.
+        unsafe { store_in(self.regions, addr, size, value) }
+    }
+
+    /// The bytes of `[addr, addr + len)` if readable (strings, sources).
+    pub fn read(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let p = self.check(addr, len, Access::Read)?;
+        // SAFETY: `check` proved `len` bytes readable in a region borrowed for longer
+        // than the view; the view has the bytes to itself (made from `&mut MemoryMap`)
+        // and `&self` keeps its `write` and `store` away meanwhile.
+        Some(unsafe { core::slice::from_raw_parts(p, len) })
+    }
+
+    /// The bytes of `[addr, addr + len)` if writable.
+    pub fn write(&mut self, addr: u64, len: usize) -> Option<&mut [u8]> {
+        let p = self.check(addr, len, Access::Write)?;
+        // SAFETY: `check` proved `len` bytes writable in a region borrowed mutably for
+        // longer than the view; the view has the bytes to itself and `&mut self`
+        // keeps every other access through it away meanwhile.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, len) })
+    }
+
+    /// As [`MemoryMap::c_string`].
+    pub fn c_string(&self, addr: u64) -> Option<&[u8]> {
+        let rest = self.read(addr, rest_of_region(self.regions, addr)?)?;
         rest.iter().position(|&b| b == 0).map(|n| &rest[..n])
     }
 }

@@ -71,7 +71,7 @@ unsafe extern "C" fn dispatch(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64,
     let env = unsafe { &mut *env };
     let host = unsafe { &mut *(env.host as *mut Host) };
     let memory = unsafe { &mut *host.memory };
-    match host.helpers.call(id, [a1, a2, a3, a4, a5], memory) {
+    match host.helpers.call(id, [a1, a2, a3, a4, a5], &mut memory.helper_view()) {
         HelperOutcome::Return(v) => v,
         HelperOutcome::Exit(v) => {
             env.stop = 1;

@@ -4,8 +4,9 @@
 use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::format::{self, Container, Image, Layout, LayoutChoice, MAGIC};
 use fc_runtime::helpers::{Builtin, ConformanceHelpers, Profile};
-use fc_runtime::interp::{fast, Engine, Interp, Invocation};
-use fc_runtime::memory::{MemoryMap, MAX_REGION_LEN, SLOT_SIZE};
+use fc_runtime::insn::Size;
+use fc_runtime::interp::{fast, Engine, Interp, Invocation, Reference};
+use fc_runtime::memory::{Access, HelperMemory, MemoryMap, MAX_REGION_LEN, SLOT_SIZE};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::verifier::{self, Config, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
 use fc_runtime::vm::{Footprint, LoadError, Parts, Section};
@@ -236,4 +237,32 @@ fn stack_times_depth_is_checked() {
     assert_eq!(vm.check(&c, half - 8).map(|f| f.stack), Ok(SLOT_SIZE as usize - 16));
     assert!(vm.load(&c, 4096), "{:?}", vm.load_error());
     assert_eq!(vm.execute(&mut []), 1);
+}
+
+/// Helpers get a `HelperMemory`, a view that reads and writes the run's memory on
+/// every engine; it has no mapping methods (compile_fail doc tests on `HelperMemory`).
+#[test]
+fn helpers_reach_memory_through_a_view() {
+    // r1 = ctx (the VM's), call 0x100, exit
+    let t = text(&[insn(0x85, 0, 0, 0, 0x100), EXIT]);
+    let engines: [Box<dyn Engine>; 2] = [Box::new(Reference), Box::new(Interp::default())];
+    for engine in engines {
+        let stores = StoreContext::new();
+        let mut vm = VirtualMachine::new(&stores);
+        vm.set_engine(engine);
+        let helper = |args: [u64; 5], mem: &mut HelperMemory| {
+            let len = mem.read(args[0], 8).map_or(0, |b| b.len() as u64);
+            if let Some(bytes) = mem.write(args[0] + 8, 4) {
+                bytes.copy_from_slice(b"view");
+            }
+            assert!(mem.check(args[0], 17, Access::Read).is_none(), "past the context");
+            len + mem.load(args[0], Size::B).unwrap_or(0)
+        };
+        assert!(vm.environment().register(0x100, 1, helper));
+        assert!(vm.load_parts(parts(&t), 512), "{:?}", vm.load_error());
+        let mut ctx = [0u8; 16];
+        ctx[0] = 5;
+        assert_eq!(vm.execute(&mut ctx), 13, "{}", vm.engine_name());
+        assert_eq!(&ctx[8..12], b"view");
+    }
 }

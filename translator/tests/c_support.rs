@@ -306,14 +306,14 @@ fn rust_scenario(bin: &[u8], s: &Scenario) -> (String, i32) {
             if s.app_helpers {
                 assert!(!env.register(0xff, 1, |_, _| 0));
                 assert!(env.register(0x100, 5, |_, _| u64::MAX));
-                assert!(env.register(0x100, 5, |a: [u64; 5], _: &mut MemoryMap| {
+                assert!(env.register(0x100, 5, |a: [u64; 5], _: &mut fc_runtime::memory::HelperMemory| {
                     a[0].wrapping_add(a[1].wrapping_mul(2))
                         .wrapping_add(a[2].wrapping_mul(3))
                         .wrapping_add(a[3].wrapping_mul(4))
                         .wrapping_add(a[4].wrapping_mul(5))
                 }));
-                assert!(env.register(0x101, 1, |a: [u64; 5], m: &mut MemoryMap| m.c_string(a[0]).map_or(u64::MAX, |s| s.len() as u64)));
-                assert!(env.register(0x102, 3, |a: [u64; 5], m: &mut MemoryMap| {
+                assert!(env.register(0x101, 1, |a: [u64; 5], m: &mut fc_runtime::memory::HelperMemory| m.c_string(a[0]).map_or(u64::MAX, |s| s.len() as u64)));
+                assert!(env.register(0x102, 3, |a: [u64; 5], m: &mut fc_runtime::memory::HelperMemory| {
                     m.write(a[0], a[1] as usize).map_or(u64::MAX, |b| {
                         b.fill(a[2] as u8);
                         0

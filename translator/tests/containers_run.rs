@@ -1038,19 +1038,19 @@ fn application_helpers() {
     assert!(!vm.environment().register(0x01, 1, |_args, _mem| 0));
     assert!(!vm.environment().register(0xff, 1, |_args, _mem| 0));
 
-    assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] + args[1]));
+    assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut fc_runtime::memory::HelperMemory| args[0] + args[1]));
     assert!(vm.load_parts(parts(), STACK), "{:?}", vm.load_error());
     assert_eq!(execute(&mut vm, &mut []), 42);
     assert_eq!(vm.last_error(), OK);
 
     // Re-registering replaces the helper.
-    assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] * args[1]));
+    assert!(vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut fc_runtime::memory::HelperMemory| args[0] * args[1]));
     assert_eq!(execute(&mut vm, &mut []), 440);
 
     // Under the conformance profile application helpers do not exist.
     let mut vm = new_vm(&stores);
     vm.environment().set_profile(Profile::Conformance);
-    vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut MemoryMap| args[0] + args[1]);
+    vm.environment().register(0x100, 2, |args: [u64; 5], _mem: &mut fc_runtime::memory::HelperMemory| args[0] + args[1]);
     assert!(!vm.load_parts(parts(), STACK));
     assert_eq!(vm.last_error(), ILLEGAL_CALL);
 }
@@ -1072,11 +1072,11 @@ fn application_helpers_see_container_memory() {
     let rodata = [0u8; 8];
     let mut vm = new_vm(&stores);
     let env = vm.environment();
-    env.register(0x101, 2, |args: [u64; 5], mem: &mut MemoryMap| match mem.read(args[0], args[1] as usize) {
+    env.register(0x101, 2, |args: [u64; 5], mem: &mut fc_runtime::memory::HelperMemory| match mem.read(args[0], args[1] as usize) {
         Some(bytes) => bytes.iter().map(|&b| b as u64).sum(),
         None => u64::MAX,
     });
-    env.register(0x102, 2, |args: [u64; 5], mem: &mut MemoryMap| match mem.write(args[0], 4) {
+    env.register(0x102, 2, |args: [u64; 5], mem: &mut fc_runtime::memory::HelperMemory| match mem.write(args[0], 4) {
         Some(bytes) => {
             bytes.fill(args[1] as u8);
             0

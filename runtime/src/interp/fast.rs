@@ -584,7 +584,7 @@ pub fn run<B: Buffer>(
             Kind::Ja => jump!(true, i),
             Kind::CallHelper => {
                 let args = [r[1], r[2], r[3], r[4], r[5]];
-                match helpers.call(i.b as u32, args, memory) {
+                match helpers.call(i.b as u32, args, &mut memory.helper_view()) {
                     HelperOutcome::Return(v) => r[0] = v,
                     HelperOutcome::Exit(v) => return Ok(v),
                 }

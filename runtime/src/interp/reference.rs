@@ -178,7 +178,7 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
             }
             Op::CallHelper { id } => {
                 let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
-                match helpers.call(id, args, memory) {
+                match helpers.call(id, args, &mut memory.helper_view()) {
                     HelperOutcome::Return(v) => reg[0] = v,
                     HelperOutcome::Exit(v) => return Ok(v),
                 }

@@ -33,7 +33,7 @@ use fc_runtime::error::{error_string, ErrorCode};
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
 use fc_runtime::interp::{Interp, Reference};
-use fc_runtime::memory::{Access, MemoryMap};
+use fc_runtime::memory::{Access, HelperMemory};
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::stores::{LockHook, Owner, StoreContext, STORE_NUM_VALUES};
 use fc_runtime::VirtualMachine;
@@ -387,7 +387,8 @@ pub struct fc_vm {
     stores: Arc<fc_stores>,
 }
 
-/// The memory map of the current run, as application helpers see it.
+/// The memory map of the current run, as application helpers see it (a
+/// `HelperMemory`: it checks, reads and writes, but cannot remap).
 pub struct fc_mem {
     _opaque: [u8; 0],
 }
@@ -866,7 +867,7 @@ pub unsafe extern "C" fn fc_vm_register_helper(vm: *mut fc_vm, id: u32, arity: u
     if id < FIRST_APP_HELPER || arity > 5 {
         return false;
     }
-    let call = move |args: [u64; 5], mem: &mut MemoryMap| {
+    let call = move |args: [u64; 5], mem: &mut HelperMemory| {
         let mem = ptr::from_mut(mem).cast::<fc_mem>();
         // The caller's helper and user pointer; `mem` and `args` live for the call.
         unsafe { helper(user, mem, args.as_ptr()) }
@@ -918,9 +919,9 @@ pub unsafe extern "C" fn fc_local_entries(vm: *const fc_vm, keys: *mut u32, valu
 // ---------------------------------------------------------------------------
 // The run's memory, for application helpers.
 
-unsafe fn mem_ref<'m>(mem: *const fc_mem) -> Option<&'m MemoryMap<'m>> {
-    // Non-null `fc_mem` pointers are the map of the run that called the helper.
-    unsafe { mem.cast::<MemoryMap<'m>>().as_ref() }
+unsafe fn mem_ref<'m>(mem: *const fc_mem) -> Option<&'m HelperMemory<'m>> {
+    // Non-null `fc_mem` pointers are the view of the run that called the helper.
+    unsafe { mem.cast::<HelperMemory<'m>>().as_ref() }
 }
 
 /// Host address of `[addr, addr + len)` if it lies in one region granting the access; else NULL.
