@@ -9,6 +9,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use fc_aot::container::elf::{self, ConvertErrorKind};
+use object::elf::{
+    R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_COMPRESSED, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_PROGBITS,
+};
+use object::write::{SectionId, SymbolId};
 
 // ---------------------------------------------------------------------------------------------
 // convert
@@ -185,6 +190,442 @@ fn no_global_function() {
     let tmp = TempDir::new("bad-elf-no-global");
     let object = compile_snippet(tmp.path(), "static.c", "__attribute__((used)) static int f(int *c) { return *c; }\n");
     convert_fails(&tmp, &object, &["no global function"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// convert: hand-built objects (object::write) with what clang never emits
+
+/// An 8-byte instruction slot: opcode, dst | src << 4, offset, immediate.
+const fn insn(opcode: u8, regs: u8, off: i16, imm: i32) -> [u8; 8] {
+    let (o, i) = (off.to_le_bytes(), imm.to_le_bytes());
+    [opcode, regs, o[0], o[1], i[0], i[1], i[2], i[3]]
+}
+
+const MOV_R0_0: [u8; 8] = insn(0xb7, 0, 0, 0);
+const EXIT: [u8; 8] = insn(0x95, 0, 0, 0);
+/// `lddw r1, 0`: two slots.
+const LDDW: [[u8; 8]; 2] = [insn(0x18, 1, 0, 0), [0; 8]];
+
+/// `call imm` as clang emits it for a local function (src = 1).
+const fn call(imm: i32) -> [u8; 8] {
+    insn(0x85, 0x10, 0, imm)
+}
+
+/// A little-endian BPF relocatable object, built section by section with `object::write`.
+struct Obj(object::write::Object<'static>);
+
+impl Obj {
+    fn new() -> Obj {
+        Obj(object::write::Object::new(
+            object::BinaryFormat::Elf,
+            object::Architecture::Bpf,
+            object::Endianness::Little,
+        ))
+    }
+
+    fn section(&mut self, name: &str, kind: object::SectionKind, sh_flags: u32) -> SectionId {
+        let id = self.0.add_section(Vec::new(), name.as_bytes().to_vec(), kind);
+        self.0.section_mut(id).flags = object::SectionFlags::Elf { sh_flags: sh_flags.into() };
+        id
+    }
+
+    /// An `SHT_PROGBITS` section holding `bytes`.
+    fn progbits(&mut self, name: &str, sh_flags: u32, bytes: &[u8]) -> SectionId {
+        let id = self.section(name, object::SectionKind::Elf(SHT_PROGBITS), sh_flags);
+        self.0.section_mut(id).set_data(bytes.to_vec(), 8);
+        id
+    }
+
+    /// A code section (`SHF_ALLOC | SHF_EXECINSTR`) of these instruction slots.
+    fn text(&mut self, name: &str, slots: &[[u8; 8]]) -> SectionId {
+        self.progbits(name, SHF_ALLOC | SHF_EXECINSTR, &slots.concat())
+    }
+
+    /// An `SHT_NOBITS` section of `size` bytes.
+    fn nobits(&mut self, name: &str, sh_flags: u32, size: u64) -> SectionId {
+        let id = self.section(name, object::SectionKind::UninitializedData, sh_flags);
+        self.0.section_mut(id).append_bss(size, 8);
+        id
+    }
+
+    fn symbol(&mut self, name: &str, kind: object::SymbolKind, section: SectionId, value: u64, size: u64) -> SymbolId {
+        self.0.add_symbol(object::write::Symbol {
+            name: name.as_bytes().to_vec(),
+            value,
+            size,
+            kind,
+            scope: object::SymbolScope::Dynamic,
+            weak: false,
+            section: object::write::SymbolSection::Section(section),
+            flags: object::SymbolFlags::None,
+        })
+    }
+
+    /// A global function (`STT_FUNC`) at `value` in `section`.
+    fn function(&mut self, name: &str, section: SectionId, value: u64) -> SymbolId {
+        self.symbol(name, object::SymbolKind::Text, section, value, 0)
+    }
+
+    /// A global variable (`STT_OBJECT`) of `size` bytes at `value` in `section`.
+    fn variable(&mut self, name: &str, section: SectionId, value: u64, size: u64) -> SymbolId {
+        self.symbol(name, object::SymbolKind::Data, section, value, size)
+    }
+
+    /// A relocation (`SHT_REL`, implicit addend) of type `r_type` at `offset` in `section`.
+    fn reloc(&mut self, section: SectionId, offset: u64, r_type: u32, symbol: SymbolId) {
+        let flags = object::RelocationFlags::Elf { r_type };
+        self.0.add_relocation(section, object::write::Relocation { offset, symbol, addend: 0, flags }).unwrap();
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        self.0.write().expect("object::write")
+    }
+}
+
+/// Patches a 32- or 64-bit field (`width` bytes at `field`) of the header of section `name`.
+fn patch_header(bytes: &mut [u8], name: &str, field: usize, width: usize, value: u64) {
+    let section = raw_sections(bytes).into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name}"));
+    bytes[section.header + field..][..width].copy_from_slice(&value.to_le_bytes()[..width]);
+}
+
+const SH_TYPE: usize = 4;
+const SH_SIZE: usize = 0x20;
+const SH_LINK: usize = 0x28;
+
+/// `elf::convert` refuses `bytes`, and `fc-aot convert` prints the error as its one line
+/// (exit 1, no output file) with every needle in it; returns the error.
+fn refuses(test: &str, bytes: &[u8], needles: &[&str]) -> elf::ConvertError {
+    let error = match elf::convert(bytes) {
+        Ok(image) => panic!("{test}: converted to {image:?}"),
+        Err(e) => e,
+    };
+    let tmp = TempDir::new(test);
+    let object = tmp.join(format!("{test}.o"));
+    std::fs::write(&object, bytes).unwrap();
+    let line = convert_fails(&tmp, &object, needles);
+    assert!(line.ends_with(&error.to_string()), "{line}\n  does not end with\n{error}");
+    error
+}
+
+/// `.text`: `f` calls `g` (global, at slot 2); `.data`: `x`, loaded by `f`'s lddw.
+fn well_formed() -> (Obj, SectionId, SymbolId, SymbolId) {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[LDDW[0], LDDW[1], call(-1), EXIT, MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    let g = o.function("g", text, 32);
+    let data = o.progbits(".data", SHF_ALLOC | SHF_WRITE, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    let x = o.variable("x", data, 4, 4);
+    o.reloc(text, 0, R_BPF_64_64, x);
+    o.reloc(text, 16, R_BPF_64_32, g);
+    (o, text, x, g)
+}
+
+#[test]
+fn hand_built_object_converts() {
+    let (o, ..) = well_formed();
+    let image = elf::convert(&o.bytes()).unwrap();
+    assert_eq!(image.functions, [("f".to_owned(), 0), ("g".to_owned(), 32)]);
+    assert_eq!(image.data, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let slots: Vec<[u8; 8]> = image.text.chunks(8).map(|s| s.try_into().unwrap()).collect();
+    // lddw r1, x -> data-relative lddw of offset 4; call g -> pc-relative call of +1.
+    assert_eq!(slots, [insn(0xb8, 1, 0, 4), [0; 8], call(1), EXIT, MOV_R0_0, EXIT]);
+}
+
+/// Issue 13: an executable `SHT_NOBITS` section before the real `.text`, with an
+/// `R_BPF_64_64` relocation on it: `convert` panicked (exit 101) patching `.text`'s bytes.
+#[test]
+fn nobits_code_with_lddw_relocation() {
+    let mut o = Obj::new();
+    let ghost = o.nobits(".text.a", SHF_ALLOC | SHF_EXECINSTR, 16);
+    let text = o.text(".text", &[LDDW[0]]);
+    o.function("f", text, 0);
+    let data = o.progbits(".data", SHF_ALLOC | SHF_WRITE, &[0; 8]);
+    let x = o.variable("x", data, 0, 8);
+    o.reloc(ghost, 0, R_BPF_64_64, x);
+    let e = refuses("nobits-lddw", &o.bytes(), &["section .text.a", "SHT_NOBITS"]);
+    assert!(matches!(e.kind, ConvertErrorKind::NoBytes { size: 16 }), "{e:?}");
+}
+
+/// Issue 13 with `R_BPF_64_32`: the relocation landed on `.text`'s call (a wrong container, exit 0).
+#[test]
+fn nobits_code_with_call_relocation() {
+    let mut o = Obj::new();
+    let ghost = o.nobits(".text.a", SHF_ALLOC | SHF_EXECINSTR, 16);
+    let text = o.text(".text", &[call(-1), EXIT, MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    let g = o.function("g", text, 16);
+    o.reloc(ghost, 0, R_BPF_64_32, g);
+    let e = refuses("nobits-call", &o.bytes(), &["section .text.a", "SHT_NOBITS"]);
+    assert!(matches!(e.kind, ConvertErrorKind::NoBytes { size: 16 }), "{e:?}");
+}
+
+/// `.data` and `.rodata` must have their bytes in the file; TLS and compressed sections cannot be placed.
+#[test]
+fn data_without_bytes_or_with_unsupported_flags() {
+    for (name, kind, sh_flags) in [
+        (".data", object::SectionKind::UninitializedData, SHF_ALLOC | SHF_WRITE),
+        (".rodata", object::SectionKind::UninitializedData, SHF_ALLOC),
+        (".data", object::SectionKind::Elf(SHT_PROGBITS), SHF_ALLOC | SHF_WRITE | SHF_TLS),
+        (".rodata", object::SectionKind::Elf(SHT_PROGBITS), SHF_ALLOC | SHF_COMPRESSED),
+    ] {
+        let mut o = Obj::new();
+        let text = o.text(".text", &[LDDW[0], LDDW[1], EXIT]);
+        o.function("f", text, 0);
+        let data = o.section(name, kind, sh_flags);
+        match kind {
+            object::SectionKind::UninitializedData => o.0.append_section_bss(data, 8, 8),
+            _ => o.0.append_section_data(data, &[7; 8], 8),
+        };
+        let x = o.variable("x", data, 0, 8);
+        o.reloc(text, 0, R_BPF_64_64, x);
+        let test = format!("data-flags-{}-{sh_flags:x}", &name[1..]);
+        let e = refuses(&test, &o.bytes(), &[&format!("section {name}")]);
+        assert!(
+            matches!(e.kind, ConvertErrorKind::NoBytes { .. } | ConvertErrorKind::UnsupportedSectionFlags(_)),
+            "{e:?}"
+        );
+    }
+}
+
+/// A `.bss` stored in the file with bytes that are not zero: they would be dropped.
+#[test]
+fn bss_with_bytes_that_are_not_zero() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    o.progbits(".bss", SHF_ALLOC | SHF_WRITE, &[0, 0, 0, 9]);
+    let e = refuses("bss-bytes", &o.bytes(), &["section .bss", "not zero at offset 0x3"]);
+    assert_eq!(e.kind, ConvertErrorKind::BssNotZero { offset: 3 });
+}
+
+/// Relocations whose bytes are not (all) inside their section, or not at an instruction slot.
+#[test]
+fn relocation_outside_its_section_or_slot() {
+    for (offset, r_type, what) in [
+        (0x100, R_BPF_64_64, "outside the section (24 bytes)"),
+        (16, R_BPF_64_64, "outside the section (24 bytes)"),
+        (24, R_BPF_64_32, "outside the section (24 bytes)"),
+        (u64::MAX - 7, R_BPF_64_32, "outside the section (24 bytes)"),
+        (4, R_BPF_64_64, "not at an instruction slot"),
+    ] {
+        let (mut o, text, x, _) = well_formed_small();
+        o.reloc(text, offset, r_type, x);
+        let test = format!("reloc-outside-{offset:x}-{r_type}");
+        let name = if r_type == R_BPF_64_64 { "R_BPF_64_64" } else { "R_BPF_64_32" };
+        let site = format!("relocation {name} at offset 0x{offset:x} against `x`");
+        let e = refuses(&test, &o.bytes(), &["section .text", &site, what]);
+        assert!(
+            matches!(
+                e.kind,
+                ConvertErrorKind::RelocationOutsideSection { .. } | ConvertErrorKind::RelocationMisaligned
+            ),
+            "{e:?}"
+        );
+    }
+}
+
+/// `.text` of three slots (`mov; mov; exit`, function `f`) and `.data` with `x`.
+fn well_formed_small() -> (Obj, SectionId, SymbolId, SectionId) {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    let data = o.progbits(".data", SHF_ALLOC | SHF_WRITE, &[0; 8]);
+    let x = o.variable("x", data, 0, 8);
+    (o, text, x, data)
+}
+
+/// A relocation on the second slot of an lddw (whose bytes happen to read as an lddw or a
+/// call) rewrote the lddw's immediate and the next instruction.
+#[test]
+fn relocation_on_the_second_slot_of_an_lddw() {
+    for (second, r_type) in [(insn(0x18, 0, 0, 0), R_BPF_64_64), (call(-1), R_BPF_64_32)] {
+        let mut o = Obj::new();
+        let text = o.text(".text", &[LDDW[0], second, MOV_R0_0, EXIT]);
+        let f = o.function("f", text, 0);
+        let data = o.progbits(".data", SHF_ALLOC | SHF_WRITE, &[0; 8]);
+        let x = o.variable("x", data, 0, 8);
+        o.reloc(text, 8, r_type, if r_type == R_BPF_64_64 { x } else { f });
+        let e = refuses(
+            &format!("reloc-lddw-tail-{r_type}"),
+            &o.bytes(),
+            &["section .text", "at offset 0x8", "second slot of an lddw"],
+        );
+        assert_eq!(e.kind, ConvertErrorKind::RelocationInsideLddw);
+    }
+}
+
+/// Two `R_BPF_64_32` on one call: the second read the first's result as its addend.
+#[test]
+fn two_relocations_on_one_call() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[call(-1), EXIT, MOV_R0_0, EXIT, MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    let g = o.function("g", text, 16);
+    o.reloc(text, 0, R_BPF_64_32, g);
+    o.reloc(text, 0, R_BPF_64_32, g);
+    let e = refuses(
+        "reloc-twice",
+        &o.bytes(),
+        &["section .text", "relocation R_BPF_64_32 at offset 0x0 against `g`", "second relocation"],
+    );
+    assert_eq!(e.kind, ConvertErrorKind::DuplicateRelocation);
+}
+
+/// A symbol whose value lies past its section: the lddw loaded from the next section.
+#[test]
+fn data_symbol_outside_its_section() {
+    let (mut o, text, _, data) = well_formed_small();
+    o.progbits(".data.b", SHF_ALLOC | SHF_WRITE, &[0; 8]);
+    let y = o.variable("y", data, 12, 4);
+    let code = o.0.section_mut(text).data_mut();
+    code[..16].copy_from_slice(&[LDDW[0], LDDW[1]].concat());
+    o.reloc(text, 0, R_BPF_64_64, y);
+    let e = refuses(
+        "symbol-outside",
+        &o.bytes(),
+        &["section .text", "against `y`", "0xc lies outside its section .data (8 bytes)"],
+    );
+    assert!(matches!(e.kind, ConvertErrorKind::SymbolOutsideSection { value: 12, size: 8, .. }), "{e:?}");
+}
+
+/// Function-table entries past their section (in the next one) or inside an lddw.
+#[test]
+fn function_entry_outside_its_section_or_inside_an_lddw() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT]);
+    o.text(".text.b", &[MOV_R0_0, EXIT]);
+    o.function("f", text, 16);
+    let e = refuses("function-outside", &o.bytes(), &["symbol `f`", "0x10 lies outside its section .text (16 bytes)"]);
+    assert!(matches!(e.kind, ConvertErrorKind::SymbolOutsideSection { .. }), "{e:?}");
+
+    let mut o = Obj::new();
+    let text = o.text(".text", &[LDDW[0], LDDW[1], EXIT]);
+    o.function("f", text, 0);
+    o.function("g", text, 8);
+    let e =
+        refuses("function-in-lddw", &o.bytes(), &["symbol `g`", "offset 8 in section .text", "second slot of an lddw"]);
+    assert!(matches!(e.kind, ConvertErrorKind::NotAnInstruction { inside_lddw: true, .. }), "{e:?}");
+
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT]);
+    o.function("f", text, 4);
+    let e = refuses("function-unaligned", &o.bytes(), &["symbol `f`", "not a multiple of 8"]);
+    assert!(matches!(e.kind, ConvertErrorKind::NotAnInstruction { inside_lddw: false, .. }), "{e:?}");
+}
+
+/// Call targets (symbol + immediate) outside the target's section, or inside an lddw.
+#[test]
+fn call_target_outside_its_section_or_inside_an_lddw() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[call(1), EXIT]);
+    o.text(".text.b", &[MOV_R0_0, EXIT, MOV_R0_0, EXIT]);
+    let f = o.function("f", text, 0);
+    o.reloc(text, 0, R_BPF_64_32, f);
+    let e = refuses(
+        "call-outside",
+        &o.bytes(),
+        &[
+            "relocation R_BPF_64_32 at offset 0x0 against `f`",
+            "call target (offset 16) lies outside the target's section .text (16 bytes)",
+        ],
+    );
+    assert!(matches!(e.kind, ConvertErrorKind::CallTargetOutsideSection { offset: 16, size: 16, .. }), "{e:?}");
+
+    let mut o = Obj::new();
+    let text = o.text(".text", &[call(1), LDDW[0], LDDW[1], EXIT]);
+    let f = o.function("f", text, 0);
+    o.reloc(text, 0, R_BPF_64_32, f);
+    let e =
+        refuses("call-in-lddw", &o.bytes(), &["against `f`", "offset 16 in section .text", "second slot of an lddw"]);
+    assert!(matches!(e.kind, ConvertErrorKind::NotAnInstruction { inside_lddw: true, .. }), "{e:?}");
+}
+
+/// A code section ending in the first half of an lddw: the next section's first slot became its second.
+#[test]
+fn code_section_ending_inside_an_lddw() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, LDDW[0]]);
+    o.text(".text.b", &[[0; 8], EXIT]);
+    o.function("f", text, 0);
+    let e = refuses(
+        "lddw-truncated",
+        &o.bytes(),
+        &["section .text", "ends inside the two-slot lddw instruction at offset 0x8"],
+    );
+    assert_eq!(e.kind, ConvertErrorKind::LddwTruncated { offset: 8 });
+}
+
+/// Relocation sections the object crate skips without a word (RELA read as REL-sized, another
+/// symbol table, a size that is not whole entries): the lddw stayed a plain `lddw r1, 0`.
+#[test]
+fn relocation_sections_that_cannot_be_read() {
+    let (mut o, text, x, _) = well_formed_small();
+    let code = o.0.section_mut(text).data_mut();
+    code[..16].copy_from_slice(&[LDDW[0], LDDW[1]].concat());
+    o.reloc(text, 0, R_BPF_64_64, x);
+    let good = o.bytes();
+    elf::convert(&good).expect("the unpatched object converts");
+    let strtab = raw_sections(&good).iter().position(|s| s.name == ".strtab").unwrap() as u64;
+    for (test, field, width, value, needle) in [
+        ("rel-as-rela", SH_TYPE, 4, 4, "explicit addends (SHT_RELA)"),
+        ("rel-other-symtab", SH_LINK, 4, strtab, "not to the object's symbol table"),
+        ("rel-partial-entry", SH_SIZE, 8, 17, "malformed ELF"),
+    ] {
+        let mut bytes = good.clone();
+        patch_header(&mut bytes, ".rel.text", field, width, value);
+        refuses(test, &bytes, &["section .rel.text", needle]);
+    }
+}
+
+/// A relocation naming symbol 0 (no symbol).
+#[test]
+fn relocation_without_a_symbol() {
+    let (mut o, text, x, _) = well_formed_small();
+    o.reloc(text, 0, R_BPF_64_64, x);
+    let mut bytes = o.bytes();
+    let rel = raw_sections(&bytes).into_iter().find(|s| s.name == ".rel.text").unwrap();
+    bytes[rel.offset + 12..rel.offset + 16].fill(0); // r_info's symbol index
+    let e = refuses("reloc-no-symbol", &bytes, &["relocation R_BPF_64_64 at offset 0x0", "names no symbol"]);
+    assert_eq!(e.kind, ConvertErrorKind::RelocationWithoutSymbol);
+}
+
+/// Global functions must have distinct names, and a name: an unnamed one was given its section's name.
+#[test]
+fn function_names_missing_or_twice() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT, MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    o.function("f", text, 16);
+    let e = refuses("function-twice", &o.bytes(), &["symbol `f`", "two global functions"]);
+    assert_eq!(e.kind, ConvertErrorKind::DuplicateFunction);
+
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT]);
+    o.function("", text, 0);
+    let e = refuses("function-unnamed", &o.bytes(), &["without a name"]);
+    assert_eq!(e.kind, ConvertErrorKind::UnnamedFunction);
+}
+
+/// Symbols in empty sections resolve (to the end of their kind's output), and are in bounds.
+#[test]
+fn symbols_in_empty_sections() {
+    let mut o = Obj::new();
+    let text = o.text(".text", &[LDDW[0], LDDW[1], EXIT]);
+    o.function("f", text, 0);
+    o.progbits(".data", SHF_ALLOC | SHF_WRITE, &[1, 2, 3]);
+    let empty = o.progbits(".data.empty", SHF_ALLOC | SHF_WRITE, &[]);
+    let end = o.variable("end", empty, 0, 0);
+    o.reloc(text, 0, R_BPF_64_64, end);
+    let image = elf::convert(&o.bytes()).unwrap();
+    assert_eq!(image.text[..8], insn(0xb8, 1, 0, 3));
+
+    let mut o = Obj::new();
+    let text = o.text(".text", &[MOV_R0_0, EXIT]);
+    o.function("f", text, 0);
+    let empty = o.text(".text.empty", &[]);
+    o.function("g", empty, 0);
+    let e = refuses("function-in-empty", &o.bytes(), &["symbol `g`", "outside its section .text.empty (0 bytes)"]);
+    assert!(matches!(e.kind, ConvertErrorKind::SymbolOutsideSection { .. }), "{e:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
