@@ -124,7 +124,8 @@ fn memcpy(args: [u64; 5], memory: &mut HelperMemory) -> u64 {
     let Ok(len) = usize::try_from(n) else { return FAIL };
     match (memory.check(dst, len, Access::Write), memory.check(src, len, Access::Read)) {
         (Some(d), Some(s)) => {
-            // Both ranges were checked for `len` bytes; `copy` allows overlap.
+            // SAFETY: `check` proved `len` bytes at `s` readable and at `d` writable,
+            // and the view has the mapped bytes to itself; `copy` allows overlap.
             unsafe { core::ptr::copy(s, d, len) };
             0
         }

@@ -1,5 +1,6 @@
 //! fc-runtime: the `no_std` core every fc-aot engine and tool builds on.
 #![no_std]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

@@ -66,10 +66,14 @@ struct Host<'m, 'r> {
 }
 
 unsafe extern "C" fn dispatch(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64 {
-    // `run` set `host` to a live `Host` for the duration of the call into native code,
-    // and native code calls this only from inside that call.
+    // SAFETY: native code passes back the `Env` that `run` lent it for the call it is
+    // inside; `run` touches `env` only after that call returns.
     let env = unsafe { &mut *env };
+    // SAFETY: `run` set `host` to its live `Host` for the duration of the call into
+    // native code, and native code calls this only from inside that call.
     let host = unsafe { &mut *(env.host as *mut Host) };
+    // SAFETY: `host.memory` is the `&mut MemoryMap` that `run` holds for the whole
+    // call and does not use meanwhile.
     let memory = unsafe { &mut *host.memory };
     match host.helpers.call(id, [a1, a2, a3, a4, a5], &mut memory.helper_view()) {
         HelperOutcome::Return(v) => v,
@@ -92,9 +96,10 @@ pub unsafe fn run(
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
 ) -> Result<u64, Trap> {
+    let regions = *memory.regions();
     let mut host = Host { helpers, memory: memory as *mut MemoryMap };
     let mut env = Env {
-        regions: *memory.regions(),
+        regions,
         helper: dispatch,
         host: &mut host as *mut Host as *mut core::ffi::c_void,
         budget: inv.budget.map_or(u64::MAX, u64::from),
@@ -105,6 +110,8 @@ pub unsafe fn run(
         stop: 0,
         _reserved: 0,
     };
+    // SAFETY: the caller vouches `entry` is code translated from `program` for this ABI
+    // (the function's contract); `env` and `host` live until it returns.
     let r0 = unsafe { entry(&mut env, inv.r1, inv.r2) };
     match env.error {
         0 => Ok(r0),
@@ -112,19 +119,6 @@ pub unsafe fn run(
             code: ErrorCode::from_code(code).unwrap_or(ErrorCode::IllegalInstruction),
             pc: env.error_pc as usize,
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::offsets::*;
-
-    #[test]
-    fn the_layout_is_the_documented_one() {
-        // targets/include/fc_abi.h spells the same layout for 64-bit hosts.
-        assert_eq!((REGION_SIZE, REGION_BASE, REGION_LEN, REGION_WRITABLE), (16, 0, 8, 12));
-        assert_eq!((HELPER, BUDGET, FRAME_SIZE, STACK_TOP), (256, 272, 280, 288));
-        assert_eq!((ERROR, ERROR_PC, STOP), (296, 300, 304));
     }
 }
 
@@ -139,7 +133,13 @@ pub struct Linked {
 #[cfg(feature = "alloc")]
 impl Linked {
     /// `abi_version` is what the translated object exports; another version is refused.
-    pub fn new(abi_version: u32, by_slot: alloc::vec::Vec<(usize, EntryFn)>) -> Result<Linked, ErrorCode> {
+    ///
+    /// # Safety
+    /// Every entry point is code fc-aot translated (Cranelift or the C backend) for
+    /// native ABI `abi_version` from a verified program: it touches memory only through
+    /// the regions of the [`Env`] it is given and calls the host only through
+    /// `Env::helper`. The engine runs it for whatever program it is prepared with.
+    pub unsafe fn new(abi_version: u32, by_slot: alloc::vec::Vec<(usize, EntryFn)>) -> Result<Linked, ErrorCode> {
         if abi_version != ABI_VERSION {
             return Err(ErrorCode::IllegalInstruction);
         }
@@ -163,7 +163,22 @@ impl crate::interp::Engine for Linked {
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         let entry = self.by_function.iter().find(|(f, _)| *f == inv.function).map(|(_, e)| *e);
         let entry = entry.ok_or(Trap { code: ErrorCode::IllegalCall, pc: 0 })?;
-        // `new` checked the ABI version; whoever built `by_slot` vouches the code is this program's.
+        // SAFETY: every entry of `by_function` came from `by_slot`, which `new`'s caller
+        // vouched is translated code for this ABI (`new` checked the version), and
+        // `memory` and `helpers` live for the whole call.
         unsafe { run(entry, program, inv, memory, helpers) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offsets::*;
+
+    #[test]
+    fn the_layout_is_the_documented_one() {
+        // targets/include/fc_abi.h spells the same layout for 64-bit hosts.
+        assert_eq!((REGION_SIZE, REGION_BASE, REGION_LEN, REGION_WRITABLE), (16, 0, 8, 12));
+        assert_eq!((HELPER, BUDGET, FRAME_SIZE, STACK_TOP), (256, 272, 280, 288));
+        assert_eq!((ERROR, ERROR_PC, STOP), (296, 300, 304));
     }
 }

@@ -518,6 +518,12 @@ impl<'a> VirtualMachine<'a> {
     }
 }
 
+impl Drop for VirtualMachine<'_> {
+    fn drop(&mut self) {
+        self.unload();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,11 +535,5 @@ mod tests {
         let size = core::mem::size_of::<VirtualMachine>();
         std::println!("VirtualMachine: {size} bytes");
         assert!(size <= 256, "VirtualMachine is {size} bytes");
-    }
-}
-
-impl Drop for VirtualMachine<'_> {
-    fn drop(&mut self) {
-        self.unload();
     }
 }

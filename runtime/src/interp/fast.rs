@@ -80,7 +80,8 @@ fn kind_at(first: Kind, index: usize) -> Kind {
     // `Kind` lays the specialised families out contiguously; index stays inside its family.
     let k = first as u8 as usize + index;
     assert!(k < Kind::Tail as usize, "kind family overflow");
-    // The discriminants are dense from 0 and `k` is within the enum.
+    // SAFETY: `Kind` is `repr(u8)` with dense discriminants 0..=Tail, and `k < Tail`
+    // (asserted above), so `k` is the discriminant of a variant.
     unsafe { core::mem::transmute::<u8, Kind>(k as u8) }
 }
 
@@ -299,7 +300,9 @@ impl Regions {
         let slot = ((addr >> SLOT_SHIFT) & (SLOTS as u64 - 1)) as usize;
         let offset = addr.wrapping_sub((slot as u64) << SLOT_SHIFT);
         if offset + N <= lens[slot] {
-            // In bounds of a region the map borrows for the whole run.
+            // SAFETY: `offset` is `addr` with bits 28-31 cleared, so `offset + N` cannot
+            // wrap; `offset + N <= lens[slot]`, which is 0 or the length of the region
+            // at `base[slot]`, borrowed by the map for the whole run.
             Some(unsafe { self.base[slot].add(offset as usize) })
         } else {
             None
@@ -310,7 +313,8 @@ impl Regions {
     fn load<const N: u64>(&self, addr: u64) -> Option<u64> {
         let p = self.at::<N>(&self.read_len, addr)?;
         let mut b = [0u8; 8];
-        // `at` proved N readable bytes; unaligned-safe copy.
+        // SAFETY: `at` proved N (<= 8) bytes at `p` readable; `b` holds 8; a byte
+        // copy needs no alignment.
         unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize) };
         Some(u64::from_le_bytes(b))
     }
@@ -318,7 +322,8 @@ impl Regions {
     #[inline(always)]
     fn store<const N: u64>(&self, addr: u64, value: u64) -> Option<()> {
         let p = self.at::<N>(&self.write_len, addr)?;
-        // `at` proved N writable bytes.
+        // SAFETY: `at` proved N (<= 8) bytes at `p` writable, in a region of the map
+        // `run` holds `&mut`; no reference into it is live during the copy.
         unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
         Some(())
     }

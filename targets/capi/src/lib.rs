@@ -19,6 +19,7 @@
 //!   (stores and `last_error` stay usable, `fc_vm_free` is deferred to the end of
 //!   the run). Nothing unwinds into C: every body runs under `catch_unwind`.
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![allow(non_camel_case_types)]
 
 use std::cell::{Cell, UnsafeCell};
@@ -80,9 +81,11 @@ static LOCK_SLOTS: [LockSlot; FC_MAX_LOCKED_STORES] = [FREE_SLOT; FC_MAX_LOCKED_
 fn call_slot(f: &AtomicPtr<()>) {
     let f = f.load(Ordering::Acquire);
     if !f.is_null() {
-        // Only ever stored from a non-null `CLockFn` (fc_stores_set_lock).
+        // SAFETY: `f` is non-null, and only `HeldSlot::take` stores into a slot, from a `CLockFn`:
+        // this turns it back into that function pointer.
         let f: CLockFn = unsafe { std::mem::transmute::<*mut (), CLockFn>(f) };
-        // The C caller promised a callable `void (*)(void)`.
+        // SAFETY: `fc_stores_set_lock`'s caller promised `lock` and `unlock` are callable `void
+        // (*)(void)` that do not call this API.
         unsafe { f() }
     }
 }
@@ -137,7 +140,8 @@ pub struct fc_stores {
 
 /// The context behind a handle (a pointer `Arc::into_raw` made).
 unsafe fn stores_ref<'s>(stores: *const fc_stores) -> Option<&'s fc_stores> {
-    // Non-null handles come from fc_stores_new and stay valid while referenced.
+    // SAFETY: the caller passes NULL or a handle from `fc_stores_new` that is still referenced
+    // (this function's contract): a pointer to a live `fc_stores`.
     unsafe { stores.as_ref() }
 }
 
@@ -160,7 +164,8 @@ pub unsafe extern "C" fn fc_stores_free(stores: *mut fc_stores) {
         return;
     }
     guard((), || {
-        // The handle owns one strong reference (fc_stores_new).
+        // SAFETY: `stores` is a non-null handle from `fc_stores_new` not freed before (contract):
+        // it owns one strong reference, given up here.
         drop(unsafe { Arc::from_raw(stores.cast_const()) });
     });
 }
@@ -176,7 +181,8 @@ pub unsafe extern "C" fn fc_stores_set_lock(stores: *mut fc_stores, lock: Option
         return false;
     }
     guard(false, || {
-        // Borrow the handle's reference without giving it up.
+        // SAFETY: `stores` is a live handle (contract) made by `Arc::into_raw`; `ManuallyDrop`
+        // borrows the handle's reference without giving it up.
         let mut arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(stores.cast_const()) });
         // Unique: no VM borrows the context, so it may be replaced.
         let Some(s) = Arc::get_mut(&mut arc) else { return false };
@@ -214,6 +220,7 @@ pub extern "C" fn fc_store_capacity() -> usize {
 /// `stores` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_stores_free_entries(stores: *const fc_stores) -> usize {
+    // SAFETY: `stores` is NULL or a live handle (this function's contract).
     let Some(s) = (unsafe { stores_ref(stores) }) else { return 0 };
     guard(0, || s.ctx.free())
 }
@@ -228,7 +235,9 @@ unsafe fn fetch(ctx: &StoreContext, owner: Owner, key: u32, value: *mut u32) -> 
     }
     guard(false, || match ctx.fetch(owner, key) {
         Some(v) => {
-            // Checked non-null; the caller passes a writable uint32_t.
+            // SAFETY: `value` is checked non-null above and the caller passes a writable `uint32_t`
+            // (contract of `fc_global_fetch` / `fc_local_fetch`); an unaligned write needs no
+            // alignment.
             unsafe { value.write_unaligned(v) };
             true
         }
@@ -240,7 +249,8 @@ unsafe fn entries(ctx: &StoreContext, owner: Owner, keys: *mut u32, values: *mut
     guard(0, || {
         let all = ctx.entries(owner);
         for (i, &(k, v)) in all.iter().take(capacity).enumerate() {
-            // The caller provides `capacity` elements in each non-NULL array.
+            // SAFETY: the caller provides `capacity` writable elements in each non-NULL array
+            // (contract of the `*_entries` functions), and `i < capacity`.
             unsafe {
                 if !keys.is_null() {
                     keys.add(i).write_unaligned(k);
@@ -260,6 +270,7 @@ unsafe fn entries(ctx: &StoreContext, owner: Owner, keys: *mut u32, values: *mut
 /// `stores` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_global_update(stores: *mut fc_stores, key: u32, value: u32) -> bool {
+    // SAFETY: `stores` is NULL or a live handle (this function's contract).
     let Some(s) = (unsafe { stores_ref(stores) }) else { return false };
     update(&s.ctx, Owner::Global, key, value)
 }
@@ -270,7 +281,9 @@ pub unsafe extern "C" fn fc_global_update(stores: *mut fc_stores, key: u32, valu
 /// `stores` is NULL or a live handle; `value` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fc_global_fetch(stores: *mut fc_stores, key: u32, value: *mut u32) -> bool {
+    // SAFETY: `stores` is NULL or a live handle (this function's contract).
     let Some(s) = (unsafe { stores_ref(stores) }) else { return false };
+    // SAFETY: `value` is NULL or writable (this function's contract).
     unsafe { fetch(&s.ctx, Owner::Global, key, value) }
 }
 
@@ -280,6 +293,7 @@ pub unsafe extern "C" fn fc_global_fetch(stores: *mut fc_stores, key: u32, value
 /// `stores` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_global_get(stores: *mut fc_stores, key: u32) -> u32 {
+    // SAFETY: `stores` is NULL or a live handle (this function's contract).
     let Some(s) = (unsafe { stores_ref(stores) }) else { return 0 };
     guard(0, || s.ctx.fetch(Owner::Global, key).unwrap_or(0))
 }
@@ -290,7 +304,9 @@ pub unsafe extern "C" fn fc_global_get(stores: *mut fc_stores, key: u32) -> u32 
 /// `stores` is NULL or a live handle; `keys`/`values` are NULL or hold `capacity` elements.
 #[no_mangle]
 pub unsafe extern "C" fn fc_global_entries(stores: *const fc_stores, keys: *mut u32, values: *mut u32, capacity: usize) -> usize {
+    // SAFETY: `stores` is NULL or a live handle (this function's contract).
     let Some(s) = (unsafe { stores_ref(stores) }) else { return 0 };
+    // SAFETY: `keys` and `values` are NULL or hold `capacity` elements (this function's contract).
     unsafe { entries(&s.ctx, Owner::Global, keys, values, capacity) }
 }
 
@@ -349,8 +365,10 @@ impl Native {
                 None => return Err((ILLEGAL_CALL, format!("no native code for function `{name}` of the container"))),
             }
         }
-        // The version was checked above, so `new` accepts it.
-        Linked::new(self.abi_version, by_slot).map_err(|e| (e.code(), format!("native code refused: {}", e.text())))
+        // SAFETY: the entries are what `fc_vm_set_native` was given, whose contract is
+        // that they are code fc-aot translated for this ABI. The version was checked
+        // above, so `new` accepts it.
+        unsafe { Linked::new(self.abi_version, by_slot) }.map_err(|e| (e.code(), format!("native code refused: {}", e.text())))
     }
 }
 
@@ -362,7 +380,9 @@ impl Inner {
     }
     fn free_copy(&mut self) {
         if let Some(p) = self.copy.take() {
-            // Made by Box::into_raw in fc_vm_load_copy; the VM no longer references it.
+            // SAFETY: `p` was made by `Box::into_raw` in `fc_vm_load_copy`, and `take` removed the
+            // only copy; callers run this only when the VM holds no borrow of the bytes (unloaded,
+            // or the load failed).
             drop(unsafe { Box::from_raw(p.as_ptr()) });
         }
     }
@@ -402,7 +422,8 @@ impl fc_vm {
 }
 
 unsafe fn vm_ref<'v>(vm: *const fc_vm) -> Option<&'v fc_vm> {
-    // Non-null handles come from fc_vm_new and are live until fc_vm_free.
+    // SAFETY: the caller passes NULL or a handle from `fc_vm_new` not yet freed (this function's
+    // contract): a pointer to a live `fc_vm`.
     unsafe { vm.as_ref() }
 }
 
@@ -410,6 +431,7 @@ unsafe fn vm_ref<'v>(vm: *const fc_vm) -> Option<&'v fc_vm> {
 /// this VM is already under way (a reentrant call from a helper, sink or clock).
 unsafe fn with_vm<R>(vm: *mut fc_vm, busy: R, f: impl FnOnce(&fc_vm, &mut Inner) -> R) -> R {
     let result = {
+        // SAFETY: `vm` is NULL or a live handle (this function's contract).
         let Some(h) = (unsafe { vm_ref(vm) }) else { return busy };
         if h.state.get() != State::Idle {
             return busy;
@@ -424,14 +446,16 @@ unsafe fn with_vm<R>(vm: *mut fc_vm, busy: R, f: impl FnOnce(&fc_vm, &mut Inner)
         }
         h.state.set(State::Busy);
         let _done = Done(&h.state);
-        // The state was Idle: no other `&mut Inner` exists, and none can be made
-        // until `_done` resets it.
+        // SAFETY: the state was Idle, so no other `&mut Inner` exists, and none can be made until
+        // `_done` resets it.
         let inner = unsafe { &mut *h.inner.get() };
         f(h, inner)
     };
-    // No reference into the handle is left: a free deferred by a reentrant call can happen now.
+    // SAFETY: `vm` is non-null (`vm_ref` returned a handle above) and still live: only this point
+    // frees a handle whose state is FreeWhenDone.
     if unsafe { (*vm).state.get() } == State::FreeWhenDone {
-        // Made by Box::into_raw in fc_vm_new; fc_vm_free handed it over.
+        // SAFETY: made by `Box::into_raw` in `fc_vm_new`; `fc_vm_free` handed it over
+        // (FreeWhenDone), and no reference into the handle is left.
         guard((), || drop(unsafe { Box::from_raw(vm) }));
     }
     result
@@ -447,12 +471,14 @@ pub unsafe extern "C" fn fc_vm_new(stores: *mut fc_stores) -> *mut fc_vm {
         return ptr::null_mut();
     }
     guard(ptr::null_mut(), || {
-        // A live handle: take one more reference for this VM.
+        // SAFETY: `stores` is a non-null live handle (contract) made by `Arc::into_raw`: count one
+        // more reference and take it as this VM's `Arc`.
         let arc = unsafe {
             Arc::increment_strong_count(stores.cast_const());
             Arc::from_raw(stores.cast_const())
         };
-        // The Arc keeps the context at this address until the VM (dropped first) is gone.
+        // SAFETY: the `Arc` keeps the context at this address until the VM, dropped before `stores`
+        // in `fc_vm`, is gone; the `'static` never leaves this file.
         let ctx: &'static StoreContext = unsafe { &*ptr::addr_of!(arc.ctx) };
         // The runtime takes the lock hook while it allocates the VM's local store.
         let mut vm = VirtualMachine::new(ctx);
@@ -474,10 +500,12 @@ pub unsafe extern "C" fn fc_vm_new(stores: *mut fc_stores) -> *mut fc_vm {
 /// `vm` is NULL or a live handle, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_free(vm: *mut fc_vm) {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return };
     guard((), || match h.state.get() {
         State::Idle => {
-            // Idle: nothing borrows the handle; it was made by Box::into_raw.
+            // SAFETY: Idle: nothing borrows the handle, made by `Box::into_raw` in `fc_vm_new`; the
+            // caller does not use it afterwards (contract).
             drop(unsafe { Box::from_raw(vm) });
         }
         State::Busy => h.state.set(State::FreeWhenDone),
@@ -495,7 +523,9 @@ pub unsafe extern "C" fn fc_vm_load(vm: *mut fc_vm, container: *const u8, len: u
     let bytes: &'static [u8] = if container.is_null() || len > isize::MAX as usize {
         &[]
     } else {
-        // The caller keeps these bytes alive until the VM no longer uses them (documented).
+        // SAFETY: `container` is non-null and `len <= isize::MAX`, and the caller keeps the bytes
+        // readable and unchanged until the VM unloads, loads again or is freed (this function's
+        // contract).
         unsafe { std::slice::from_raw_parts(container, len) }
     };
     let op = |h: &fc_vm, inner: &mut Inner| {
@@ -504,6 +534,7 @@ pub unsafe extern "C" fn fc_vm_load(vm: *mut fc_vm, container: *const u8, len: u
             load_into(h, inner, bytes, stack_size)
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
 
@@ -537,16 +568,19 @@ fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usi
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, len: usize, stack_size: usize) -> bool {
     if container.is_null() || len > isize::MAX as usize {
+        // SAFETY: `vm` is NULL or a live handle (this function's contract).
         return unsafe { fc_vm_load(vm, ptr::null(), 0, stack_size) };
     }
     let op = |h: &fc_vm, inner: &mut Inner| {
         guard(false, || {
             inner.unload();
-            // Readable for `len` bytes during this call.
+            // SAFETY: `container` is non-null and `len <= isize::MAX` (checked above), readable for
+            // `len` bytes during this call (contract).
             let copy: Box<[u8]> = unsafe { std::slice::from_raw_parts(container, len) }.into();
             let raw = NonNull::from(Box::leak(copy));
             inner.copy = Some(raw);
-            // Freed by Inner::unload / drop only after the VM let go of it.
+            // SAFETY: `raw` is the box just leaked; `Inner::unload` and `free_copy` free it only
+            // after the VM stopped borrowing it.
             let bytes: &'static [u8] = unsafe { raw.as_ref() };
             let ok = load_into(h, inner, bytes, stack_size);
             if !ok {
@@ -555,6 +589,7 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
             ok
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
 
@@ -565,6 +600,7 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_unload(vm: *mut fc_vm) {
     let op = |_: &fc_vm, inner: &mut Inner| guard((), || inner.unload());
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, (), op) }
 }
 
@@ -574,11 +610,12 @@ pub unsafe extern "C" fn fc_vm_unload(vm: *mut fc_vm) {
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_is_loaded(vm: *const fc_vm) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return false };
     match h.state.get() {
         // Busy: a run or a load is under way; only runs call back into C.
         State::Busy | State::FreeWhenDone => true,
-        // Idle: no `&mut Inner` exists.
+        // SAFETY: Idle: no `&mut Inner` exists (only `with_vm` makes one, while the state is Busy).
         State::Idle => unsafe { &*h.inner.get() }.vm.is_loaded(),
     }
 }
@@ -594,7 +631,8 @@ unsafe fn ctx_slice<'c>(ctx: *mut c_void, len: usize) -> Option<&'c mut [u8]> {
     if ctx.is_null() || len > isize::MAX as usize {
         return None;
     }
-    // The caller lends `len` writable bytes for the run.
+    // SAFETY: `ctx` is non-null and `len <= isize::MAX`, and the caller lends `len` writable bytes
+    // that nothing else uses while the slice lives (this function's contract).
     Some(unsafe { std::slice::from_raw_parts_mut(ctx.cast::<u8>(), len) })
 }
 
@@ -602,7 +640,8 @@ unsafe fn execute(vm: *mut fc_vm, name: Option<&str>, ctx: *mut c_void, ctx_len:
     if vm.is_null() {
         return NO_MEMORY as i64;
     }
-    // fc_vm_execute's contract: NULL or writable for `ctx_len` bytes during the run.
+    // SAFETY: `fc_vm_execute`'s contract: `ctx` is NULL or writable for `ctx_len` bytes during the
+    // run, and nothing else uses them meanwhile.
     let ctx = unsafe { ctx_slice(ctx, ctx_len) };
     let op = |h: &fc_vm, inner: &mut Inner| {
         let Some(ctx) = ctx else {
@@ -616,6 +655,7 @@ unsafe fn execute(vm: *mut fc_vm, name: Option<&str>, ctx: *mut c_void, ctx_len:
         h.sync(inner);
         r
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, ILLEGAL_CALL as i64, op) }
 }
 
@@ -625,6 +665,8 @@ unsafe fn execute(vm: *mut fc_vm, name: Option<&str>, ctx: *mut c_void, ctx_len:
 /// `vm` is NULL or a live handle; `ctx` is NULL or writable for `ctx_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_execute(vm: *mut fc_vm, ctx: *mut c_void, ctx_len: usize) -> i64 {
+    // SAFETY: `vm` is NULL or a live handle, `ctx` NULL or writable for `ctx_len` bytes (this
+    // function's contract).
     unsafe { execute(vm, None, ctx, ctx_len) }
 }
 
@@ -636,7 +678,9 @@ pub unsafe extern "C" fn fc_vm_execute(vm: *mut fc_vm, ctx: *mut c_void, ctx_len
 pub unsafe extern "C" fn fc_vm_execute_function(vm: *mut fc_vm, name: *const c_char, ctx: *mut c_void, ctx_len: usize) -> i64 {
     // Names in a container never contain NUL: "\0" finds no function, so a NULL or
     // non-UTF-8 name fails as an unknown name does (NO_MEMORY first when unloaded).
+    // SAFETY: `name` is non-null here and NUL-terminated (this function's contract).
     let name = if name.is_null() { "\0" } else { unsafe { CStr::from_ptr(name) }.to_str().unwrap_or("\0") };
+    // SAFETY: `vm` and `ctx` as in `fc_vm_execute` (this function's contract).
     unsafe { execute(vm, Some(name), ctx, ctx_len) }
 }
 
@@ -646,6 +690,7 @@ pub unsafe extern "C" fn fc_vm_execute_function(vm: *mut fc_vm, name: *const c_c
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_last_error(vm: *const fc_vm) -> c_int {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { vm_ref(vm) }.map_or(NO_MEMORY, |h| h.last_error.get())
 }
 
@@ -655,6 +700,7 @@ pub unsafe extern "C" fn fc_vm_last_error(vm: *const fc_vm) -> c_int {
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_last_error_pc(vm: *const fc_vm) -> usize {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { vm_ref(vm) }.map_or(0, |h| h.last_error_pc.get())
 }
 
@@ -673,7 +719,8 @@ pub unsafe extern "C" fn fc_vm_load_error_text(vm: *mut fc_vm, buf: *mut c_char,
             };
             if !buf.is_null() && capacity > 0 {
                 let n = text.len().min(capacity - 1);
-                // `buf` holds `capacity` bytes and n + 1 <= capacity.
+                // SAFETY: `buf` is non-null and writable for `capacity` bytes (contract), and n + 1
+                // <= capacity.
                 unsafe {
                     ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
                     buf.add(n).write(0);
@@ -682,6 +729,7 @@ pub unsafe extern "C" fn fc_vm_load_error_text(vm: *mut fc_vm, buf: *mut c_char,
             text.len()
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, 0, op) }
 }
 
@@ -696,6 +744,7 @@ unsafe fn set(vm: *mut fc_vm, f: impl FnOnce(&mut VirtualMachine<'static>)) -> b
             true
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
 
@@ -705,6 +754,7 @@ unsafe fn set(vm: *mut fc_vm, f: impl FnOnce(&mut VirtualMachine<'static>)) -> b
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_budget(vm: *mut fc_vm, budget: u32, enabled: bool) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, |vm| vm.set_budget(enabled.then_some(budget))) }
 }
 
@@ -714,6 +764,7 @@ pub unsafe extern "C" fn fc_vm_set_budget(vm: *mut fc_vm, budget: u32, enabled: 
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_max_call_depth(vm: *mut fc_vm, depth: usize) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, |vm| vm.set_max_call_depth(depth)) }
 }
 
@@ -729,6 +780,7 @@ pub unsafe extern "C" fn fc_vm_set_profile(vm: *mut fc_vm, profile: c_int) -> bo
         FC_PROFILE_CONFORMANCE => Profile::Conformance,
         _ => return false,
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, |vm| vm.environment().set_profile(profile)) }
 }
 
@@ -754,6 +806,7 @@ pub unsafe extern "C" fn fc_vm_set_engine(vm: *mut fc_vm, engine: c_int) -> bool
             true
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
 
@@ -781,14 +834,15 @@ pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns:
         return false;
     }
     let entries = guard(None, || {
-        // The caller provides `n` elements.
+        // SAFETY: `fns` is non-null and `n` elements fit the address space (checked above); the
+        // caller provides `n` elements (contract).
         let fns = unsafe { std::slice::from_raw_parts(fns, n) };
         let mut entries = Vec::with_capacity(n);
         for f in fns {
             if f.name.is_null() {
                 return None;
             }
-            // Checked non-null; NUL-terminated by contract.
+            // SAFETY: checked non-null; NUL-terminated by this function's contract.
             let name = unsafe { CStr::from_ptr(f.name) }.to_str().ok()?;
             entries.push((name.to_owned(), f.entry?));
         }
@@ -802,6 +856,7 @@ pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns:
             true
         })
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
 
@@ -811,6 +866,7 @@ pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns:
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_reset_data(vm: *mut fc_vm) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, |vm| vm.reset_data()) }
 }
 
@@ -834,12 +890,14 @@ pub unsafe extern "C" fn fc_vm_set_output(vm: *mut fc_vm, sink: Option<OutputFn>
                 line.clear();
                 line.extend_from_slice(text);
                 line.push(0);
-                // The caller's sink and user pointer (fc_vm_set_output's contract).
+                // SAFETY: `sink` is callable with `user` while the VM may run (`fc_vm_set_output`'s
+                // contract); `line` is `text` and a NUL.
                 unsafe { sink(user, line.as_ptr().cast(), text.len()) }
             });
         }
         None => vm.environment().set_output(|_| {}),
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, install) }
 }
 
@@ -850,10 +908,12 @@ pub unsafe extern "C" fn fc_vm_set_output(vm: *mut fc_vm, sink: Option<OutputFn>
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_clock(vm: *mut fc_vm, clock: Option<ClockFn>, user: *mut c_void) -> bool {
     let install = |vm: &mut VirtualMachine<'static>| match clock {
-        // The caller's clock and user pointer (fc_vm_set_clock's contract).
+        // SAFETY: `clock` is callable with `user` while the VM may run (`fc_vm_set_clock`'s
+        // contract).
         Some(clock) => vm.environment().set_clock(move || unsafe { clock(user) }),
         None => vm.environment().set_clock(|| 0),
     };
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { set(vm, install) }
 }
 
@@ -869,10 +929,13 @@ pub unsafe extern "C" fn fc_vm_register_helper(vm: *mut fc_vm, id: u32, arity: u
     }
     let call = move |args: [u64; 5], mem: &mut HelperMemory| {
         let mem = ptr::from_mut(mem).cast::<fc_mem>();
-        // The caller's helper and user pointer; `mem` and `args` live for the call.
+        // SAFETY: `helper` is callable with `user` while the VM may run (`fc_vm_register_helper`'s
+        // contract); `mem` points at the run's `HelperMemory` and `args` at five `u64`s, both live
+        // for the call.
         unsafe { helper(user, mem, args.as_ptr()) }
     };
-    // `register` can only refuse ids below 0x100, checked above.
+    // SAFETY: `vm` is NULL or a live handle (this function's contract). `register` can only refuse
+    // ids below 0x100, checked above.
     unsafe { set(vm, |vm| _ = vm.environment().register(id, arity, call)) }
 }
 
@@ -882,6 +945,7 @@ pub unsafe extern "C" fn fc_vm_register_helper(vm: *mut fc_vm, id: u32, arity: u
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_local_update(vm: *mut fc_vm, key: u32, value: u32) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return false };
     update(&h.stores.ctx, h.local, key, value)
 }
@@ -892,7 +956,9 @@ pub unsafe extern "C" fn fc_local_update(vm: *mut fc_vm, key: u32, value: u32) -
 /// `vm` is NULL or a live handle; `value` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fc_local_fetch(vm: *mut fc_vm, key: u32, value: *mut u32) -> bool {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return false };
+    // SAFETY: `value` is NULL or writable (this function's contract).
     unsafe { fetch(&h.stores.ctx, h.local, key, value) }
 }
 
@@ -902,6 +968,7 @@ pub unsafe extern "C" fn fc_local_fetch(vm: *mut fc_vm, key: u32, value: *mut u3
 /// `vm` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn fc_local_get(vm: *mut fc_vm, key: u32) -> u32 {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return 0 };
     guard(0, || h.stores.ctx.fetch(h.local, key).unwrap_or(0))
 }
@@ -912,7 +979,9 @@ pub unsafe extern "C" fn fc_local_get(vm: *mut fc_vm, key: u32) -> u32 {
 /// `vm` is NULL or a live handle; `keys`/`values` are NULL or hold `capacity` elements.
 #[no_mangle]
 pub unsafe extern "C" fn fc_local_entries(vm: *const fc_vm, keys: *mut u32, values: *mut u32, capacity: usize) -> usize {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return 0 };
+    // SAFETY: `keys` and `values` are NULL or hold `capacity` elements (this function's contract).
     unsafe { entries(&h.stores.ctx, h.local, keys, values, capacity) }
 }
 
@@ -920,7 +989,8 @@ pub unsafe extern "C" fn fc_local_entries(vm: *const fc_vm, keys: *mut u32, valu
 // The run's memory, for application helpers.
 
 unsafe fn mem_ref<'m>(mem: *const fc_mem) -> Option<&'m HelperMemory<'m>> {
-    // Non-null `fc_mem` pointers are the view of the run that called the helper.
+    // SAFETY: non-null `fc_mem` pointers are the `HelperMemory` of the helper call under way (the
+    // callers' contract), live for that call.
     unsafe { mem.cast::<HelperMemory<'m>>().as_ref() }
 }
 
@@ -930,6 +1000,8 @@ unsafe fn mem_ref<'m>(mem: *const fc_mem) -> Option<&'m HelperMemory<'m>> {
 /// `mem` is NULL or the pointer the current helper call received.
 #[no_mangle]
 pub unsafe extern "C" fn fc_mem_translate(mem: *mut fc_mem, addr: u64, len: usize, write: bool) -> *mut c_void {
+    // SAFETY: `mem` is NULL or the pointer the current helper call received (this function's
+    // contract).
     let Some(m) = (unsafe { mem_ref(mem) }) else { return ptr::null_mut() };
     let access = if write { Access::Write } else { Access::Read };
     guard(ptr::null_mut(), || m.check(addr, len, access).map_or(ptr::null_mut(), |p| p.cast()))
@@ -941,13 +1013,16 @@ pub unsafe extern "C" fn fc_mem_translate(mem: *mut fc_mem, addr: u64, len: usiz
 /// `mem` as in `fc_mem_translate`; `dst` is NULL or writable for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fc_mem_read(mem: *mut fc_mem, addr: u64, dst: *mut c_void, len: usize) -> bool {
+    // SAFETY: `mem` is NULL or the pointer the current helper call received (this function's
+    // contract).
     let Some(m) = (unsafe { mem_ref(mem) }) else { return false };
     if dst.is_null() && len > 0 {
         return false;
     }
     guard(false, || match m.check(addr, len, Access::Read) {
         Some(src) => {
-            // Both ranges hold `len` bytes; `copy` tolerates overlap.
+            // SAFETY: `check` proved `len` bytes at `src` readable; `dst` is non-null (or `len` is
+            // 0) and writable for `len` bytes (contract); `copy` tolerates overlap.
             unsafe { ptr::copy(src, dst.cast::<u8>(), len) };
             true
         }
@@ -961,13 +1036,16 @@ pub unsafe extern "C" fn fc_mem_read(mem: *mut fc_mem, addr: u64, dst: *mut c_vo
 /// `mem` as in `fc_mem_translate`; `src` is NULL or readable for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn fc_mem_write(mem: *mut fc_mem, addr: u64, src: *const c_void, len: usize) -> bool {
+    // SAFETY: `mem` is NULL or the pointer the current helper call received (this function's
+    // contract).
     let Some(m) = (unsafe { mem_ref(mem) }) else { return false };
     if src.is_null() && len > 0 {
         return false;
     }
     guard(false, || match m.check(addr, len, Access::Write) {
         Some(dst) => {
-            // Both ranges hold `len` bytes; `copy` tolerates overlap.
+            // SAFETY: `check` proved `len` bytes at `dst` writable; `src` is non-null (or `len` is
+            // 0) and readable for `len` bytes (contract); `copy` tolerates overlap.
             unsafe { ptr::copy(src.cast::<u8>(), dst, len) };
             true
         }
@@ -981,11 +1059,13 @@ pub unsafe extern "C" fn fc_mem_write(mem: *mut fc_mem, addr: u64, src: *const c
 /// `mem` as in `fc_mem_translate`; `len` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fc_mem_string(mem: *mut fc_mem, addr: u64, len: *mut usize) -> *const c_char {
+    // SAFETY: `mem` is NULL or the pointer the current helper call received (this function's
+    // contract).
     let Some(m) = (unsafe { mem_ref(mem) }) else { return ptr::null() };
     guard(ptr::null(), || match m.c_string(addr) {
         Some(s) => {
             if !len.is_null() {
-                // Checked non-null; the caller passes a writable size_t.
+                // SAFETY: checked non-null; the caller passes a writable `size_t` (contract).
                 unsafe { len.write_unaligned(s.len()) };
             }
             // The NUL follows `s` inside the same region.
@@ -1027,7 +1107,7 @@ pub extern "C" fn fc_error_string(code: c_int) -> *const c_char {
         Some(e) => known_text(e).as_ptr(),
         None => UNKNOWN_TEXT
             .try_with(|cell| {
-                // This thread's buffer; the only `&mut` to it is this one, for this call.
+                // SAFETY: this thread's buffer; the only `&mut` to it is this one, for this call.
                 let buf = unsafe { &mut *cell.get() };
                 let mut w = &mut buf[..];
                 // 24 bytes hold any `ERROR <i32>` and its NUL.

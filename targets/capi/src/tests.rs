@@ -46,12 +46,14 @@ fn spin() -> Vec<u8> {
 }
 
 fn text(p: *const c_char) -> String {
+    // SAFETY: `p` is one of this API's NUL-terminated static or per-thread strings, read at once.
     unsafe { CStr::from_ptr(p) }.to_str().unwrap().to_owned()
 }
 
 struct Stores(*mut fc_stores);
 impl Drop for Stores {
     fn drop(&mut self) {
+        // SAFETY: `self.0` is the live handle `stores()` made, freed only here.
         unsafe { fc_stores_free(self.0) };
     }
 }
@@ -63,6 +65,8 @@ fn stores() -> Stores {
 
 /// The strong count of a live store handle (handle + VMs).
 fn refs(s: *mut fc_stores) -> usize {
+    // SAFETY: `s` is a live handle made by `Arc::into_raw`; `ManuallyDrop` leaves its reference in
+    // place.
     let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(s.cast_const()) });
     Arc::strong_count(&arc)
 }
@@ -83,6 +87,8 @@ fn null_pointers_give_errors_not_crashes() {
     let null_mem: *mut fc_mem = ptr::null_mut();
     let mut v = 5u32;
     let mut buf = [0u8; 8];
+    // SAFETY: every pointer is NULL (which each function accepts) or a live local (`v`, `buf`, the
+    // containers) with its true length.
     unsafe {
         fc_stores_free(null_stores);
         assert!(!fc_stores_set_lock(null_stores, None, None));
@@ -125,6 +131,8 @@ fn null_pointers_give_errors_not_crashes() {
 
     // NULL arguments next to a live handle.
     let s = stores();
+    // SAFETY: `s.0` is a live handle and `vm` one made from it; every other pointer is NULL or a
+    // live local with its true length, and `inc` outlives the VM's use of it.
     unsafe {
         assert!(!fc_global_fetch(s.0, 1, ptr::null_mut()));
         assert_eq!(fc_stores_free_entries(s.0), STORE_NUM_VALUES, "a failed fetch inserts nothing");
@@ -156,7 +164,9 @@ unsafe extern "C" fn noop() {}
 
 /// r0 = r1 + r2 + *user.
 unsafe extern "C" fn add_helper(user: *mut c_void, _mem: *mut fc_mem, args: *const u64) -> u64 {
+    // SAFETY: `user` is NULL or the `u64` the test registered, live during the run.
     let extra = if user.is_null() { 0 } else { unsafe { *user.cast::<u64>() } };
+    // SAFETY: the runtime passes five `u64` arguments, live for the call.
     let args = unsafe { std::slice::from_raw_parts(args, 5) };
     args[0] + args[1] + extra
 }
@@ -164,6 +174,9 @@ unsafe extern "C" fn add_helper(user: *mut c_void, _mem: *mut fc_mem, args: *con
 #[test]
 fn runs_loads_and_errors() {
     let s = stores();
+    // SAFETY: `s.0` is a live handle and `vm` one made from it, freed at the end; containers are
+    // live Vecs passed with their lengths and kept until the next load; `ctx_ptr` and `extra` point
+    // at live locals of the sizes given.
     unsafe {
         let vm = fc_vm_new(s.0);
         assert_eq!(refs(s.0), 2, "the VM holds the context");
@@ -257,6 +270,8 @@ fn sizes_that_cannot_fit_are_load_errors() {
 
 #[test]
 fn stores_outlive_their_handle_while_vms_use_them() {
+    // SAFETY: `s` and `vm` are live handles until freed (the VM keeps the pool alive); `keys`,
+    // `values` and `prog` are live locals with their lengths.
     unsafe {
         let s = fc_stores_new();
         let vm = fc_vm_new(s);
@@ -279,6 +294,8 @@ fn stores_outlive_their_handle_while_vms_use_them() {
 #[test]
 fn fetch_and_entries() {
     let s = stores();
+    // SAFETY: `s.0` is a live handle; `v`, `keys` and `values` are live locals with the capacities
+    // given.
     unsafe {
         let mut v = 7u32;
         assert!(fc_global_fetch(s.0, 5, &mut v));
@@ -307,8 +324,13 @@ struct Reentry {
 
 /// Calls the API on its own VM from inside the run.
 unsafe extern "C" fn reentrant_helper(user: *mut c_void, mem: *mut fc_mem, args: *const u64) -> u64 {
+    // SAFETY: `user` is the `Reentry` the test registered, live and otherwise unused during the
+    // run.
     let r = unsafe { &mut *user.cast::<Reentry>() };
+    // SAFETY: the runtime passes five `u64` arguments, live for the call.
     let args = unsafe { std::slice::from_raw_parts(args, 5) };
+    // SAFETY: `r.vm` is live (a reentrant free is deferred to the end of the run); `mem` is this
+    // call's `fc_mem`; `word` and the written `u64` are live locals of 8 bytes.
     unsafe {
         r.seen.push(fc_vm_execute(r.vm, ptr::null_mut(), 0));
         r.seen.push(fc_vm_load(r.vm, ptr::null(), 0, 512) as i64);
@@ -336,6 +358,8 @@ fn reentrant_calls_are_refused_and_free_is_deferred() {
     let s = stores();
     let prog = container(&[call(0x100), EXIT]);
     for free_inside in [false, true] {
+        // SAFETY: `s.0` is a live handle and `vm` one made from it, freed once; `r`, `ctx` and
+        // `prog` outlive every run that uses them.
         unsafe {
             let vm = fc_vm_new(s.0);
             let mut r = Reentry { vm, seen: Vec::new(), free_inside };
@@ -360,7 +384,10 @@ fn reentrant_calls_are_refused_and_free_is_deferred() {
 struct Captured(Vec<String>);
 
 unsafe extern "C" fn capture(user: *mut c_void, text: *const c_char, len: usize) {
+    // SAFETY: `user` is the `Captured` the test registered, live and otherwise unused during the
+    // run.
     let c = unsafe { &mut *user.cast::<Captured>() };
+    // SAFETY: the runtime passes `len` bytes and their NUL, live for the call.
     let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len + 1) };
     assert_eq!(bytes[len], 0, "NUL-terminated");
     c.0.push(String::from_utf8(bytes[..len].to_vec()).unwrap());
@@ -382,6 +409,8 @@ fn output_clock_and_strings() {
     };
     let prog = format::write(&image, Layout::Seed).unwrap();
     let s = stores();
+    // SAFETY: `s.0` is a live handle and `vm` one made from it, freed at the end; `out` and `prog`
+    // outlive the runs; the clock's user pointer is only a number.
     unsafe {
         let vm = fc_vm_new(s.0);
         let mut out = Captured(Vec::new());
@@ -406,6 +435,8 @@ unsafe extern "C" fn count_lock() {
 #[test]
 fn lock_hooks_take_slots() {
     // The only test that takes lock slots (they are process-wide).
+    // SAFETY: every handle is used between its `fc_stores_new` / `fc_vm_new` and its free; the lock
+    // hooks are `extern "C"` functions that do not call this API.
     unsafe {
         let s = fc_stores_new();
         assert!(fc_global_update(s, 1, 1));

@@ -60,7 +60,9 @@ impl HostNative {
             let entry = unsafe { library.get::<EntryFn>(symbol(name).as_bytes()) }.map_err(missing)?;
             by_slot.push((program.functions()[*f].start, *entry));
         }
-        let linked = Linked::new(version, by_slot)
+        // SAFETY: the entries are the code `produce` just translated from `program` for the
+        // native ABI, and the library that holds them outlives `linked` (dropped first).
+        let linked = unsafe { Linked::new(version, by_slot) }
             .map_err(|_| ToolError::Failed(format!("code has ABI version {version}, the runtime {ABI_VERSION}")))?;
         self.library = Some(library);
         self.linked = Some(linked);

@@ -40,7 +40,9 @@ impl Jit {
             by_slot.push((program.functions()[*function].start, entry));
         }
         self.module = Some(module);
-        self.linked = Some(Linked::new(ABI_VERSION, by_slot).map_err(|e| e.to_string())?);
+        // SAFETY: every entry is code Cranelift just compiled from `program` by `lower`,
+        // for this ABI, and stays in `self.module` as long as `self.linked` exists.
+        self.linked = Some(unsafe { Linked::new(ABI_VERSION, by_slot) }.map_err(|e| e.to_string())?);
         Ok(())
     }
 }
