@@ -1,6 +1,6 @@
 /*
  * fc_hex.h - hex digits of a context given on the command line, for the programs
- * that run translated containers: conformance_harness.c, targets/esp32c3/harness.c
+ * that run translated containers: conformance_harness.c, bare_metal_harness.c
  * and bench/bench.c, targets/host/run_native.c and the C support test's driver.
  *
  * C99, header only, freestanding: only <stddef.h> and <stdint.h>, no libc call, so the
