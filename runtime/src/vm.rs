@@ -31,6 +31,7 @@ impl fmt::Display for Section {
         match *self {
             Section::Rodata => f.write_str("rodata"),
             Section::Data => f.write_str("data + bss"),
+            Section::Stack { frame_size, frames: 1 } => write!(f, "stack (1 frame of {frame_size} bytes)"),
             Section::Stack { frame_size, frames } => write!(f, "stack ({frames} frames of {frame_size} bytes)"),
         }
     }
