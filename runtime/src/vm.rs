@@ -1,6 +1,7 @@
 //! `VirtualMachine`: the Sming-shaped host API (spec §4) over any [`Engine`].
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -49,6 +50,9 @@ pub enum LoadError {
     TooLarge { section: Section, bytes: u128 },
     /// Allocating the RAM of a region that fits its slot failed: NO_MEMORY.
     NoMemory { section: Section, bytes: usize },
+    /// The engine could not prepare the verified program (a native engine's compiler
+    /// failed): its error code and, when it says, why ([`Engine::failure`]).
+    Engine { engine: &'static str, code: ErrorCode, reason: Option<String> },
 }
 
 impl LoadError {
@@ -56,6 +60,7 @@ impl LoadError {
         match self {
             LoadError::Format(_) | LoadError::StackSize(_) | LoadError::TooLarge { .. } => ErrorCode::IllegalLen,
             LoadError::NoMemory { .. } => ErrorCode::NoMemory,
+            LoadError::Engine { code, .. } => *code,
             LoadError::Verify(errors) => errors.first().map_or(ErrorCode::IllegalInstruction, |e| e.kind.code()),
         }
     }
@@ -84,6 +89,8 @@ impl fmt::Display for LoadError {
                 SLOT_SIZE >> 20
             ),
             LoadError::NoMemory { section, bytes } => write!(f, "cannot allocate the {bytes} bytes of {section}"),
+            LoadError::Engine { engine, code, reason: Some(why) } => write!(f, "engine `{engine}` cannot prepare the program ({code}): {why}"),
+            LoadError::Engine { engine, code, reason: None } => write!(f, "engine `{engine}` cannot prepare the program ({code})"),
         }
     }
 }
@@ -299,8 +306,8 @@ impl<'a> VirtualMachine<'a> {
             Err(e) => return self.fail_load(e),
         };
         if let Err(code) = self.engine.prepare(&program) {
-            self.last_error = code.code();
-            return false;
+            let reason = self.engine.failure().map(String::from);
+            return self.fail_load(LoadError::Engine { engine: self.engine.name(), code, reason });
         }
         let names = parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))).collect();
         self.loaded = Some(Box::new(Loaded {

@@ -153,8 +153,8 @@ typedef struct fc_support_container {
  *     };
  *     static const fc_support_container globalcall = FC_SUPPORT_CONTAINER(globalcall, globalcall_fns);
  *
- * C and F are the symbol parts (non-identifier characters of the names made
- * '_'); FC_SUPPORT_FUNCTION_NAMED gives the table name when it differs. */
+ * C and F are the symbol parts (plain identifiers as they are, other names escaped:
+ * fc_abi.h, docs/native-abi.md); FC_SUPPORT_FUNCTION_NAMED gives the table name when it differs. */
 #define FC_SUPPORT_DECLARE(C)                                                                             \
     extern const uint32_t fc_##C##_abi_version;                                                          \
     extern const uint8_t fc_##C##_rodata[];                                                              \

@@ -82,7 +82,12 @@ struct fc_env {
  *     const uint32_t fc_<container>_abi_version;      (== FC_ABI_VERSION)
  *     const uint8_t fc_<container>_rodata[], fc_<container>_data[];   (initial contents)
  *     const uint32_t fc_<container>_rodata_len, fc_<container>_data_len, fc_<container>_bss_len;
- * Non-identifier characters of names become '_'. */
+ * <container> and <NAME> are the names as symbol parts (docs/native-abi.md): a plain
+ * identifier (ASCII letters and digits, single '_' between) stays as it is unless it
+ * would collide with another symbol (a NAME "rodata" or ending in "_depth", a name of
+ * these headers); any other name becomes '_' followed by its bytes, letters and digits
+ * as themselves and every other byte as '_' and two uppercase hex digits ("a-b" is
+ * "_a_2Db"). Inside one container no two symbols are equal. */
 typedef uint64_t (*fc_entry_fn)(fc_env *env, uint64_t r1, uint64_t r2);
 
 #ifdef __cplusplus

@@ -212,7 +212,7 @@ bool fc_vm_set_engine(fc_vm *vm, int engine);
 /* ---- Translated code linked into the program ----------------------------- */
 /* `fc-aot translate NAME.bin -o NAME.o` turns a container into native code
  * (targets/include/fc_abi.h): for each function-table entry FN an entry point
- * fc_<NAME>_<FN> (non-identifier characters of both names become '_'), and
+ * fc_<NAME>_<FN> (names that are not plain identifiers are escaped: fc_abi.h), and
  * fc_<NAME>_abi_version. Link NAME.o into the program, hand the entry points
  * to the VM, then load the same container: the VM verifies it as usual, maps
  * its data, stack and context, and its runs call the native code instead of

@@ -47,6 +47,11 @@ pub trait Engine {
     fn name(&self) -> &'static str;
     /// Called once per load, before any run (pre-decoding or compiling goes here).
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode>;
+    /// Why the last [`prepare`](Self::prepare) failed, when the engine knows more than
+    /// its error code (a compiler's message): the VM puts it in its load error.
+    fn failure(&self) -> Option<&str> {
+        None
+    }
     /// Runs one invocation of the program `prepare` last saw.
     fn run(
         &mut self,

@@ -29,9 +29,13 @@ fn sample_runs(names: &[String]) -> Vec<(String, String, String)> {
     names.iter().map(|n| fields(n).map_or((n.clone(), String::new(), "200".into()), |f| (n.clone(), f[1].into(), f[2].into()))).collect()
 }
 
-/// `fc-aot`'s symbol part: every non-identifier character made `_`.
+/// `fc-aot`'s symbol part of a sample's name (docs/native-abi.md): the samples' names are
+/// plain identifiers, which stay as they are (the sample names collide with nothing of
+/// the emitter's; any other name is escaped, by `fc_aot::backend::symbols`).
 fn symbol_part(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    let plain = !name.is_empty() && name.split('_').all(|run| !run.is_empty() && run.bytes().all(|b| b.is_ascii_alphanumeric()));
+    assert!(plain, "`{name}` is not a plain identifier: fc-aot escapes its symbols (docs/native-abi.md)");
+    name.to_string()
 }
 
 /// A C string literal for any name (octal escapes for everything but identifier characters).

@@ -113,12 +113,35 @@ pub fn verify<'a>(c: &Container<'a>, profile: Profile) -> Result<VerifiedProgram
     })
 }
 
+/// The (name, function index) of every function-table entry, each name once. Entries at
+/// the same location under other names (aliases) each get their symbol, for the same code;
+/// an entry repeating an earlier one (same name, same location) adds nothing; two entries
+/// with the same name at different locations are refused: one symbol cannot name both.
+pub fn exported_functions(c: &Container, program: &VerifiedProgram) -> Result<Vec<(String, usize)>, String> {
+    let mut functions: Vec<(String, usize)> = Vec::new();
+    let mut first: Vec<(&str, usize, u16)> = Vec::new();
+    for (entry, f) in c.functions().enumerate() {
+        if let Some(&(_, earlier, location)) = first.iter().find(|(name, ..)| *name == f.name) {
+            if location == f.location {
+                continue;
+            }
+            return Err(format!(
+                "function-table entries {earlier} (at byte {location}) and {entry} (at byte {}) are both named `{}`: a symbol can name only one of them",
+                f.location, f.name
+            ));
+        }
+        first.push((f.name, entry, f.location));
+        let index = program.function_at(f.slot()).ok_or_else(|| format!("function-table entry {entry} `{}` starts no function", f.name))?;
+        functions.push((f.name.to_string(), index));
+    }
+    Ok(functions)
+}
+
 /// Translates `container` (named `name`) for `target` with `backend`, producing `emit`.
 pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
     let target = self::target(target)?;
     let program = verify(c, Profile::Sming)?;
-    let functions: Vec<(String, usize)> =
-        c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
+    let functions = exported_functions(c, &program)?;
     match (backend, emit) {
         (Backend::C, Emit::C) => {
             let input = Input {

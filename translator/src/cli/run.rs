@@ -116,7 +116,7 @@ fn run_container(args: RunArgs) -> ExitCode {
         });
         env.set_clock(move || started.elapsed().as_millis() as u32);
         if !vm.load_container(&container, args.stack) {
-            let e = vm.load_error().map(LoadError::to_string).unwrap_or_default();
+            let e = vm.load_error().map_or_else(|| error_string(vm.last_error()).to_string(), LoadError::to_string);
             return fail(format!("{}: {e}", args.file.display()));
         }
         let r0 = match &args.function {

@@ -12,13 +12,14 @@ use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::tools::{run_tool, scratch, write, ToolError};
+use crate::backend::symbols::{loaded_entries, Symbols};
 use crate::backend::Input;
 
-/// Container name of code built for loading: symbols are `fc_native_...`.
-pub const NATIVE_CONTAINER: &str = "native";
+/// Container name of code built for loading: symbols are `fc_loaded_...`.
+pub const NATIVE_CONTAINER: &str = "loaded";
 
 /// Produces one file `cc` can build into a shared library (an object or C source)
-/// exporting `fc_native_<name>` for each (name, function index).
+/// exporting `Symbols::new(NATIVE_CONTAINER).entry(name)` for each (name, function index).
 pub type Produce = fn(&VerifiedProgram, &[(String, usize)]) -> Result<(&'static str, Vec<u8>), String>;
 
 /// An engine whose code is built by `produce` and loaded at `prepare`.
@@ -28,15 +29,17 @@ pub struct HostNative {
     // Dropped before the library it points into (fields drop in order).
     linked: Option<Linked>,
     library: Option<libloading::Library>,
+    /// Why the last `prepare` failed.
+    failure: Option<String>,
 }
 
 impl HostNative {
     pub fn new(name: &'static str, produce: Produce) -> Self {
-        HostNative { name, produce, linked: None, library: None }
+        HostNative { name, produce, linked: None, library: None, failure: None }
     }
 
     fn build(&mut self, program: &VerifiedProgram) -> Result<(), ToolError> {
-        let functions: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("e{f}"), f)).collect();
+        let functions = loaded_entries(program);
         let (file, bytes) = (self.produce)(program, &functions).map_err(ToolError::Failed)?;
         let dir = scratch()?;
         let (input, lib) = (dir.join(file), dir.join("container.so"));
@@ -48,16 +51,16 @@ impl HostNative {
         // The library stays mapped once loaded; the files are not needed after that.
         let _ = std::fs::remove_dir_all(&dir);
         let library = built?;
-        let symbol = |name: &str| format!("fc_{NATIVE_CONTAINER}_{name}\0");
+        let symbols = Symbols::new(NATIVE_CONTAINER);
         let missing = |e: libloading::Error| ToolError::Failed(e.to_string());
         // SAFETY: `abi_version` is a `const uint32_t` in the code just produced (both backends
         // export it with this type); the library outlives the read.
-        let version = unsafe { **library.get::<*const u32>(symbol("abi_version").as_bytes()).map_err(missing)? };
+        let version = unsafe { **library.get::<*const u32>(symbols.abi_version().as_bytes()).map_err(missing)? };
         let mut by_slot = Vec::new();
         for (name, f) in &functions {
             // SAFETY: each exported entry was produced with the native ABI's `EntryFn` signature;
             // the pointer is kept in `linked`, which is dropped before `library`.
-            let entry = unsafe { library.get::<EntryFn>(symbol(name).as_bytes()) }.map_err(missing)?;
+            let entry = unsafe { library.get::<EntryFn>(symbols.entry(name).as_bytes()) }.map_err(missing)?;
             by_slot.push((program.functions()[*f].start, *entry));
         }
         // SAFETY: the entries are the code `produce` just translated from `program` for the
@@ -77,8 +80,15 @@ impl Engine for HostNative {
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
         self.linked = None;
         self.library = None;
-        self.build(program).map_err(|_| ErrorCode::NoMemory)?;
+        self.failure = None;
+        if let Err(e) = self.build(program) {
+            self.failure = Some(e.to_string());
+            return Err(ErrorCode::NoMemory);
+        }
         self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
+    }
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;

@@ -9,12 +9,15 @@ use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::lower::lower;
+use crate::backend::symbols::{loaded_entries, Symbols};
 
 /// Compiled code of the loaded program and its entry points.
 #[derive(Default)]
 pub struct Jit {
     module: Option<JITModule>,
     linked: Option<Linked>,
+    /// Why the last `prepare` failed.
+    failure: Option<String>,
 }
 
 impl Jit {
@@ -29,8 +32,9 @@ impl Jit {
     fn compile(&mut self, program: &VerifiedProgram) -> Result<(), String> {
         let isa = super::isa(&super::host_triple(), false)?;
         let mut module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
-        let names: Vec<(String, usize)> = program.entries().iter().map(|&f| (format!("fc_entry_{f}"), f)).collect();
-        let lowered = lower(&mut module, program, "fc", &names, None).map_err(|e| e.to_string())?;
+        let symbols = Symbols::new("jit");
+        let names: Vec<(String, usize)> = loaded_entries(program).into_iter().map(|(name, f)| (symbols.entry(&name), f)).collect();
+        let lowered = lower(&mut module, program, &symbols, &names, None).map_err(|e| e.to_string())?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let mut by_slot = Vec::new();
         for ((_, function), (_, id)) in names.iter().zip(&lowered.exported) {
@@ -59,8 +63,15 @@ impl Engine for Jit {
     }
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
         self.release();
-        self.compile(program).map_err(|_| ErrorCode::NoMemory)?;
+        self.failure = None;
+        if let Err(why) = self.compile(program) {
+            self.failure = Some(format!("Cranelift: {why}"));
+            return Err(ErrorCode::NoMemory);
+        }
         self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
+    }
+    fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;

@@ -17,6 +17,8 @@ use fc_runtime::memory::{DATA_START, RODATA_START, SLOT_SHIFT};
 use fc_runtime::native::offsets;
 use fc_runtime::verifier::VerifiedProgram;
 
+use crate::backend::symbols::Symbols;
+
 const I64: Type = types::I64;
 const I32: Type = types::I32;
 
@@ -70,13 +72,13 @@ fn helper_signature(call_conv: CallConv, ptr: Type) -> Signature {
     sig
 }
 
-/// Declares and defines every function of `program` in `module`, and an exported
-/// wrapper `export_name(name)` for each `(name, function index)` of `entries`.
+/// Declares and defines every function of `program` in `module` (named by `symbols`),
+/// and an exported wrapper named `name` for each `(name, function index)` of `entries`.
 /// `clif` receives each function's IR text when asked for.
 pub fn lower<M: Module>(
     module: &mut M,
     program: &VerifiedProgram,
-    prefix: &str,
+    symbols: &Symbols,
     entries: &[(String, usize)],
     mut clif: Option<&mut String>,
 ) -> Result<Lowered, LowerError> {
@@ -87,7 +89,7 @@ pub fn lower<M: Module>(
     let internal: Vec<FuncId> = program
         .functions()
         .iter()
-        .map(|f| module.declare_function(&format!("{prefix}_f{}", f.start), Linkage::Local, &internal_sig))
+        .map(|f| module.declare_function(&symbols.private_function(f.start), Linkage::Local, &internal_sig))
         .collect::<Result<_, _>>()?;
     let mut ctx = module.make_context();
     let mut fbc = FunctionBuilderContext::new();

@@ -5,7 +5,7 @@ use cranelift_object::{ObjectBuilder, ObjectModule};
 use fc_runtime::native::ABI_VERSION;
 
 use super::lower::lower;
-use crate::backend::symbols::symbol_part;
+use crate::backend::symbols::Symbols;
 use crate::backend::Input;
 
 fn define_bytes(module: &mut ObjectModule, name: &str, bytes: &[u8], align: u64) -> Result<(), String> {
@@ -22,21 +22,20 @@ pub fn translate(input: &Input, triple: &str, pic: bool, clif: Option<&mut Strin
     let isa = super::isa(triple, pic)?;
     let builder = ObjectBuilder::new(isa, input.container, cranelift_module::default_libcall_names()).map_err(|e| e.to_string())?;
     let mut module = ObjectModule::new(builder);
-    let prefix = format!("fc_{}", symbol_part(input.container));
-    let exported: Vec<(String, usize)> =
-        input.functions.iter().map(|(name, f)| (format!("{prefix}_{}", symbol_part(name)), *f)).collect();
-    lower(&mut module, input.program, &prefix, &exported, clif).map_err(|e| e.to_string())?;
+    let symbols = Symbols::new(input.container);
+    let exported: Vec<(String, usize)> = input.functions.iter().map(|(name, f)| (symbols.entry(name), *f)).collect();
+    lower(&mut module, input.program, &symbols, &exported, clif).map_err(|e| e.to_string())?;
     let u32_le = |v: usize| (v as u32).to_le_bytes();
-    define_bytes(&mut module, &format!("{prefix}_abi_version"), &ABI_VERSION.to_le_bytes(), 4)?;
-    for (name, f) in &exported {
-        define_bytes(&mut module, &format!("{name}_depth"), &u32_le(input.program.depth(*f)), 4)?;
+    define_bytes(&mut module, &symbols.abi_version(), &ABI_VERSION.to_le_bytes(), 4)?;
+    for (name, f) in input.functions {
+        define_bytes(&mut module, &symbols.depth(name), &u32_le(input.program.depth(*f)), 4)?;
     }
     // Native code owns aligned copies of its data and rodata (spec §2 "Alignment").
-    define_bytes(&mut module, &format!("{prefix}_rodata"), &padded(input.rodata), 8)?;
-    define_bytes(&mut module, &format!("{prefix}_rodata_len"), &u32_le(input.rodata.len()), 4)?;
-    define_bytes(&mut module, &format!("{prefix}_data"), &padded(input.data), 8)?;
-    define_bytes(&mut module, &format!("{prefix}_data_len"), &u32_le(input.data.len()), 4)?;
-    define_bytes(&mut module, &format!("{prefix}_bss_len"), &u32_le(input.bss_len), 4)?;
+    define_bytes(&mut module, &symbols.rodata(), &padded(input.rodata), 8)?;
+    define_bytes(&mut module, &symbols.rodata_len(), &u32_le(input.rodata.len()), 4)?;
+    define_bytes(&mut module, &symbols.data(), &padded(input.data), 8)?;
+    define_bytes(&mut module, &symbols.data_len(), &u32_le(input.data.len()), 4)?;
+    define_bytes(&mut module, &symbols.bss_len(), &u32_le(input.bss_len), 4)?;
     module.finish().emit().map_err(|e| e.to_string())
 }
 
