@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use crate::helpers::{Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
+use crate::helpers::{work_units, Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
 use crate::memory::{Access, HelperMemory};
 use crate::stores::{Owner, StoreContext};
 
@@ -133,11 +133,61 @@ fn memcpy(args: [u64; 5], memory: &mut HelperMemory) -> u64 {
     }
 }
 
+/// The bytes a memcpy call moves: `n` when both ranges are valid, else none.
+fn memcpy_moves(args: [u64; 5], memory: &HelperMemory) -> u64 {
+    let (dst, src, n) = (args[0], args[1], args[2]);
+    let Ok(len) = usize::try_from(n) else { return 0 };
+    match (memory.check(dst, len, Access::Write), memory.check(src, len, Access::Read)) {
+        (Some(_), Some(_)) => n,
+        _ => 0,
+    }
+}
+
+/// Where a printf rendering goes: the bytes themselves, or only how many there are.
+trait Output {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+}
+
+impl Output for Vec<u8> {
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte)
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes)
+    }
+}
+
+/// Counts the bytes a rendering would print (printf's cost).
+struct Count(u64);
+
+impl Output for Count {
+    fn push(&mut self, _byte: u8) {
+        self.0 += 1;
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len() as u64;
+    }
+}
+
 /// Renders a printf call; `None` when the format or a `%s` argument is not readable.
 fn format(args: [u64; 5], memory: &HelperMemory) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    render(args, memory, &mut out)?;
+    Some(out)
+}
+
+/// The bytes a printf call prints (0 when it fails and prints nothing).
+fn printf_prints(args: [u64; 5], memory: &HelperMemory) -> u64 {
+    let mut count = Count(0);
+    render(args, memory, &mut count).map_or(0, |()| count.0)
+}
+
+/// Renders a printf call into `out`; `None` (and nothing rendered) when the format or a
+/// `%s` argument is not readable.
+fn render(args: [u64; 5], memory: &HelperMemory, out: &mut impl Output) -> Option<()> {
     let fmt = memory.c_string(args[0])?;
     // Check every %s before printing anything.
-    let mut out = Vec::new();
     for pass in [false, true] {
         let mut next_arg = 1;
         let mut i = 0;
@@ -205,7 +255,7 @@ fn format(args: [u64; 5], memory: &HelperMemory) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(out)
+    Some(())
 }
 
 impl Helpers for Environment<'_> {
@@ -239,6 +289,15 @@ impl Helpers for Environment<'_> {
         };
         HelperOutcome::Return(r0)
     }
+
+    fn cost(&self, id: u32, args: [u64; 5], memory: &HelperMemory) -> u64 {
+        // The bytes moved (memcpy) or printed (printf); nothing else costs.
+        match self.profile.builtin(id) {
+            Some(Builtin::Printf) => work_units(printf_prints(args, memory)),
+            Some(Builtin::Memcpy) => work_units(memcpy_moves(args, memory)),
+            _ => 0,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,5 +324,38 @@ mod tests {
         let fmt = b"<%s>";
         assert_eq!(run(fmt, [0x1000_0000 + fmt.len() as u64 + 1, 0, 0, 0]).as_deref(), Some("<str>"));
         assert_eq!(run(fmt, [0x4000_0000, 0, 0, 0]), None, "unreadable %s: the helper fails");
+    }
+
+    #[test]
+    fn helpers_cost_one_unit_per_started_4_kib_past_the_first() {
+        assert_eq!([0, 1, 4096, 4097, 8192, 8193].map(work_units), [0, 0, 0, 1, 1, 2]);
+        assert_eq!(work_units(128 << 20), 32767);
+        assert_eq!(work_units(u64::MAX), u64::MAX / 4096);
+
+        let stores = StoreContext::new();
+        let env = Environment::new(&stores, Profile::Sming);
+        let mut big = alloc::vec![b'x'; 3 << 20];
+        *big.last_mut().unwrap() = 0;
+        let mut m = MemoryMap::default();
+        m.map_writable(Slot::Data, &mut big).unwrap();
+        let view = m.helper_view();
+        let (data, len) = (0x2000_0000u64, 3u64 << 20);
+        // memcpy: what it moves; nothing when a range is invalid (it fails and moves nothing).
+        assert_eq!(env.cost(0x02, [data, data + (1 << 20), 1 << 20, 0, 0], &view), 255);
+        assert_eq!(env.cost(0x02, [data, data + 4096, 4096, 0, 0], &view), 0);
+        assert_eq!(env.cost(0x02, [data, data + 4096, 4097, 0, 0], &view), 1);
+        assert_eq!(env.cost(0x02, [data, data + 1, len, 0, 0], &view), 0, "source past the end");
+        assert_eq!(env.cost(0x02, [0x1000_0000, data, 8192, 0, 0], &view), 0, "unmapped destination");
+        // printf: what it prints; the string is 3 MiB - 1 bytes long.
+        assert_eq!(env.cost(0x01, [data, 0, 0, 0, 0], &view), work_units(len - 1));
+        assert_eq!(env.cost(0x01, [data + len - 5000, 0, 0, 0, 0], &view), 1);
+        assert_eq!(env.cost(0x01, [data + len - 4096, 0, 0, 0, 0], &view), 0);
+        assert_eq!(env.cost(0x01, [0x5000_0000, 0, 0, 0, 0], &view), 0, "unreadable: prints nothing");
+        // Other helpers cost nothing; the riot profile numbers printf and memcpy alike.
+        assert_eq!(env.cost(0x10, [1, 2, 0, 0, 0], &view), 0);
+        let riot = Environment::new(&stores, Profile::Riot);
+        assert_eq!(riot.cost(0x02, [data, data + (1 << 20), 1 << 20, 0, 0], &view), 255);
+        let conformance = Environment::new(&stores, Profile::Conformance);
+        assert_eq!(conformance.cost(0x02, [data, data + (1 << 20), 1 << 20, 0, 0], &view), 0);
     }
 }

@@ -86,6 +86,23 @@ pub trait Helpers {
     fn arity(&self, id: u32) -> Option<u8>;
     /// Calls helper `id`, which the verifier proved is provided.
     fn call(&mut self, id: u32, args: [u64; 5], memory: &mut HelperMemory) -> HelperOutcome;
+    /// What calling helper `id` with `args` would cost in budget units (docs/budget.md):
+    /// [`work_units`] of the bytes it would move or format. Every engine asks before
+    /// [`call`](Self::call) when the run has a budget, and when the cost exceeds what is
+    /// left the run stops with OUT_OF_BRANCHES at the call, which then does not happen.
+    /// Without an override a helper costs nothing.
+    fn cost(&self, _id: u32, _args: [u64; 5], _memory: &HelperMemory) -> u64 {
+        0
+    }
+}
+
+/// Bytes a helper call may move or format without costing budget (docs/budget.md).
+pub const FREE_BYTES: u64 = 4096;
+
+/// The budget units of a helper call that moves or formats `bytes` bytes: one per
+/// started 4 KiB past the first 4 KiB (4 KiB cost 0, 4 KiB + 1 cost 1, 128 MiB 32767).
+pub const fn work_units(bytes: u64) -> u64 {
+    bytes.saturating_sub(1) / FREE_BYTES
 }
 
 /// The `conformance` profile on its own: only unwind, no host state.

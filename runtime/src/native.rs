@@ -3,6 +3,15 @@
 //!
 //! A translated entry function takes the environment and r1, r2 and returns r0; on a
 //! fault it stores the error code and slot index in the environment.
+//!
+//! The budget (docs/budget.md): translated code keeps the countdown in a local, stores
+//! it to `Env::budget` before every call (local or helper) and reloads it after. At a
+//! taken jump with the countdown at 0 it stops with OUT_OF_BRANCHES, unless
+//! [`FLAG_BUDGET_OFF`] is set: then it refills the countdown and goes on. The helper
+//! dispatch charges a helper's cost against `Env::budget` before the helper runs; what
+//! the budget cannot pay ends the run (`error` OUT_OF_BRANCHES and `stop`), and
+//! translated code, seeing `stop` after a helper call, stores that call's slot in
+//! `error_pc`.
 
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
@@ -11,7 +20,13 @@ use crate::memory::{MemoryMap, Region, SLOTS};
 use crate::verifier::VerifiedProgram;
 
 /// Version of the layout below; translated code exports it and the runtime checks it.
-pub const ABI_VERSION: u32 = 1;
+/// 2: `flags` (was reserved), helper calls spill and reload the budget and set `error_pc`
+/// when a helper stops the run.
+pub const ABI_VERSION: u32 = 2;
+
+/// `Env::flags` bit: the budget is off. The countdown never runs out (translated code
+/// refills it at 0) and helpers are not charged.
+pub const FLAG_BUDGET_OFF: u32 = 1;
 
 /// Helper dispatch as translated code calls it: the environment, the helper id, r1..r5.
 pub type HelperFn = unsafe extern "C" fn(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) -> u64;
@@ -28,7 +43,8 @@ pub struct Env {
     pub helper: HelperFn,
     /// The host's state for `helper`.
     pub host: *mut core::ffi::c_void,
-    /// Taken jumps left; `u64::MAX` when the bound is off.
+    /// Budget units left (taken jumps, helper work); `u64::MAX` and refilled at 0
+    /// when [`FLAG_BUDGET_OFF`] is set.
     pub budget: u64,
     /// Bytes per call level.
     pub frame_size: u64,
@@ -38,9 +54,11 @@ pub struct Env {
     pub error: i32,
     /// Out: the slot index of the fault.
     pub error_pc: u32,
-    /// Set by a helper to end the program at once with r0 = the helper's result (unwind).
+    /// Set by a helper to end the program at once with r0 = the helper's result (unwind),
+    /// or by the dispatch, with `error`, when the budget cannot pay a helper.
     pub stop: u32,
-    pub _reserved: u32,
+    /// In: [`FLAG_BUDGET_OFF`]; the other bits are 0.
+    pub flags: u32,
 }
 
 /// Byte offsets of the fields translated code touches (checked against the struct in a test).
@@ -57,6 +75,7 @@ pub mod offsets {
     pub const ERROR: usize = core::mem::offset_of!(Env, error);
     pub const ERROR_PC: usize = core::mem::offset_of!(Env, error_pc);
     pub const STOP: usize = core::mem::offset_of!(Env, stop);
+    pub const FLAGS: usize = core::mem::offset_of!(Env, flags);
 }
 
 /// What the dispatcher reaches through `Env::host`.
@@ -75,7 +94,19 @@ unsafe extern "C" fn dispatch(env: *mut Env, id: u32, a1: u64, a2: u64, a3: u64,
     // SAFETY: `host.memory` is the `&mut MemoryMap` that `run` holds for the whole
     // call and does not use meanwhile.
     let memory = unsafe { &mut *host.memory };
-    match host.helpers.call(id, [a1, a2, a3, a4, a5], &mut memory.helper_view()) {
+    let args = [a1, a2, a3, a4, a5];
+    let mut view = memory.helper_view();
+    // The helper's work is charged first; what the budget cannot pay is not done.
+    if env.flags & FLAG_BUDGET_OFF == 0 {
+        let cost = host.helpers.cost(id, args, &view);
+        if cost > env.budget {
+            env.error = ErrorCode::OutOfBranches.code();
+            env.stop = 1;
+            return 0;
+        }
+        env.budget -= cost;
+    }
+    match host.helpers.call(id, args, &mut view) {
         HelperOutcome::Return(v) => v,
         HelperOutcome::Exit(v) => {
             env.stop = 1;
@@ -108,7 +139,7 @@ pub unsafe fn run(
         error: 0,
         error_pc: 0,
         stop: 0,
-        _reserved: 0,
+        flags: if inv.budget.is_none() { FLAG_BUDGET_OFF } else { 0 },
     };
     // SAFETY: the caller vouches `entry` is code translated from `program` for this ABI
     // (the function's contract); `env` and `host` live until it returns.
@@ -179,6 +210,7 @@ mod tests {
         // targets/include/fc_abi.h spells the same layout for 64-bit hosts.
         assert_eq!((REGION_SIZE, REGION_BASE, REGION_LEN, REGION_WRITABLE), (16, 0, 8, 12));
         assert_eq!((HELPER, BUDGET, FRAME_SIZE, STACK_TOP), (256, 272, 280, 288));
-        assert_eq!((ERROR, ERROR_PC, STOP), (296, 300, 304));
+        assert_eq!((ERROR, ERROR_PC, STOP, FLAGS), (296, 300, 304, 308));
+        assert_eq!(core::mem::size_of::<super::Env>(), 312);
     }
 }

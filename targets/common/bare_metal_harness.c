@@ -5,8 +5,9 @@
  *     prog [HEX] [-b<budget>|-boff] [-n<runs>] [-v]
  *
  * r1 = a private copy of the memory given as HEX (absent or empty: no context,
- * r1 = 0), r2 = its length; 512-byte frames; budget 1 << 24 taken jumps unless -b
- * says otherwise. The container's rodata (read-only), data + bss (writable, kept
+ * r1 = 0), r2 = its length; 512-byte frames; budget 1 << 24 units unless -b
+ * says otherwise (-boff: no bound; memcpy and printf are charged their work, as
+ * docs/budget.md says). The container's rodata (read-only), data + bss (writable, kept
  * across the runs of one process, like a loaded VM's) are mapped at their slots.
  *
  * Helpers: the `conformance` profile's helper 5 (uBPF's unwind: returns r1, and 0
@@ -133,10 +134,29 @@ static const uint8_t *c_string(fc_env *env, uint64_t addr, uint32_t *len) {
     return 0;
 }
 
+/* ---- the budget: a helper's work (docs/budget.md) ---- */
+/* Charges a helper call that moves or prints `bytes` bytes: one unit per started 4 KiB
+ * past the first 4 KiB. When the budget cannot pay, the run ends with
+ * FC_OUT_OF_BRANCHES at the call and the helper does nothing; -boff charges nothing. */
+static int charge(fc_env *env, uint64_t bytes) {
+    if (env->flags & FC_FLAG_BUDGET_OFF) return 1;
+    uint64_t cost = bytes == 0 ? 0 : (bytes - 1) / 4096;
+    if (cost > env->budget) {
+        env->error = FC_OUT_OF_BRANCHES;
+        env->stop = 1;
+        return 0;
+    }
+    env->budget -= cost;
+    return 1;
+}
+
 /* ---- printf: each output line becomes `printf: LINE` ---- */
 static int line_open;
+/* Set while a pass only checks the arguments and counts the bytes. */
+static int quiet;
 
 static void emit(uint8_t c) {
+    if (quiet) return;
     if (!line_open) {
         fc_puts("printf: ");
         line_open = 1;
@@ -179,74 +199,81 @@ static void emit_hex(uint64_t v, int upper, uint64_t *count) {
     emit_str(buf + n, count);
 }
 
+/* One pass over the format, counting the bytes printed; 0 when a %s argument is not
+ * a readable string. */
+static int format(fc_env *env, const uint8_t *fmt, uint32_t fmt_len, const uint64_t args[5], uint64_t *count) {
+    uint32_t next_arg = 1, i = 0;
+    while (i < fmt_len) {
+        if (fmt[i] != '%') {
+            emit(fmt[i]), ++*count;
+            i++;
+            continue;
+        }
+        uint32_t start = i++;
+        int longs = 0;
+        while (i < fmt_len && fmt[i] == 'l' && longs < 2) longs++, i++;
+        int conv = i < fmt_len ? fmt[i] : -1;
+        i++;
+        int known = conv == 'd' || conv == 'i' || conv == 'u' || conv == 'x' ||
+                    (longs == 0 && (conv == 'X' || conv == 's' || conv == 'c' || conv == 'p' || conv == '%'));
+        if (!known) {
+            uint32_t end = i < fmt_len ? i : fmt_len;
+            for (uint32_t k = start; k < end; k++) emit(fmt[k]), ++*count;
+            continue;
+        }
+        if (conv == '%') {
+            emit('%'), ++*count;
+            continue;
+        }
+        /* Conversions past the fourth argument print nothing: r1..r5 hold fmt + 4. */
+        if (next_arg > 4) continue;
+        uint64_t v = args[next_arg++];
+        switch (conv) {
+        case 's': {
+            uint32_t n;
+            const uint8_t *s = c_string(env, v, &n);
+            if (!s) return 0;
+            for (uint32_t k = 0; k < n; k++) emit(s[k]), ++*count;
+            break;
+        }
+        case 'd':
+        case 'i': {
+            int64_t x = longs ? (int64_t)v : (int64_t)(int32_t)v;
+            if (x < 0) {
+                emit('-'), ++*count;
+                emit_udec(0 - (uint64_t)x, count);
+            } else {
+                emit_udec((uint64_t)x, count);
+            }
+            break;
+        }
+        case 'u': emit_udec(longs ? v : (uint32_t)v, count); break;
+        case 'x': emit_hex(longs ? v : (uint32_t)v, 0, count); break;
+        case 'X': emit_hex((uint32_t)v, 1, count); break;
+        case 'c': emit((uint8_t)v), ++*count; break;
+        default: /* %p */
+            emit_str("0x", count);
+            emit_hex(v, 0, count);
+            break;
+        }
+    }
+    return 1;
+}
+
 static uint64_t printf_helper(fc_env *env, const uint64_t args[5]) {
     uint32_t fmt_len;
     const uint8_t *fmt = c_string(env, args[0], &fmt_len);
     if (!fmt) return FAIL;
+    /* A quiet pass checks every %s and counts; the cost is what it prints, charged
+     * before anything is; then the printing pass. */
     uint64_t count = 0;
-    /* Pass 0 checks every %s argument; pass 1 prints. */
-    for (int pass = 0; pass < 2; pass++) {
-        uint32_t next_arg = 1, i = 0;
-        while (i < fmt_len) {
-            if (fmt[i] != '%') {
-                if (pass) emit(fmt[i]), count++;
-                i++;
-                continue;
-            }
-            uint32_t start = i++;
-            int longs = 0;
-            while (i < fmt_len && fmt[i] == 'l' && longs < 2) longs++, i++;
-            int conv = i < fmt_len ? fmt[i] : -1;
-            i++;
-            int known = conv == 'd' || conv == 'i' || conv == 'u' || conv == 'x' ||
-                        (longs == 0 && (conv == 'X' || conv == 's' || conv == 'c' || conv == 'p' || conv == '%'));
-            if (!known) {
-                if (pass) {
-                    uint32_t end = i < fmt_len ? i : fmt_len;
-                    for (uint32_t k = start; k < end; k++) emit(fmt[k]), count++;
-                }
-                continue;
-            }
-            if (conv == '%') {
-                if (pass) emit('%'), count++;
-                continue;
-            }
-            /* Conversions past the fourth argument print nothing: r1..r5 hold fmt + 4. */
-            if (next_arg > 4) continue;
-            uint64_t v = args[next_arg++];
-            if (conv == 's') {
-                uint32_t n;
-                const uint8_t *s = c_string(env, v, &n);
-                if (!s) return FAIL;
-                if (pass) {
-                    for (uint32_t k = 0; k < n; k++) emit(s[k]), count++;
-                }
-                continue;
-            }
-            if (!pass) continue;
-            switch (conv) {
-            case 'd':
-            case 'i': {
-                int64_t x = longs ? (int64_t)v : (int64_t)(int32_t)v;
-                if (x < 0) {
-                    emit('-'), count++;
-                    emit_udec(0 - (uint64_t)x, &count);
-                } else {
-                    emit_udec((uint64_t)x, &count);
-                }
-                break;
-            }
-            case 'u': emit_udec(longs ? v : (uint32_t)v, &count); break;
-            case 'x': emit_hex(longs ? v : (uint32_t)v, 0, &count); break;
-            case 'X': emit_hex((uint32_t)v, 1, &count); break;
-            case 'c': emit((uint8_t)v), count++; break;
-            default: /* %p */
-                emit_str("0x", &count);
-                emit_hex(v, 0, &count);
-                break;
-            }
-        }
-    }
+    quiet = 1;
+    int ok = format(env, fmt, fmt_len, args, &count);
+    quiet = 0;
+    if (!ok) return FAIL;
+    if (!charge(env, count)) return 0;
+    count = 0;
+    (void)format(env, fmt, fmt_len, args, &count);
     return count;
 }
 
@@ -262,6 +289,7 @@ static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint6
         uint8_t *d = at(env, r1, r3, 1);
         uint8_t *s = at(env, r2, r3, 0);
         if (!d || !s) return FAIL;
+        if (!charge(env, r3)) return 0;
         memmove(d, s, (size_t)r3);
         return 0;
     }
@@ -312,12 +340,13 @@ static int fail(const char *what) {
 
 int main(int argc, char **argv) {
     uint64_t budget = BUDGET;
+    uint32_t flags = 0;
     uint32_t runs = 1, len = 0;
     int verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (starts(a, "-boff")) budget = UINT64_MAX;
-        else if (starts(a, "-b")) budget = parse_dec(a + 2);
+        if (starts(a, "-boff")) budget = UINT64_MAX, flags = FC_FLAG_BUDGET_OFF;
+        else if (starts(a, "-b")) budget = parse_dec(a + 2), flags = 0;
         else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
         else if (starts(a, "-v")) verbose = 1;
         else len = (uint32_t)fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
@@ -342,6 +371,7 @@ int main(int argc, char **argv) {
         if (len > 0) env.regions[FC_SLOT_CONTEXT] = (fc_region){memory, len, 1};
         env.helper = helper;
         env.budget = budget;
+        env.flags = flags;
         env.frame_size = FRAME;
         env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + FRAME * frames;
         uint64_t r1 = len > 0 ? (uint64_t)FC_SLOT_CONTEXT << FC_SLOT_SHIFT : 0;

@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     env.regions[FC_SLOT_STACK] = (fc_region){stack, FRAME * frames, 1};
     if (len > 0) env.regions[FC_SLOT_CONTEXT] = (fc_region){memory, (uint32_t)len, 1};
     env.helper = helper;
-    env.budget = BUDGET;
+    env.budget = BUDGET; /* env.flags 0: the budget is on; unwind costs nothing */
     env.frame_size = FRAME;
     env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + FRAME * frames;
     uint64_t r1 = len > 0 ? (uint64_t)FC_SLOT_CONTEXT << FC_SLOT_SHIFT : 0;

@@ -195,6 +195,24 @@ const char *fc_support_string(const fc_env *env, uint64_t addr, size_t *len) {
     return NULL;
 }
 
+/* ---- The budget (helpers.rs work_units, docs/budget.md) ------------------- */
+
+/* Charges a helper call that moves or prints `bytes` bytes: one unit per started 4 KiB
+ * past the first 4 KiB. When the budget cannot pay, the run ends with
+ * FC_OUT_OF_BRANCHES (translated code records the call's slot) and the helper does
+ * nothing. With the budget off nothing is charged. */
+static bool charge(fc_env *env, uint64_t bytes) {
+    if (env->flags & FC_FLAG_BUDGET_OFF) return true;
+    uint64_t cost = bytes == 0 ? 0 : (bytes - 1) / 4096;
+    if (cost > env->budget) {
+        env->error = FC_OUT_OF_BRANCHES;
+        env->stop = 1;
+        return false;
+    }
+    env->budget -= cost;
+    return true;
+}
+
 /* ---- printf (env.rs format) ----------------------------------------------- */
 
 static void flush(fc_support_vm *vm) {
@@ -311,13 +329,15 @@ static bool format(printer *p, const fc_env *env, const uint8_t *fmt, size_t len
     return true;
 }
 
-static uint64_t helper_printf(fc_support_vm *vm, const fc_env *env, const uint64_t args[5]) {
+static uint64_t helper_printf(fc_support_vm *vm, fc_env *env, const uint64_t args[5]) {
     size_t len = 0;
     const uint8_t *fmt = (const uint8_t *)fc_support_string(env, args[0], &len);
     if (!fmt) return FAIL;
     /* Check every %s before printing anything. */
     printer check = {vm, false, 0};
     if (!format(&check, env, fmt, len, args)) return FAIL;
+    /* Its cost is what it prints, charged before anything is. */
+    if (!charge(env, check.count)) return 0;
     printer out = {vm, true, 0};
     (void)format(&out, env, fmt, len, args);
     return out.count;
@@ -325,7 +345,7 @@ static uint64_t helper_printf(fc_support_vm *vm, const fc_env *env, const uint64
 
 /* ---- memcpy, stores, clock (env.rs) --------------------------------------- */
 
-static uint64_t helper_memcpy(const fc_env *env, const uint64_t args[5]) {
+static uint64_t helper_memcpy(fc_env *env, const uint64_t args[5]) {
     uint64_t dst = args[0], src = args[1], n = args[2];
     if (n == 0) return 0;
     if (n > (uint64_t)SIZE_MAX) return FAIL;
@@ -333,6 +353,8 @@ static uint64_t helper_memcpy(const fc_env *env, const uint64_t args[5]) {
     uint8_t *d = fc_support_translate(env, dst, len, true);
     const uint8_t *s = fc_support_translate(env, src, len, false);
     if (!d || !s) return FAIL;
+    /* Its cost is what it moves, charged before anything is. */
+    if (!charge(env, n)) return 0;
     /* memmove: the ranges may overlap. */
     if (d < s) {
         for (size_t i = 0; i < len; i++) d[i] = s[i];
@@ -556,12 +578,12 @@ static int run(fc_support_vm *vm, const fc_support_function *f, void *ctx, size_
     env.helper = fc_support_helper;
     env.host = vm;
     env.budget = vm->budget_enabled ? (uint64_t)vm->budget : UINT64_MAX;
+    env.flags = vm->budget_enabled ? 0 : FC_FLAG_BUDGET_OFF;
     env.frame_size = vm->frame_size;
     env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + stack_len;
     env.error = 0;
     env.error_pc = 0;
     env.stop = 0;
-    env.reserved = 0;
     uint64_t r1 = ctx_len > 0 ? (uint64_t)FC_SLOT_CONTEXT << FC_SLOT_SHIFT : 0;
     vm->running = true;
     vm->line_len = 0;

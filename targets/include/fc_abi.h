@@ -16,7 +16,11 @@
 extern "C" {
 #endif
 
-#define FC_ABI_VERSION 1u
+#define FC_ABI_VERSION 2u
+
+/* env->flags: the budget is off. Translated code refills the countdown whenever it
+ * reaches 0 instead of stopping, and helpers are not charged (docs/budget.md). */
+#define FC_FLAG_BUDGET_OFF 1u
 
 /* Error codes (spec section 2, identical to the runtime's ErrorCode): env->error
  * of translated code, and the results of fc_runtime.h and fc_support.h. */
@@ -58,7 +62,12 @@ typedef struct fc_region {
 typedef struct fc_env fc_env;
 
 /* Helper dispatch: helper `id` with r1..r5; returns r0. A helper that ends the
- * program (unwind) sets env->stop. */
+ * program (unwind) sets env->stop. Unless FC_FLAG_BUDGET_OFF is set, the dispatch first
+ * charges the helper's work against env->budget (docs/budget.md: one unit per started
+ * 4 KiB past the first 4 KiB it moves or prints); when the budget cannot pay, it sets
+ * env->error = FC_OUT_OF_BRANCHES and env->stop, does not run the helper, and
+ * translated code records the call's slot in env->error_pc. Translated code stores its
+ * countdown to env->budget before every helper call and reloads it after. */
 typedef uint64_t (*fc_env_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                                  uint64_t r5);
 
@@ -66,13 +75,13 @@ struct fc_env {
     fc_region regions[FC_SLOTS];
     fc_env_helper_fn helper;
     void *host;            /* the host's state for `helper` */
-    uint64_t budget;       /* taken jumps left; UINT64_MAX: no bound */
+    uint64_t budget;       /* budget units left (taken jumps, helper work); UINT64_MAX with FC_FLAG_BUDGET_OFF */
     uint64_t frame_size;   /* bytes per call level */
     uint64_t stack_top;    /* r10 of the entry function: 0x30000000 + frame_size * (depth + 1) */
     int32_t error;         /* out: error code, 0 when none (FC_ILLEGAL_MEM, FC_OUT_OF_BRANCHES, ...) */
     uint32_t error_pc;     /* out: instruction slot index of the fault */
     uint32_t stop;         /* set by a helper: end now with r0 = its return value */
-    uint32_t reserved;
+    uint32_t flags;        /* in: FC_FLAG_BUDGET_OFF; other bits 0 (version 1: reserved) */
 };
 
 /* Every translated container exports, for each function-table entry NAME:

@@ -40,3 +40,8 @@ fn translated_code_goes_where_fc_container_ld_puts_it() {
 fn faults_stop_with_the_error_and_the_slot() {
     SOC.faults_stop_with_the_error_and_the_slot();
 }
+
+#[test]
+fn the_budget_bounds_helpers_and_off_never_runs_out() {
+    SOC.the_budget_bounds_helpers_and_off_never_runs_out();
+}

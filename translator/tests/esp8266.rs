@@ -45,6 +45,11 @@ fn faults_stop_with_the_error_and_the_slot() {
 }
 
 #[test]
+fn the_budget_bounds_helpers_and_off_never_runs_out() {
+    SOC.the_budget_bounds_helpers_and_off_never_runs_out();
+}
+
+#[test]
 fn the_64_bit_and_division_helpers_agree_with_the_reference() {
     // libgcc_extra.c (__muldi3, __udivdi3, __umoddi3, __divsi3, ...) through translated
     // code, against the reference interpreter on the host.

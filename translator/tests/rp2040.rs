@@ -46,6 +46,11 @@ fn faults_stop_with_the_error_and_the_slot() {
 }
 
 #[test]
+fn the_budget_bounds_helpers_and_off_never_runs_out() {
+    SOC.the_budget_bounds_helpers_and_off_never_runs_out();
+}
+
+#[test]
 fn translated_code_goes_where_fc_container_ld_puts_it() {
     // The harness stays in flash, the table in flash rodata, the context in SRAM.
     let map = Map { main: 0x1000_0000..0x1020_0000, rodata: 0x1000_0000..0x1020_0000, memory: 0x2000_0000..0x2004_0000 };

@@ -359,7 +359,8 @@ pub fn run<B: Buffer>(
     r[1] = inv.r1;
     r[2] = inv.r2;
     r[10] = inv.stack_top(program);
-    // Budget off is a count no run reaches.
+    // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
+    let off = inv.budget.is_none();
     let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
     let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
     let frame_size = inv.frame_size as u64;
@@ -372,7 +373,10 @@ pub fn run<B: Buffer>(
         ($cond:expr, $i:expr) => {
             if $cond {
                 if budget == 0 {
-                    fault!(ErrorCode::OutOfBranches);
+                    if !off {
+                        fault!(ErrorCode::OutOfBranches);
+                    }
+                    budget = u64::MAX;
                 }
                 budget -= 1;
                 pc = $i.a as usize;
@@ -589,7 +593,16 @@ pub fn run<B: Buffer>(
             Kind::Ja => jump!(true, i),
             Kind::CallHelper => {
                 let args = [r[1], r[2], r[3], r[4], r[5]];
-                match helpers.call(i.b as u32, args, &mut memory.helper_view()) {
+                let mut view = memory.helper_view();
+                // The helper's work is charged first; what the budget cannot pay is not done.
+                if !off {
+                    let cost = helpers.cost(i.b as u32, args, &view);
+                    if cost > budget {
+                        fault!(ErrorCode::OutOfBranches);
+                    }
+                    budget -= cost;
+                }
+                match helpers.call(i.b as u32, args, &mut view) {
                     HelperOutcome::Return(v) => r[0] = v,
                     HelperOutcome::Exit(v) => return Ok(v),
                 }

@@ -178,7 +178,13 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
             }
             Op::CallHelper { id } => {
                 let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
-                match helpers.call(id, args, &mut memory.helper_view()) {
+                let mut view = memory.helper_view();
+                // The helper's work is charged first; what the budget cannot pay is not done.
+                if let Some(left) = &mut budget {
+                    let cost = helpers.cost(id, args, &view);
+                    *left = u32::try_from(cost).ok().and_then(|c| left.checked_sub(c)).ok_or(trap(ErrorCode::OutOfBranches))?;
+                }
+                match helpers.call(id, args, &mut view) {
                     HelperOutcome::Return(v) => reg[0] = v,
                     HelperOutcome::Exit(v) => return Ok(v),
                 }

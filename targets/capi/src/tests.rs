@@ -506,6 +506,7 @@ fn header_constants_match_the_runtime() {
     let codes = defines.iter().filter(|(n, _)| {
         n.starts_with("FC_") && !n.starts_with("FC_PROFILE_") && !n.starts_with("FC_ENGINE_") && !n.contains("STACK")
             && !n.contains("RUNTIME_H") && !n.contains("LOCKED") && !n.starts_with("FC_ABI") && !n.starts_with("FC_SLOT")
+            && !n.starts_with("FC_FLAG_")
     });
     assert_eq!(codes.count(), ErrorCode::ALL.len(), "no extra error codes");
     assert_eq!(value("FC_DEFAULT_STACK_SIZE"), fc_runtime::vm::DEFAULT_STACK_SIZE as i64);
@@ -515,4 +516,6 @@ fn header_constants_match_the_runtime() {
     assert_eq!(value("FC_ENGINE_REFERENCE"), FC_ENGINE_REFERENCE as i64);
     assert_eq!(value("FC_ENGINE_INTERP"), FC_ENGINE_INTERP as i64);
     assert_eq!(value("FC_MAX_LOCKED_STORES"), FC_MAX_LOCKED_STORES as i64);
+    let flag = defines.iter().find(|(n, _)| n == "FC_FLAG_BUDGET_OFF").map(|(_, v)| v.clone());
+    assert_eq!(flag, Some(format!("{}u", fc_runtime::native::FLAG_BUDGET_OFF)));
 }

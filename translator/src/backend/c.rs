@@ -24,7 +24,8 @@ pub(crate) const PRELUDE: &str = r#"#include <stdint.h>
 /* The native ABI, as targets/include/fc_abi.h defines it (kept here so the file stands alone). */
 #ifndef FC_ABI_H
 #define FC_ABI_H
-#define FC_ABI_VERSION 1u
+#define FC_ABI_VERSION 2u
+#define FC_FLAG_BUDGET_OFF 1u
 typedef struct fc_region { uint8_t *base; uint32_t len; uint32_t writable; } fc_region;
 typedef struct fc_env fc_env;
 typedef uint64_t (*fc_env_helper_fn)(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
@@ -38,7 +39,7 @@ struct fc_env {
     int32_t error;
     uint32_t error_pc;
     uint32_t stop;
-    uint32_t reserved;
+    uint32_t flags;
 };
 #endif
 
@@ -55,7 +56,14 @@ static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) 
 }
 
 #define FC_TRAP(code, pc) do { env->error = (code); env->error_pc = (pc); return 0; } while (0)
-#define FC_TAKE(pc, label) do { if (budget == 0) FC_TRAP(-8, pc); budget--; goto label; } while (0)
+/* A taken jump: the countdown runs out at 0, unless the budget is off: then it starts a
+ * new round (so no compiler can fold a countdown loop to its exit). */
+#define FC_TAKE(pc, label) do { if (budget == 0) { if (!(env->flags & FC_FLAG_BUDGET_OFF)) FC_TRAP(-8, pc); \
+    budget = UINT64_MAX; } budget--; goto label; } while (0)
+/* A helper call: the dispatch charges its work against env->budget; a helper (or the
+ * charge) that ends the run sets env->stop, and the run stops at this slot. */
+#define FC_HELPER(id, pc) do { env->budget = budget; r0 = env->helper(env, id, r1, r2, r3, r4, r5); \
+    budget = env->budget; if (env->stop) { env->error_pc = (pc); return r0; } } while (0)
 /* Container memory may be unaligned and some cores trap on unaligned access, so
  * values are assembled from bytes. Compilers merge this into one load or store where
  * the core allows unaligned access, and emit byte accesses elsewhere (far cheaper than
@@ -290,7 +298,7 @@ fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, op: Op) ->
             condition(width, cond, &reg(dst), &operand(width, src)),
             op.jump_target(pc).unwrap_or(0)
         ),
-        Op::CallHelper { id } => format!("r0 = env->helper(env, {id}u, r1, r2, r3, r4, r5); if (env->stop) {{ return r0; }}"),
+        Op::CallHelper { id } => format!("FC_HELPER({id}u, {pc});"),
         Op::CallLocal { .. } => {
             let target = op.call_target(pc).unwrap_or(0) as usize;
             let callee = symbols.private_function(program.function_at(target).map_or(target, |f| program.functions()[f].start));

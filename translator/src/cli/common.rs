@@ -11,6 +11,8 @@ use fc_runtime::helpers::Profile;
 pub const EXIT_BAD_INPUT: u8 = 1;
 /// Exit status when a container ran and stopped with an error.
 pub const EXIT_RUN_ERROR: u8 = 2;
+/// Exit status when `run --timeout` stopped a run that was still going.
+pub const EXIT_TIMEOUT: u8 = 3;
 /// Exit status when the engine cannot run here (a compiler or qemu is missing).
 pub const EXIT_UNAVAILABLE: u8 = 4;
 

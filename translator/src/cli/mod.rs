@@ -37,7 +37,7 @@ enum Cmd {
     #[command(after_help = "Examples:\n  fc-aot verify out/store.bin\n  fc-aot verify app.bin --helpers riot")]
     Verify(verify::Args),
     /// Run a container and print r0, the error, printf output, the context and the stores.
-    #[command(after_help = "Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/globalcall.bin --function scale --budget off")]
+    #[command(after_help = "Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/globalcall.bin --function scale --budget off\n  fc-aot run endless.bin --budget off --timeout 2\n\nExit status: 0 the run returned, 1 bad input or the load failed, 2 the run stopped with an error (OUT_OF_BRANCHES, ILLEGAL_MEM, ...), 3 --timeout stopped it.")]
     Run(run::Args),
     /// Assemble the conformance files' assembly syntax into raw instruction bytes.
     #[command(after_help = "Examples:\n  echo 'mov %r0, 42\n  exit' | fc-aot asm > prog.raw\n  fc-aot asm prog.s > prog.raw")]

@@ -25,9 +25,16 @@ pub struct Args {
     /// Context bytes from a file.
     #[arg(long)]
     pub ctx_file: Option<PathBuf>,
-    /// Taken jumps allowed, or `off`.
+    /// Budget units allowed: one per taken jump, and helpers pay for their work (one unit
+    /// per started 4 KiB past the first 4 KiB a memcpy moves or a printf prints); or
+    /// `off`: no bound at all (see --timeout). docs/budget.md.
     #[arg(long, default_value_t = DEFAULT_BUDGET.to_string())]
     pub budget: String,
+    /// Stop the run after SECONDS of wall time, whatever the budget (meant for `--budget
+    /// off`): prints `fc-aot: run stopped by --timeout after SECONDS s` and exits with
+    /// status 3.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
     /// Stack bytes per frame (a multiple of 8).
     #[arg(long, default_value_t = DEFAULT_STACK_SIZE)]
     pub stack: usize,
@@ -42,7 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args { file, function, ctx, ctx_file, budget, stack, engine, target, helpers, layout } = args;
+    let Args { file, function, ctx, ctx_file, budget, timeout, stack, engine, target, helpers, layout } = args;
     let ctx = match (ctx, ctx_file) {
         (Some(hex), _) => parse_hex(&hex),
         (None, Some(f)) => read(&f),
@@ -56,7 +63,43 @@ pub fn run(args: Args) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(format!("--budget: {e}")),
     };
-    run_container(RunArgs { file, function, ctx, budget, stack, engine, target, profile: helpers.into(), layout })
+    let args = RunArgs { file, function, ctx, budget, stack, engine, target, profile: helpers.into(), layout };
+    match timeout {
+        None => run_container(args),
+        Some(limit) => run_with_timeout(args, limit),
+    }
+}
+
+/// `--timeout SECONDS`: a positive number of seconds (fractions allowed).
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs > 0.0 => std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string()),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// Runs the container on a worker thread; when it has not finished after `limit`, the
+/// whole process ends with [`EXIT_TIMEOUT`] (in-process engines cannot be interrupted:
+/// native code has no check it could be told to stop at).
+fn run_with_timeout(args: RunArgs, limit: std::time::Duration) -> ExitCode {
+    let (done, finished) = std::sync::mpsc::channel();
+    // The interpreters keep call frames on the stack: as much as the main thread has.
+    let worker = std::thread::Builder::new().name("fc-aot run".into()).stack_size(8 << 20).spawn(move || {
+        let code = run_container(args);
+        let _ = done.send(code);
+    });
+    if let Err(e) = worker {
+        return fail(format!("cannot start the run: {e}"));
+    }
+    match finished.recv_timeout(limit) {
+        Ok(code) => code,
+        // Disconnected: the worker panicked, which it reported itself.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => ExitCode::FAILURE,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            eprintln!("fc-aot: run stopped by --timeout after {} s", limit.as_secs_f64());
+            std::process::exit(EXIT_TIMEOUT.into())
+        }
+    }
 }
 
 /// `--budget N|off`.

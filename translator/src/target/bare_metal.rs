@@ -165,6 +165,45 @@ impl Soc {
         Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
     }
 
+    /// [`run`](Self::run) for at most `limit`: `None` when the program was still running
+    /// then (qemu is killed), for programs that may never end (`-boff`).
+    pub fn run_with_timeout(&self, exe: &Path, args: &[String], limit: std::time::Duration) -> Result<Option<(bool, String)>, ToolError> {
+        use std::io::Read;
+        let mut child = Command::new(self.qemu)
+            .args(self.qemu_args)
+            .arg(exe)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => ToolError::Unavailable(format!("`{}` is not installed (install qemu-user)", self.qemu)),
+                _ => ToolError::Failed(format!("`{}`: {e}", self.qemu)),
+            })?;
+        // Read on a thread of its own, so that a program printing much cannot block on a full pipe.
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = stdout.read_to_end(&mut out);
+            out
+        });
+        let started = std::time::Instant::now();
+        let status = loop {
+            match child.try_wait().map_err(|e| ToolError::Failed(format!("`{}`: {e}", self.qemu)))? {
+                Some(status) => break Some(status),
+                None if started.elapsed() >= limit => break None,
+                None => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        };
+        let Some(status) = status else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = reader.join();
+            return Ok(None);
+        };
+        let out = reader.join().unwrap_or_default();
+        Ok(Some((status.success(), String::from_utf8_lossy(&out).into_owned())))
+    }
+
     /// Bare program text the conformance way (profile `conformance`, 512-byte frames,
     /// budget 1 << 24, r1 = a copy of `mem`), on the SoC under qemu, from flash.
     pub fn run_conformance(&self, program: &[u8], mem: &[u8]) -> Execution {

@@ -172,6 +172,60 @@ impl Soc {
         // A program the verifier refuses never reaches the compiler.
         assert!(matches!(run("ja +5\nexit", &[]), Execution::Rejected(_)));
     }
+
+    /// The budget (docs/budget.md) on the SoC: with `-boff` an endless loop is still
+    /// running after a second and a loop of 10^6 taken jumps finishes; memcpy and printf
+    /// pay for what they move or print, stopping where the reference stops.
+    pub fn the_budget_bounds_helpers_and_off_never_runs_out(&self) {
+        use fc_aot::target::verify_conformance;
+        use std::time::Duration;
+        let link = |text: &str, name: &str| {
+            let program = fc_aot::text::asm::assemble(text).unwrap();
+            let verified = verify_conformance(&program).unwrap_or_else(|e| panic!("{e:?}"));
+            let dir = std::env::temp_dir().join(format!("fc-aot-{}-budget-{name}-{}", self.soc.name, std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let exe = self.soc.link(&prog_c(&verified, &[], 0, &[]), &dir, self.flash()).unwrap();
+            (dir, exe)
+        };
+        let (dir, endless) = link("mov %r0, 0\nL: ja L\nexit", "endless");
+        let off = ["-boff".to_string()];
+        assert_eq!(self.soc.run_with_timeout(&endless, &off, Duration::from_secs(1)).unwrap(), None, "-boff: still looping after 1 s");
+        let (ok, out) = self.soc.run(&endless, &["-b1000".to_string()]).unwrap();
+        assert_eq!((ok, out.trim()), (false, "error -8 at insn 1"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (dir, million) = link("mov %r0, 0\nL: add %r0, 1\njlt %r0, 1000000, L\nexit", "million");
+        let (ok, out) = self.soc.run(&million, &off).unwrap();
+        assert_eq!((ok, out.trim()), (true, "0xf4240"));
+        let _ = std::fs::remove_dir_all(&dir);
+
+        // Ten copies of 16 KiB (3 units each) inside a 32 KiB context, then a printf of
+        // the copied 16 KiB less one byte (its NUL) and a newline: 3 units more, 33 in all.
+        let mut src = String::from("mov %r7, %r1\nmov %r6, 0\n");
+        for _ in 0..10 {
+            src += "mov %r1, %r7\nmov %r2, %r7\nadd %r2, 16384\nmov %r3, 16384\ncall 2\nadd %r6, 1\n";
+        }
+        src += "stb [%r7+16383], 0\nlddw %r1, .rodata+0\nmov %r2, %r7\ncall 1\nmov %r0, %r6\nexit";
+        let image = fc_runtime::format::Image {
+            data: Vec::new(),
+            bss_len: 0,
+            rodata: b"%s\n\0".to_vec(),
+            text: fc_aot::text::asm::assemble(&src).unwrap(),
+            functions: vec![("main".to_string(), 0)],
+        };
+        let bin = fc_runtime::format::write(&image, fc_runtime::format::Layout::Seed).unwrap();
+        let container = Container::parse(&bin, LayoutChoice::Auto).unwrap();
+        let ctx: Vec<u8> = (0..32 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+        for budget in [0, 2, 3, 29, 30, 32, 33] {
+            let want = reference(&bin, &ctx, budget, 1);
+            let got = self.soc.run_container(&container, &ctx, Some(budget), 1, self.flash()).unwrap();
+            assert_eq!(got, want, "budget {budget}: {} (left) against the reference (right)", self.soc.name);
+            let stopped = if budget < 33 { Some(-8) } else { None };
+            assert_eq!(want[0].error_pc.map(|_| want[0].error), stopped, "budget {budget}");
+        }
+        let got = self.soc.run_container(&container, &ctx, None, 1, self.flash()).unwrap();
+        assert_eq!((got[0].r0, got[0].printf.len()), (Some(10), 1), "-boff charges nothing");
+    }
 }
 
 /// Where the harness's `main`, the container's rodata table and the context (`memory`) go.

@@ -14,7 +14,7 @@ use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use fc_runtime::error::ErrorCode;
 use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use fc_runtime::memory::{DATA_START, RODATA_START, SLOT_SHIFT};
-use fc_runtime::native::offsets;
+use fc_runtime::native::{offsets, FLAG_BUDGET_OFF};
 use fc_runtime::verifier::VerifiedProgram;
 
 use crate::backend::symbols::Symbols;
@@ -292,10 +292,26 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
     }
 
     /// A taken jump: the budget check, then on to the target block.
+    /// At 0 the countdown runs out, unless the budget is off (`FLAG_BUDGET_OFF`): then it
+    /// starts a new round. Both are cold; the hot path is the compare and the decrement.
     fn take(&mut self, pc: usize, target: usize) {
         let budget = self.b.use_var(self.budget);
         let empty = self.b.ins().icmp_imm_s(IntCC::Equal, budget, 0);
-        self.check(empty, ErrorCode::OutOfBranches, pc);
+        let (ok, cold, refill) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(cold);
+        self.b.set_cold_block(refill);
+        self.b.ins().brif(empty, cold, &[], ok, &[]);
+        self.b.switch_to_block(cold);
+        let flags = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offsets::FLAGS as i32);
+        let off = self.b.ins().band_imm_u(flags, FLAG_BUDGET_OFF as i64);
+        let code = self.b.ins().iconst(I32, ErrorCode::OutOfBranches.code() as i64);
+        let slot = self.b.ins().iconst(I32, pc as i64);
+        self.b.ins().brif(off, refill, &[], self.trap, &args(&[code, slot]));
+        self.b.switch_to_block(refill);
+        let full = self.b.ins().iconst(I64, -1);
+        self.b.def_var(self.budget, full);
+        self.b.ins().jump(ok, &[]);
+        self.b.switch_to_block(ok);
         let budget = self.b.use_var(self.budget);
         let left = self.b.ins().iadd_imm_s(budget, -1);
         self.b.def_var(self.budget, left);
@@ -572,6 +588,8 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 return false;
             }
             Op::CallHelper { id } => {
+                // The dispatch charges the helper's work against the budget in memory.
+                self.spill_budget();
                 let sig = self.b.import_signature(self.helper_sig.clone());
                 let f = self.b.ins().load(self.ptr, MemFlagsData::trusted(), self.env, offsets::HELPER as i32);
                 let id = self.b.ins().iconst(I32, id as i64);
@@ -582,7 +600,8 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 let call = self.b.ins().call_indirect(sig, f, &call_args);
                 let r0 = self.b.inst_results(call)[0];
                 self.set(Reg::R0, r0);
-                self.leave_if(offsets::STOP);
+                self.reload_budget();
+                self.leave_if_stopped(pc);
             }
             Op::CallLocal { .. } => {
                 let target = op.call_target(pc).unwrap_or(0) as usize;
@@ -609,6 +628,21 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
             }
         }
         true
+    }
+
+    /// After a helper call: when the helper (or the charge for it) stopped the run, the
+    /// call's slot is the fault's (for an error the dispatch set) and r0 is returned.
+    fn leave_if_stopped(&mut self, pc: usize) {
+        let flag = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offsets::STOP as i32);
+        let leave = self.b.create_block();
+        let go_on = self.b.create_block();
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(flag, leave, &[], go_on, &[]);
+        self.b.switch_to_block(leave);
+        let slot = self.b.ins().iconst(I32, pc as i64);
+        self.b.ins().store(MemFlagsData::trusted(), slot, self.env, offsets::ERROR_PC as i32);
+        self.return_r0();
+        self.b.switch_to_block(go_on);
     }
 
     /// Returns r0 at once when the 32-bit field at `offset` of the environment is set.

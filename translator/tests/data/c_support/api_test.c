@@ -236,12 +236,13 @@ static void vm_test(void) {
     CHECK(seen.regions[3].base == stack && seen.regions[3].len == 3 * 64 && seen.regions[3].writable == 1);
     CHECK(seen.regions[4].base == ctx && seen.regions[4].len == 6 && seen.regions[4].writable == 1);
     CHECK(seen.regions[0].len == 0 && seen.regions[5].len == 0 && seen.regions[15].len == 0);
-    CHECK(seen.stack_top == 0x30000000u + 3 * 64 && seen.frame_size == 64 && seen.budget == 200);
+    CHECK(seen.stack_top == 0x30000000u + 3 * 64 && seen.frame_size == 64 && seen.budget == 200 && seen.flags == 0);
     CHECK(seen.helper == fc_support_helper && seen.host == &vm && seen.error == 0 && seen.stop == 0);
     /* Data kept, stack zeroed, no context: r1 = 0, slot 4 unmapped; no budget. */
     fc_support_set_budget(&vm, 0, false);
     CHECK(fc_support_run(&vm, NULL, 0, &r0) == FC_OK && r0 == 0 && ram[0] == 3);
     CHECK(seen_r1 == 0 && seen_r2 == 0 && seen.regions[4].len == 0 && seen.budget == UINT64_MAX);
+    CHECK(seen.flags == FC_FLAG_BUDGET_OFF);
     CHECK(fc_support_run(&vm, ctx, 0, &r0) == FC_OK && seen_r1 == 0 && seen.regions[4].len == 0);
     CHECK(fc_support_run(&vm, NULL, 4, &r0) == FC_ILLEGAL_LEN && r0 == (uint64_t)(int64_t)FC_ILLEGAL_LEN);
     fc_support_reset_data(&vm);
@@ -249,7 +250,7 @@ static void vm_test(void) {
 
     /* A frame per function: `print` has depth 0. */
     fc_support_set_budget(&vm, 7, true);
-    CHECK(fc_support_run_function(&vm, "look", NULL, 0, &r0) == FC_OK && seen.budget == 7);
+    CHECK(fc_support_run_function(&vm, "look", NULL, 0, &r0) == FC_OK && seen.budget == 7 && seen.flags == 0);
     CHECK(fc_support_run_function(&vm, "nope", NULL, 0, &r0) == FC_ILLEGAL_CALL && r0 == (uint64_t)(int64_t)FC_ILLEGAL_CALL);
     CHECK(fc_support_run_function(&vm, NULL, NULL, 0, &r0) == FC_ILLEGAL_CALL);
 
