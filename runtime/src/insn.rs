@@ -171,6 +171,25 @@ impl AluOp {
         AluOp::Mov,
         AluOp::Arsh,
     ];
+    /// The position of the operation in [`AluOp::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            AluOp::Add => 0,
+            AluOp::Sub => 1,
+            AluOp::Mul => 2,
+            AluOp::Div => 3,
+            AluOp::SDiv => 4,
+            AluOp::Or => 5,
+            AluOp::And => 6,
+            AluOp::Lsh => 7,
+            AluOp::Rsh => 8,
+            AluOp::Mod => 9,
+            AluOp::SMod => 10,
+            AluOp::Xor => 11,
+            AluOp::Mov => 12,
+            AluOp::Arsh => 13,
+        }
+    }
     /// (operation nibble, offset field) of the encoding.
     const fn code(self) -> (u8, i16) {
         match self {
@@ -258,6 +277,22 @@ impl Cond {
         Cond::Slt,
         Cond::Sle,
     ];
+    /// The position of the condition in [`Cond::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            Cond::Eq => 0,
+            Cond::Gt => 1,
+            Cond::Ge => 2,
+            Cond::Set => 3,
+            Cond::Ne => 4,
+            Cond::Sgt => 5,
+            Cond::Sge => 6,
+            Cond::Lt => 7,
+            Cond::Le => 8,
+            Cond::Slt => 9,
+            Cond::Sle => 10,
+        }
+    }
     const fn code(self) -> u8 {
         match self {
             Cond::Eq => 0x10,
@@ -342,6 +377,17 @@ impl AtomicOp {
         AtomicOp::Xchg,
         AtomicOp::CmpXchg,
     ];
+    /// The position of the operation in [`AtomicOp::ALL`].
+    pub const fn index(self) -> usize {
+        match self {
+            AtomicOp::Add { fetch } => fetch as usize * 4,
+            AtomicOp::Or { fetch } => 1 + fetch as usize * 4,
+            AtomicOp::And { fetch } => 2 + fetch as usize * 4,
+            AtomicOp::Xor { fetch } => 3 + fetch as usize * 4,
+            AtomicOp::Xchg => 8,
+            AtomicOp::CmpXchg => 9,
+        }
+    }
     const fn code(self) -> i32 {
         match self {
             AtomicOp::Add { fetch } => fetch as i32,
@@ -1249,6 +1295,19 @@ mod tests {
         }
         // ALU 27, ALU64 26, JMP 25, JMP32 23, LD 3 (0x18 0xb8 0xd8), LDX 7, ST 4, STX 6.
         assert_eq!(valid_opcodes, 121);
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, op) in AluOp::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i, "{op:?}");
+        }
+        for (i, cond) in Cond::ALL.iter().enumerate() {
+            assert_eq!(cond.index(), i, "{cond:?}");
+        }
+        for (i, op) in AtomicOp::ALL.iter().enumerate() {
+            assert_eq!(op.index(), i, "{op:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The optimized interpreter: the verified program pre-decoded into a flat array of
+//! The optimized interpreter: the verified program compiled into a flat array of
 //! specialised 16-byte instructions, run by one dense `match` with the address map
 //! checked by a shift, a subtraction and a compare.
 //!
@@ -17,9 +17,9 @@ use heapless::Vec as FixedVec;
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Size, SwapWidth, SxSize, Width};
-use crate::memory::{MemoryMap, DATA_START, RODATA_START, SLOTS, SLOT_SHIFT};
-use crate::verifier::{ProgramId, VerifiedProgram, CALL_DEPTH_LIMIT};
+use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
+use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
+use crate::verifier::{Instr, ProgramId, VerifiedProgram, CALL_DEPTH_LIMIT};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -49,7 +49,7 @@ pub enum Kind {
     Tail,
 }
 
-/// One pre-decoded instruction; its index in the array is its slot index.
+/// One compiled instruction; its index in the array is its slot index.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Compiled {
@@ -89,7 +89,7 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// Storage [`compile`] writes the pre-decoded instructions into. Sealed: only
+/// Storage [`compile`] writes the compiled instructions into. Sealed: only
 /// these types, whose slices stay put and unchanged while a [`Code`] owns them.
 pub trait Buffer: sealed::Sealed {
     fn entries(&self) -> &[Compiled];
@@ -130,7 +130,7 @@ impl Buffer for alloc::boxed::Box<[Compiled]> {
     }
 }
 
-/// A program [`compile`]d for [`run`]: the pre-decoded instructions, how many
+/// A program [`compile`]d for [`run`]: the compiled instructions, how many
 /// slots they cover and which program they came from. Only [`compile`] makes one,
 /// and nothing changes the instructions afterwards.
 #[derive(Clone, Debug)]
@@ -170,7 +170,7 @@ fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
     (!jumps || target_inside) && (!falls_through || next < n)
 }
 
-/// Pre-decodes `program` into `buffer`, which needs one entry per instruction slot
+/// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
 /// ([`VerifiedProgram::slot_count`]); NO_MEMORY when it has fewer.
 pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Code<B>, ErrorCode> {
     let n = program.slot_count();
@@ -179,37 +179,34 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         return Err(ErrorCode::NoMemory);
     }
     out[..n].fill(Compiled::TAIL);
-    let mut pc = 0;
-    while pc < n {
-        let op = program.insn(pc).ok_or(ErrorCode::IllegalInstruction)?.op;
+    for insn in program.instructions() {
+        let pc = insn.slot();
         let mut c = Compiled::TAIL;
-        match op {
-            Op::Alu { width, op, dst, src } => {
+        match insn.instr() {
+            Instr::Alu { width, op, dst, src } => {
                 let (f, s, imm) = form(width, src);
-                let family = AluOp::ALL.iter().position(|o| *o == op).unwrap_or(0);
-                c = Compiled { kind: kind_at(Kind::Add64I, family * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
             }
-            Op::Jump { width, cond, dst, src, off } => {
+            Instr::Branch { width, cond, dst, src, target } => {
                 let (f, s, imm) = form(width, src);
-                let family = Cond::ALL.iter().position(|o| *o == cond).unwrap_or(0);
-                let target = pc as i32 + 1 + off as i32;
-                c = Compiled { kind: kind_at(Kind::Jeq64I, family * 4 + f), dst: dst.num(), src: s, a: target, b: imm, ..c };
+                let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
+                c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
             }
-            Op::MovSx { width, dst, src, from } => {
+            Instr::MovSx { width, dst, src, from } => {
                 let kind = match (width, from) {
                     (Width::W64, SxSize::B) => Kind::MovSx64B,
                     (Width::W64, SxSize::H) => Kind::MovSx64H,
                     (Width::W64, SxSize::W) => Kind::MovSx64W,
                     (Width::W32, SxSize::B) => Kind::MovSx32B,
-                    // 32-bit from 32 bits does not decode; H covers the rest.
+                    // The verifier never yields 32-bit from 32 bits; H covers the rest.
                     (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
                 };
                 c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
             }
-            Op::Neg { width, dst } => {
+            Instr::Neg { width, dst } => {
                 c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
             }
-            Op::End { order, dst, width } => {
+            Instr::End { order, dst, width } => {
                 let kind = match (order, width) {
                     (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
                     (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
@@ -220,47 +217,39 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
                 };
                 c = Compiled { kind, dst: dst.num(), ..c };
             }
-            Op::Lddw { dst, imm } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: imm, ..c },
-            Op::LddwData { dst, offset } => {
-                c = Compiled { kind: Kind::Const64, dst: dst.num(), b: DATA_START.wrapping_add(offset), ..c }
-            }
-            Op::LddwRodata { dst, offset } => {
-                c = Compiled { kind: Kind::Const64, dst: dst.num(), b: RODATA_START.wrapping_add(offset), ..c }
-            }
-            Op::Load { size, dst, src, off } => {
+            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
+            Instr::Load { size, dst, src, off } => {
                 let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
                 c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
             }
-            Op::LoadSx { size, dst, src, off } => {
+            Instr::LoadSx { size, dst, src, off } => {
                 let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
                 c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
             }
-            Op::Store { size, dst, off, src: Operand::Imm(imm) } => {
+            Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
                 let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
                 c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
             }
-            Op::Store { size, dst, off, src: Operand::Reg(s) } => {
+            Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
                 let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
                 c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
             }
-            Op::Atomic { width, op, dst, src, off } => {
+            Instr::Atomic { width, op, dst, src, off } => {
                 let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
-                let sub = AtomicOp::ALL.iter().position(|o| *o == op).unwrap_or(0) as u8;
+                let sub = op.index() as u8;
                 c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
             }
-            Op::Ja { .. } | Op::Gotol { .. } => {
-                c = Compiled { kind: Kind::Ja, a: op.jump_target(pc).unwrap_or(0) as i32, ..c };
+            Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
+            Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
+            Instr::Call { callee } => {
+                c = Compiled { kind: Kind::CallLocal, a: program.functions()[callee].start as i32, ..c };
             }
-            Op::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
-            Op::CallLocal { .. } => {
-                c = Compiled { kind: Kind::CallLocal, a: op.call_target(pc).unwrap_or(0) as i32, ..c };
-            }
-            Op::Exit => c = Compiled { kind: Kind::Exit, ..c },
+            Instr::Exit => c = Compiled { kind: Kind::Exit, ..c },
         }
-        // Verified code always stays inside; anything else (slots before the first
-        // function, which the verifier only decodes) faults if it is ever reached.
+        // Verified code always stays inside; this re-check keeps `run` sound on `Code`
+        // alone. Slots outside every function (before the first one, which the verifier
+        // only checks) are not instructions of the program and stay faults.
         out[pc] = if stays_inside(&c, pc, n) { c } else { Compiled::TAIL };
-        pc += op.slots();
     }
     Ok(Code { buffer, slots: n, program: program.id() })
 }
@@ -633,11 +622,13 @@ pub fn run<B: Buffer>(
 
 #[inline(always)]
 fn udiv64(a: u64, b: u64) -> u64 {
-    a.checked_div(b).unwrap_or(0)
+    // RFC 9669: x / 0 = 0.
+    if b == 0 { 0 } else { a / b }
 }
 #[inline(always)]
 fn udiv32(a: u64, b: u64) -> u64 {
-    (a as u32).checked_div(b as u32).unwrap_or(0) as u64
+    // RFC 9669: x / 0 = 0.
+    if b as u32 == 0 { 0 } else { (a as u32 / b as u32) as u64 }
 }
 #[inline(always)]
 fn sdiv64(a: u64, b: u64) -> u64 {
@@ -667,6 +658,7 @@ fn smod32(a: u64, b: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::insn::{AluOp, Cond};
 
     #[test]
     fn families_line_up_with_the_op_tables() {
@@ -677,6 +669,8 @@ mod tests {
         assert_eq!(kind_at(Kind::Jeq64I, 7 * 4 + 1), Kind::Jlt64R);
         assert_eq!(AluOp::ALL[12], AluOp::Mov);
         assert_eq!(Cond::ALL[7], Cond::Lt);
+        assert_eq!(kind_at(Kind::Add64I, AluOp::Mov.index() * 4), Kind::Mov64I);
+        assert_eq!(kind_at(Kind::Jeq64I, Cond::Lt.index() * 4 + 1), Kind::Jlt64R);
         assert_eq!(core::mem::size_of::<Compiled>(), 16);
     }
 }

@@ -45,7 +45,7 @@ use crate::memory::MemoryMap;
 /// every-engine tests run all engines through this one trait.
 pub trait Engine {
     fn name(&self) -> &'static str;
-    /// Called once per load, before any run (pre-decoding or compiling goes here).
+    /// Called once per load, before any run (compiling goes here).
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode>;
     /// Why the last [`prepare`](Self::prepare) failed, when the engine knows more than
     /// its error code (a compiler's message): the VM puts it in its load error.
@@ -78,7 +78,7 @@ impl Engine for Reference {
     }
 }
 
-/// The optimized interpreter as an engine: pre-decodes at load into a buffer it keeps.
+/// The optimized interpreter as an engine: compiles at load into a buffer it keeps.
 /// A run of another program than the one `prepare` last saw fails (ILLEGAL_INSTRUCTION).
 #[derive(Clone, Debug, Default)]
 pub struct Interp {

@@ -6,13 +6,13 @@ use heapless::Vec as FixedVec;
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Size, SwapWidth, Width};
-use crate::memory::{Access, MemoryMap, DATA_START, RODATA_START};
-use crate::verifier::{VerifiedProgram, CALL_DEPTH_LIMIT};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Cond, Operand, Size, SwapWidth, Width};
+use crate::memory::{Access, MemoryMap};
+use crate::verifier::{Instr, Target, VerifiedProgram, CALL_DEPTH_LIMIT};
 
-/// What a local call saves: where to return and the caller's preserved registers.
+/// What a local call saves: where to return (an instruction index) and the caller's preserved registers.
 struct Frame {
-    return_pc: usize,
+    return_to: usize,
     saved: [u64; 4],
     r10: u64,
 }
@@ -28,7 +28,8 @@ fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::Add => a.wrapping_add(b),
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
-        AluOp::Div => a.checked_div(b).unwrap_or(0),
+        // RFC 9669: x / 0 = 0 and x % 0 = x.
+        AluOp::Div => if b == 0 { 0 } else { a / b },
         AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u64 },
         AluOp::Mod => a.checked_rem(b).unwrap_or(a),
         AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u64 },
@@ -48,7 +49,8 @@ fn alu32(op: AluOp, a: u32, b: u32) -> u32 {
         AluOp::Add => a.wrapping_add(b),
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
-        AluOp::Div => a.checked_div(b).unwrap_or(0),
+        // RFC 9669: x / 0 = 0 and x % 0 = x.
+        AluOp::Div => if b == 0 { 0 } else { a / b },
         AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u32 },
         AluOp::Mod => a.checked_rem(b).unwrap_or(a),
         AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u32 },
@@ -101,51 +103,52 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
     reg[10] = inv.stack_top(program);
     let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
     let mut budget = inv.budget;
-    let mut pc = program.functions()[inv.function].start;
+    // Instructions go by their index in the program; traps report the slot.
+    let mut at = program.functions()[inv.function].instructions.start;
     loop {
+        // Every successor the verifier resolved is an index of the program.
+        let insn = program.instruction(at);
+        let pc = insn.slot();
         let trap = |code| Trap { code, pc };
-        let op = program.insn(pc).ok_or(trap(ErrorCode::IllegalInstruction))?.op;
-        let mut next = pc + op.slots();
+        let mut next = at + 1;
         let value = |src: Operand, reg: &[u64; 11]| match src {
             Operand::Reg(r) => reg[r.index()],
             Operand::Imm(i) => i as i64 as u64,
         };
         let address = |base: u64, off: i16| base.wrapping_add(off as i64 as u64);
-        let mut take_jump = |target: Option<i64>| -> Result<(), Trap> {
+        let mut take_jump = |target: Target| -> Result<(), Trap> {
             match &mut budget {
                 Some(0) => return Err(trap(ErrorCode::OutOfBranches)),
                 Some(left) => *left -= 1,
                 None => {}
             }
-            next = target.ok_or(trap(ErrorCode::IllegalJump))? as usize;
+            next = target.index();
             Ok(())
         };
-        match op {
-            Op::Alu { width: Width::W64, op, dst, src } => reg[dst.index()] = alu64(op, reg[dst.index()], value(src, &reg)),
-            Op::Alu { width: Width::W32, op, dst, src } => {
+        match insn.instr() {
+            Instr::Alu { width: Width::W64, op, dst, src } => reg[dst.index()] = alu64(op, reg[dst.index()], value(src, &reg)),
+            Instr::Alu { width: Width::W32, op, dst, src } => {
                 reg[dst.index()] = alu32(op, reg[dst.index()] as u32, value(src, &reg) as u32) as u64
             }
-            Op::MovSx { width, dst, src, from } => {
+            Instr::MovSx { width, dst, src, from } => {
                 let v = sign_extend(reg[src.index()], from.bits());
                 reg[dst.index()] = if width == Width::W32 { v as u32 as u64 } else { v };
             }
-            Op::Neg { width: Width::W64, dst } => reg[dst.index()] = reg[dst.index()].wrapping_neg(),
-            Op::Neg { width: Width::W32, dst } => reg[dst.index()] = (reg[dst.index()] as u32).wrapping_neg() as u64,
-            Op::End { order, dst, width } => reg[dst.index()] = swap(order, width, reg[dst.index()]),
-            Op::Lddw { dst, imm } => reg[dst.index()] = imm,
-            Op::LddwData { dst, offset } => reg[dst.index()] = DATA_START.wrapping_add(offset),
-            Op::LddwRodata { dst, offset } => reg[dst.index()] = RODATA_START.wrapping_add(offset),
-            Op::Load { size, dst, src, off } => {
+            Instr::Neg { width: Width::W64, dst } => reg[dst.index()] = reg[dst.index()].wrapping_neg(),
+            Instr::Neg { width: Width::W32, dst } => reg[dst.index()] = (reg[dst.index()] as u32).wrapping_neg() as u64,
+            Instr::End { order, dst, width } => reg[dst.index()] = swap(order, width, reg[dst.index()]),
+            Instr::Const { dst, value } => reg[dst.index()] = value,
+            Instr::Load { size, dst, src, off } => {
                 reg[dst.index()] = memory.load(address(reg[src.index()], off), size).ok_or(trap(ErrorCode::IllegalMem))?
             }
-            Op::LoadSx { size, dst, src, off } => {
+            Instr::LoadSx { size, dst, src, off } => {
                 let raw = memory.load(address(reg[src.index()], off), size.size()).ok_or(trap(ErrorCode::IllegalMem))?;
                 reg[dst.index()] = sign_extend(raw, size.bits());
             }
-            Op::Store { size, dst, off, src } => {
+            Instr::Store { size, dst, off, src } => {
                 memory.store(address(reg[dst.index()], off), size, value(src, &reg)).ok_or(trap(ErrorCode::IllegalMem))?
             }
-            Op::Atomic { width, op, dst, src, off } => {
+            Instr::Atomic { width, op, dst, src, off } => {
                 let size = if width == Width::W32 { Size::W } else { Size::DW };
                 let addr = address(reg[dst.index()], off);
                 // Read and write access are both required, even when nothing is stored.
@@ -170,13 +173,13 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
                     _ => {}
                 }
             }
-            Op::Ja { .. } | Op::Gotol { .. } => take_jump(op.jump_target(pc))?,
-            Op::Jump { width, cond, dst, src, .. } => {
+            Instr::Goto { target } => take_jump(target)?,
+            Instr::Branch { width, cond, dst, src, target } => {
                 if condition(cond, width, reg[dst.index()], value(src, &reg)) {
-                    take_jump(op.jump_target(pc))?;
+                    take_jump(target)?;
                 }
             }
-            Op::CallHelper { id } => {
+            Instr::CallHelper { id } => {
                 let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
                 let mut view = memory.helper_view();
                 // The helper's work is charged first; what the budget cannot pay is not done.
@@ -189,22 +192,22 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
                     HelperOutcome::Exit(v) => return Ok(v),
                 }
             }
-            Op::CallLocal { .. } => {
-                let frame = Frame { return_pc: next, saved: [reg[6], reg[7], reg[8], reg[9]], r10: reg[10] };
+            Instr::Call { callee } => {
+                let frame = Frame { return_to: next, saved: [reg[6], reg[7], reg[8], reg[9]], r10: reg[10] };
                 frames.push(frame).map_err(|_| trap(ErrorCode::IllegalCall))?;
                 reg[10] -= inv.frame_size as u64;
-                next = op.call_target(pc).ok_or(trap(ErrorCode::IllegalCall))? as usize;
+                next = program.functions()[callee].instructions.start;
             }
-            Op::Exit => match frames.pop() {
+            Instr::Exit => match frames.pop() {
                 Some(frame) => {
                     reg[6..10].copy_from_slice(&frame.saved);
                     reg[10] = frame.r10;
-                    next = frame.return_pc;
+                    next = frame.return_to;
                 }
                 None => return Ok(reg[0]),
             },
         }
-        pc = next;
+        at = next;
     }
 }
 

@@ -10,10 +10,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use fc_runtime::error::ErrorCode;
-use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, SwapWidth, SxSize, Width};
-use fc_runtime::memory::{DATA_START, RODATA_START};
+use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Operand, Reg, SwapWidth, SxSize, Width};
 use fc_runtime::native::ABI_VERSION;
-use fc_runtime::verifier::VerifiedProgram;
+use fc_runtime::verifier::{Instr, VerifiedProgram};
 
 use super::symbols::Symbols;
 use super::Input;
@@ -185,9 +184,9 @@ pub fn emit(input: &Input) -> String {
     for f in program.functions() {
         let _ = writeln!(out, "static uint64_t {}(fc_env *restrict env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10);", symbols.private_function(f.start));
     }
-    for f in program.functions() {
+    for index in 0..program.functions().len() {
         out.push('\n');
-        function(&mut out, program, &symbols, f.start, f.end);
+        function(&mut out, program, &symbols, index);
     }
     out.push('\n');
     let _ = writeln!(out, "const uint32_t {} = {ABI_VERSION}u;", symbols.abi_version());
@@ -209,44 +208,44 @@ pub fn emit(input: &Input) -> String {
     out
 }
 
-fn function(out: &mut String, program: &VerifiedProgram, symbols: &Symbols, start: usize, end: usize) {
+fn function(out: &mut String, program: &VerifiedProgram, symbols: &Symbols, index: usize) {
+    let start = program.functions()[index].start;
+    let body = program.body(index);
     // Only jump targets get labels (an unused label is a warning).
-    let targets: BTreeSet<usize> = (start..end)
-        .filter_map(|pc| program.insn(pc).and_then(|i| i.op.jump_target(pc)))
-        .map(|t| t as usize)
+    let targets: BTreeSet<usize> = body
+        .iter()
+        .filter_map(|i| match i.instr() {
+            Instr::Goto { target } | Instr::Branch { target, .. } => Some(target.slot()),
+            _ => None,
+        })
         .collect();
     // `restrict`: container memory never overlaps the environment, so stores through
     // byte pointers need not make the compiler reload the region table.
     let _ = writeln!(out, "static uint64_t {}(fc_env *restrict env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10) {{", symbols.private_function(start));
     out.push_str("    uint64_t r0 = 0, r6 = 0, r7 = 0, r8 = 0, r9 = 0;\n    uint64_t budget = env->budget;\n");
     out.push_str("    (void)r0; (void)r1; (void)r2; (void)r3; (void)r4; (void)r5; (void)r6; (void)r7; (void)r8; (void)r9; (void)r10; (void)budget;\n");
-    let mut pc = start;
-    while pc < end {
-        let Some(insn) = program.insn(pc) else {
-            pc += 1;
-            continue;
-        };
+    for insn in body {
+        let pc = insn.slot();
         if targets.contains(&pc) {
             let _ = writeln!(out, "L{pc}:;");
         }
-        let _ = writeln!(out, "    {}", statement(program, symbols, pc, insn.op));
-        pc += insn.op.slots();
+        let _ = writeln!(out, "    {}", statement(program, symbols, pc, insn.instr()));
     }
     out.push_str("}\n");
 }
 
 /// The C statement of one instruction at slot `pc`.
-fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, op: Op) -> String {
+fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, instr: Instr) -> String {
     let mem = ErrorCode::IllegalMem.code();
-    match op {
-        Op::Alu { width, op, dst, src } => alu(width, op, &reg(dst), &operand(width, src)),
-        Op::MovSx { width, dst, src, from } => {
+    match instr {
+        Instr::Alu { width, op, dst, src } => alu(width, op, &reg(dst), &operand(width, src)),
+        Instr::MovSx { width, dst, src, from } => {
             let wide = if width == Width::W64 { "(uint64_t)(int64_t)" } else { "(uint32_t)(int32_t)" };
             format!("{} = {wide}({}){};", reg(dst), signed_type(from), reg(src))
         }
-        Op::Neg { width: Width::W64, dst } => format!("{0} = 0 - {0};", reg(dst)),
-        Op::Neg { width: Width::W32, dst } => format!("{0} = (uint32_t)(0u - (uint32_t){0});", reg(dst)),
-        Op::End { order, dst, width } => {
+        Instr::Neg { width: Width::W64, dst } => format!("{0} = 0 - {0};", reg(dst)),
+        Instr::Neg { width: Width::W32, dst } => format!("{0} = (uint32_t)(0u - (uint32_t){0});", reg(dst)),
+        Instr::End { order, dst, width } => {
             let d = reg(dst);
             match (order, width) {
                 (ByteOrder::ToLe, SwapWidth::W16) => format!("{d} = (uint16_t){d};"),
@@ -257,20 +256,18 @@ fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, op: Op) ->
                 (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => format!("{d} = __builtin_bswap64({d});"),
             }
         }
-        Op::Lddw { dst, imm } => format!("{} = UINT64_C(0x{imm:x});", reg(dst)),
-        Op::LddwData { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), DATA_START.wrapping_add(offset)),
-        Op::LddwRodata { dst, offset } => format!("{} = UINT64_C(0x{:x});", reg(dst), RODATA_START.wrapping_add(offset)),
-        Op::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", size.bytes() * 8, reg(dst), address(src, off)),
+        Instr::Const { dst, value } => format!("{} = UINT64_C(0x{value:x});", reg(dst)),
+        Instr::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", size.bytes() * 8, reg(dst), address(src, off)),
         // Converting the signed value to uint64_t sign-extends it.
-        Op::LoadSx { size, dst, src, off } => format!(
+        Instr::LoadSx { size, dst, src, off } => format!(
             "FC_LOAD({}, {}, {}, {pc}); {1} = (uint64_t)(int64_t)({}){1};",
             size.bits(),
             reg(dst),
             address(src, off),
             signed_type(size)
         ),
-        Op::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", size.bytes() * 8, address(dst, off), operand(Width::W64, src)),
-        Op::Atomic { width, op, dst, src, off } => {
+        Instr::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", size.bytes() * 8, address(dst, off), operand(Width::W64, src)),
+        Instr::Atomic { width, op, dst, src, off } => {
             let (t, n, bits) = if width == Width::W64 { ("uint64_t", 8, 64) } else { ("uint32_t", 4, 32) };
             let s = reg(src);
             let new = match op {
@@ -292,20 +289,19 @@ fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, op: Op) ->
                 address(dst, off)
             )
         }
-        Op::Ja { .. } | Op::Gotol { .. } => format!("FC_TAKE({pc}, L{});", op.jump_target(pc).unwrap_or(0)),
-        Op::Jump { width, cond, dst, src, .. } => format!(
+        Instr::Goto { target } => format!("FC_TAKE({pc}, L{});", target.slot()),
+        Instr::Branch { width, cond, dst, src, target } => format!(
             "if ({}) FC_TAKE({pc}, L{});",
             condition(width, cond, &reg(dst), &operand(width, src)),
-            op.jump_target(pc).unwrap_or(0)
+            target.slot()
         ),
-        Op::CallHelper { id } => format!("FC_HELPER({id}u, {pc});"),
-        Op::CallLocal { .. } => {
-            let target = op.call_target(pc).unwrap_or(0) as usize;
-            let callee = symbols.private_function(program.function_at(target).map_or(target, |f| program.functions()[f].start));
+        Instr::CallHelper { id } => format!("FC_HELPER({id}u, {pc});"),
+        Instr::Call { callee } => {
+            let callee = symbols.private_function(program.functions()[callee].start);
             format!(
                 "env->budget = budget; r0 = {callee}(env, r1, r2, r3, r4, r5, r10 - env->frame_size); budget = env->budget; if (env->error || env->stop) {{ return r0; }}"
             )
         }
-        Op::Exit => "env->budget = budget; return r0;".to_string(),
+        Instr::Exit => "env->budget = budget; return r0;".to_string(),
     }
 }

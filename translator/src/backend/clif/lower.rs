@@ -12,10 +12,10 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use fc_runtime::error::ErrorCode;
-use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
-use fc_runtime::memory::{DATA_START, RODATA_START, SLOT_SHIFT};
+use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Operand, Reg, Size, SwapWidth, SxSize, Width};
+use fc_runtime::memory::SLOT_SHIFT;
 use fc_runtime::native::{offsets, FLAG_BUDGET_OFF};
-use fc_runtime::verifier::VerifiedProgram;
+use fc_runtime::verifier::{Instr, Instruction, VerifiedProgram};
 
 use crate::backend::symbols::Symbols;
 
@@ -222,23 +222,18 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         self.b.ins().jump(self.blocks[&start], &[]);
 
         let mut open = false;
-        let mut pc = start;
-        while pc < end {
-            if let Some(&block) = self.blocks.get(&pc) {
+        let program = self.program;
+        for insn in program.body(self.function) {
+            if let Some(&block) = self.blocks.get(&insn.slot()) {
                 if open {
                     self.b.ins().jump(block, &[]);
                 }
                 self.b.switch_to_block(block);
                 open = true;
             }
-            let Some(insn) = self.program.insn(pc) else {
-                pc += 1;
-                continue;
-            };
             if open {
-                open = self.instruction(pc, insn.op);
+                open = self.instruction(insn);
             }
-            pc += insn.op.slots();
         }
         // Verified code never falls off its function; close the last block if it did.
         if open {
@@ -437,9 +432,10 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
     }
 
     /// Lowers one instruction; false when it ended the block.
-    fn instruction(&mut self, pc: usize, op: Op) -> bool {
-        match op {
-            Op::Alu { width, op, dst, src } => {
+    fn instruction(&mut self, insn: &Instruction) -> bool {
+        let pc = insn.slot();
+        match insn.instr() {
+            Instr::Alu { width, op, dst, src } => {
                 let s = self.operand(width, src);
                 let d = self.reg(dst);
                 let (ty, a) = self.narrow(width, d);
@@ -447,7 +443,7 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 let r = self.widen(ty, r);
                 self.set(dst, r);
             }
-            Op::MovSx { width, dst, src, from } => {
+            Instr::MovSx { width, dst, src, from } => {
                 let v = self.reg(src);
                 let narrow = match from {
                     SxSize::B => types::I8,
@@ -464,14 +460,14 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 };
                 self.set(dst, r);
             }
-            Op::Neg { width, dst } => {
+            Instr::Neg { width, dst } => {
                 let d = self.reg(dst);
                 let (ty, a) = self.narrow(width, d);
                 let r = self.b.ins().ineg(a);
                 let r = self.widen(ty, r);
                 self.set(dst, r);
             }
-            Op::End { order, dst, width } => {
+            Instr::End { order, dst, width } => {
                 let d = self.reg(dst);
                 let ty = match width {
                     SwapWidth::W16 => types::I16,
@@ -486,24 +482,16 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 let r = if ty == I64 { v } else { self.b.ins().uextend(I64, v) };
                 self.set(dst, r);
             }
-            Op::Lddw { dst, imm } => {
-                let v = self.b.ins().iconst(I64, imm as i64);
+            Instr::Const { dst, value } => {
+                let v = self.b.ins().iconst(I64, value as i64);
                 self.set(dst, v);
             }
-            Op::LddwData { dst, offset } => {
-                let v = self.b.ins().iconst(I64, DATA_START.wrapping_add(offset) as i64);
-                self.set(dst, v);
-            }
-            Op::LddwRodata { dst, offset } => {
-                let v = self.b.ins().iconst(I64, RODATA_START.wrapping_add(offset) as i64);
-                self.set(dst, v);
-            }
-            Op::Load { size, dst, src, off } => {
+            Instr::Load { size, dst, src, off } => {
                 let p = self.address(src, off, size.bytes() as u64, false, pc);
                 let v = self.load(size, p);
                 self.set(dst, v);
             }
-            Op::LoadSx { size, dst, src, off } => {
+            Instr::LoadSx { size, dst, src, off } => {
                 let p = self.address(src, off, size.size().bytes() as u64, false, pc);
                 let f = MemFlagsData::new();
                 let v = match size {
@@ -513,12 +501,12 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 };
                 self.set(dst, v);
             }
-            Op::Store { size, dst, off, src } => {
+            Instr::Store { size, dst, off, src } => {
                 let p = self.address(dst, off, size.bytes() as u64, true, pc);
                 let v = self.operand(Width::W64, src);
                 self.store(size, v, p);
             }
-            Op::Atomic { width, op, dst, src, off } => {
+            Instr::Atomic { width, op, dst, src, off } => {
                 let size = if width == Width::W64 { Size::DW } else { Size::W };
                 // Read and write access are both required, even when nothing is stored.
                 let p = self.address(dst, off, size.bytes() as u64, true, pc);
@@ -549,12 +537,11 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                     _ => {}
                 }
             }
-            Op::Ja { .. } | Op::Gotol { .. } => {
-                let target = op.jump_target(pc).unwrap_or(0) as usize;
-                self.take(pc, target);
+            Instr::Goto { target } => {
+                self.take(pc, target.slot());
                 return false;
             }
-            Op::Jump { width, cond, dst, src, .. } => {
+            Instr::Branch { width, cond, dst, src, target } => {
                 let s = self.operand(width, src);
                 let d = self.reg(dst);
                 let (_, a) = self.narrow(width, d);
@@ -580,14 +567,13 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                     }
                 };
                 let take = self.b.create_block();
-                let next = self.blocks[&(pc + 1)];
+                let next = self.blocks[&insn.next_slot()];
                 self.b.ins().brif(taken, take, &[], next, &[]);
                 self.b.switch_to_block(take);
-                let target = op.jump_target(pc).unwrap_or(0) as usize;
-                self.take(pc, target);
+                self.take(pc, target.slot());
                 return false;
             }
-            Op::CallHelper { id } => {
+            Instr::CallHelper { id } => {
                 // The dispatch charges the helper's work against the budget in memory.
                 self.spill_budget();
                 let sig = self.b.import_signature(self.helper_sig.clone());
@@ -603,9 +589,7 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 self.reload_budget();
                 self.leave_if_stopped(pc);
             }
-            Op::CallLocal { .. } => {
-                let target = op.call_target(pc).unwrap_or(0) as usize;
-                let callee = self.program.function_at(target).unwrap_or(0);
+            Instr::Call { callee } => {
                 self.spill_budget();
                 let mut call_args = vec![self.env];
                 for n in 1..=5 {
@@ -622,7 +606,7 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 self.leave_if(offsets::ERROR);
                 self.leave_if(offsets::STOP);
             }
-            Op::Exit => {
+            Instr::Exit => {
                 self.return_r0();
                 return false;
             }

@@ -1,9 +1,14 @@
 //! The verifier: checks a text section once at load and builds the [`VerifiedProgram`] every engine runs.
 //!
-//! After it, no engine re-validates: instructions decode, jumps stay inside their
-//! function and land on instruction starts, control never falls off a function,
+//! After it, no engine re-validates or decodes: instructions decode, jumps stay inside
+//! their function and land on instruction starts, control never falls off a function,
 //! calls reach function starts without recursion, helpers exist, and no register
-//! is read before it is defined.
+//! is read before it is defined. This module holds the rules; [`program`] the IR
+//! they produce (decoded instructions with resolved targets, functions, entries).
+
+mod program;
+
+pub use program::{Function, Instr, Instruction, ProgramId, Target, VerifiedProgram};
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -11,7 +16,7 @@ use core::fmt;
 
 use crate::error::ErrorCode;
 use crate::format::Container;
-use crate::insn::{self, DecodeErrorKind, Insn, Op, Reg, RegSet};
+use crate::insn::{self, DecodeErrorKind, Op, Reg, RegSet};
 
 /// Most instruction slots a program may have: 64 KiB of text, the reach of the
 /// function table's 16-bit locations.
@@ -115,74 +120,6 @@ impl fmt::Display for VerifyError {
     }
 }
 
-/// One function of the program: the slots `[start, end)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Function {
-    pub start: usize,
-    pub end: usize,
-    /// Indices (into [`VerifiedProgram::functions`]) of the functions it calls.
-    pub callees: Vec<usize>,
-    /// The most nested local calls below it (0 when it calls nothing).
-    pub depth: usize,
-}
-
-/// A program the verifier accepted. Only [`verify`] builds one.
-#[derive(Clone, Debug)]
-pub struct VerifiedProgram<'a> {
-    text: &'a [u8],
-    functions: Vec<Function>,
-    /// Basic-block leaders, one bit per slot.
-    leaders: Vec<u64>,
-    entries: Vec<usize>,
-}
-
-impl<'a> VerifiedProgram<'a> {
-    pub fn text(&self) -> &'a [u8] {
-        self.text
-    }
-    pub fn slot_count(&self) -> usize {
-        insn::slot_count(self.text)
-    }
-    /// The instruction at an instruction start. Verified text always decodes;
-    /// `None` only for a slot that is not an instruction start.
-    pub fn insn(&self, pc: usize) -> Option<Insn> {
-        insn::decode(self.text, pc).ok()
-    }
-    /// Functions sorted by start slot.
-    pub fn functions(&self) -> &[Function] {
-        &self.functions
-    }
-    /// The function that starts at `slot`.
-    pub fn function_at(&self, slot: usize) -> Option<usize> {
-        self.functions.binary_search_by_key(&slot, |f| f.start).ok()
-    }
-    /// Indices of the functions a host may run (the function table, or slot 0).
-    pub fn entries(&self) -> &[usize] {
-        &self.entries
-    }
-    /// Whether a basic block starts at `slot`.
-    pub fn is_leader(&self, slot: usize) -> bool {
-        self.leaders.get(slot / 64).is_some_and(|w| w & (1 << (slot % 64)) != 0)
-    }
-    /// Call depth D of a function: its frame count is D + 1.
-    pub fn depth(&self, function: usize) -> usize {
-        self.functions[function].depth
-    }
-    /// Which program this is, for code an engine compiled from it (see [`ProgramId`]).
-    pub fn id(&self) -> ProgramId {
-        ProgramId { addr: self.text.as_ptr() as usize, len: self.text.len() }
-    }
-}
-
-/// The identity of a [`VerifiedProgram`]: the address and length of the text it
-/// borrows. While a program lives its text cannot change, so two live programs
-/// with one identity run the same instructions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ProgramId {
-    addr: usize,
-    len: usize,
-}
-
 /// Verifies the text of a container; the function table gives the entry points.
 pub fn verify_container<'a>(c: &Container<'a>, config: &Config) -> Result<VerifiedProgram<'a>, Vec<VerifyError>> {
     let entries: Vec<usize> = c.functions().map(|f| f.slot()).collect();
@@ -230,7 +167,7 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
         return Err(v.errors);
     }
     let leaders = v.leaders(&functions);
-    Ok(VerifiedProgram { text, functions, leaders, entries })
+    VerifiedProgram::new(text, &v.ops, functions, leaders, entries).map_err(|e| vec![e])
 }
 
 struct Verifier<'c, 'h> {
@@ -269,7 +206,7 @@ impl Verifier<'_, '_> {
         starts.sort_unstable();
         starts.dedup();
         let ends = starts.iter().skip(1).copied().chain([n]);
-        starts.iter().zip(ends).map(|(&start, end)| Function { start, end, callees: Vec::new(), depth: 0 }).collect()
+        starts.iter().zip(ends).map(|(&start, end)| Function { start, end, callees: Vec::new(), depth: 0, instructions: 0..0 }).collect()
     }
 
     /// Per-instruction rules that need the function's extent; fills in the callees.
