@@ -1,6 +1,6 @@
 /*
- * harness.c - runs one translated container (container `prog`, function `main`) on
- * rv32imc under qemu-riscv32, bare metal: no libc (crt.c), own start-up (start.S).
+ * bare_metal_harness.c - runs one translated container (container `prog`, function
+ * `main`) on a bare-metal SoC under qemu-user: no libc (crt.c), own start-up (start.S).
  *
  *     prog [HEX] [-b<budget>|-boff] [-n<runs>] [-v]
  *

@@ -22,7 +22,6 @@ use fc_aot::backend::symbols::Symbols;
 use fc_aot::text::asm::assemble;
 use fc_runtime::format::{self, Container, Image, Layout, LayoutChoice};
 use fc_runtime::helpers::{Builtin, Profile};
-use fc_runtime::memory::MemoryMap;
 use fc_runtime::stores::{LockHook, StoreContext, STORE_NUM_VALUES};
 use fc_runtime::{error_string, VirtualMachine};
 
@@ -832,11 +831,11 @@ fn clock_application_helpers_and_unwind() {
     let bin = container(tmp.path(), "unwind", src, &[], &[], 0);
     let bytes = std::fs::read(&bin).unwrap();
     let c = Container::parse(&bytes, LayoutChoice::Auto).unwrap();
-    let program = fc_aot::translate::verify(&c, Profile::Conformance).unwrap();
+    let program = fc_aot::backend::translate::verify(&c, Profile::Conformance).unwrap();
     let functions: Vec<(String, usize)> = c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
-    let input = fc_aot::cgen::CInput { container: "unwind", program: &program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
+    let input = fc_aot::backend::Input { container: "unwind", program: &program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
     let c_file = tmp.join("unwind.c");
-    std::fs::write(&c_file, fc_aot::cgen::emit(&input)).unwrap();
+    std::fs::write(&c_file, fc_aot::backend::c::emit(&input)).unwrap();
     let exe = build_driver(tmp.path(), &bin, &c_file);
     let mut s = Scenario::new(&[0; 16]);
     s.profile = Some(Profile::Conformance);

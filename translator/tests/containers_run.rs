@@ -19,10 +19,9 @@ mod common;
 
 use common::every_engine::{capture, execute, execute_function, new_vm, run_conformance};
 use fc_aot::text::asm::assemble;
-use fc_aot::engines::Execution;
+use fc_aot::target::Execution;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::Profile;
-use fc_runtime::memory::MemoryMap;
 use fc_runtime::stores::{StoreContext, STORE_NUM_VALUES};
 use fc_runtime::vm::Parts;
 use fc_runtime::{error_string, ErrorCode, VirtualMachine};
