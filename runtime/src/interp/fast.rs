@@ -623,12 +623,12 @@ pub fn run<B: Buffer>(
 #[inline(always)]
 fn udiv64(a: u64, b: u64) -> u64 {
     // RFC 9669: x / 0 = 0.
-    if b == 0 { 0 } else { a / b }
+    a.checked_div(b).unwrap_or(0)
 }
 #[inline(always)]
 fn udiv32(a: u64, b: u64) -> u64 {
     // RFC 9669: x / 0 = 0.
-    if b as u32 == 0 { 0 } else { (a as u32 / b as u32) as u64 }
+    (a as u32).checked_div(b as u32).unwrap_or(0) as u64
 }
 #[inline(always)]
 fn sdiv64(a: u64, b: u64) -> u64 {

@@ -28,8 +28,8 @@ fn alu64(op: AluOp, a: u64, b: u64) -> u64 {
         AluOp::Add => a.wrapping_add(b),
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
-        // RFC 9669: x / 0 = 0 and x % 0 = x.
-        AluOp::Div => if b == 0 { 0 } else { a / b },
+        // RFC 9669: x / 0 = 0 and x % 0 = x (the `unwrap_or`s are those results).
+        AluOp::Div => a.checked_div(b).unwrap_or(0),
         AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u64 },
         AluOp::Mod => a.checked_rem(b).unwrap_or(a),
         AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u64 },
@@ -49,8 +49,8 @@ fn alu32(op: AluOp, a: u32, b: u32) -> u32 {
         AluOp::Add => a.wrapping_add(b),
         AluOp::Sub => a.wrapping_sub(b),
         AluOp::Mul => a.wrapping_mul(b),
-        // RFC 9669: x / 0 = 0 and x % 0 = x.
-        AluOp::Div => if b == 0 { 0 } else { a / b },
+        // RFC 9669: x / 0 = 0 and x % 0 = x (the `unwrap_or`s are those results).
+        AluOp::Div => a.checked_div(b).unwrap_or(0),
         AluOp::SDiv => if sb == 0 { 0 } else { sa.wrapping_div(sb) as u32 },
         AluOp::Mod => a.checked_rem(b).unwrap_or(a),
         AluOp::SMod => if sb == 0 { a } else { sa.wrapping_rem(sb) as u32 },
