@@ -4,16 +4,18 @@
 //! One C function per eBPF function, a label per jump target, the address-map check
 //! inline at every access, the budget at every taken jump, 32-bit C arithmetic for
 //! ALU32/JMP32 bytecode, and byte-wise (`memcpy`) accesses so cores that trap on
-//! unaligned loads do not.
+//! unaligned loads do not. What each instruction does comes from the lowering plan
+//! ([`super::plan`]); this module only writes its steps as C.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use fc_runtime::error::ErrorCode;
-use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Operand, Reg, SwapWidth, SxSize, Width};
+use fc_runtime::insn::{Cond, Operand, Reg, Size, SxSize, Width};
+use fc_runtime::memory::Access;
 use fc_runtime::native::ABI_VERSION;
-use fc_runtime::verifier::{Instr, VerifiedProgram};
+use fc_runtime::verifier::VerifiedProgram;
 
+use super::plan::{self, Binary, Check, Compute, Fallback, Flag, Shift, Step, Update};
 use super::symbols::Symbols;
 use super::Input;
 
@@ -59,10 +61,6 @@ static inline uint8_t *fc_at(fc_env *env, uint64_t addr, uint32_t n, int write) 
  * new round (so no compiler can fold a countdown loop to its exit). */
 #define FC_TAKE(pc, label) do { if (budget == 0) { if (!(env->flags & FC_FLAG_BUDGET_OFF)) FC_TRAP(-8, pc); \
     budget = UINT64_MAX; } budget--; goto label; } while (0)
-/* A helper call: the dispatch charges its work against env->budget; a helper (or the
- * charge) that ends the run sets env->stop, and the run stops at this slot. */
-#define FC_HELPER(id, pc) do { env->budget = budget; r0 = env->helper(env, id, r1, r2, r3, r4, r5); \
-    budget = env->budget; if (env->stop) { env->error_pc = (pc); return r0; } } while (0)
 /* Container memory may be unaligned and some cores trap on unaligned access, so
  * values are assembled from bytes. Compilers merge this into one load or store where
  * the core allows unaligned access, and emit byte accesses elsewhere (far cheaper than
@@ -82,10 +80,12 @@ FC_INLINE void fc_put32(uint8_t *p, uint32_t v) {
 }
 FC_INLINE void fc_put64(uint8_t *p, uint64_t v) { fc_put32(p, (uint32_t)v); fc_put32(p + 4, (uint32_t)(v >> 32)); }
 
-#define FC_LOAD(bits, dst, addr, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, 0); \
-    if (!p_) { FC_TRAP(-2, pc); } dst = fc_get##bits(p_); } while (0)
-#define FC_STORE(bits, addr, value, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, 1); \
-    if (!p_) { FC_TRAP(-2, pc); } fc_put##bits(p_, (uint##bits##_t)(value)); } while (0)
+/* An access after its check: [addr, addr + bits / 8) readable (writable too when write is 1),
+ * else the trap (code, pc). */
+#define FC_LOAD(bits, dst, addr, write, code, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, (write)); \
+    if (!p_) { FC_TRAP(code, pc); } dst = fc_get##bits(p_); } while (0)
+#define FC_STORE(bits, addr, value, write, code, pc) do { uint8_t *p_ = fc_at(env, (addr), (bits) / 8, (write)); \
+    if (!p_) { FC_TRAP(code, pc); } fc_put##bits(p_, (uint##bits##_t)(value)); } while (0)
 "#;
 
 fn signed_type(size: SxSize) -> &'static str {
@@ -114,28 +114,45 @@ fn address(base: Reg, off: i16) -> String {
     format!("{} + (uint64_t)(int64_t){}", reg(base), off)
 }
 
-fn alu(width: Width, op: AluOp, d: &str, s: &str) -> String {
-    let (u, i, mask) = match width {
-        Width::W64 => ("uint64_t", "int64_t", 63),
-        Width::W32 => ("uint32_t", "int32_t", 31),
+fn binary_operator(op: Binary) -> &'static str {
+    match op {
+        Binary::Add => "+",
+        Binary::Sub => "-",
+        Binary::Mul => "*",
+        Binary::Or => "|",
+        Binary::And => "&",
+        Binary::Xor => "^",
+    }
+}
+
+fn alu(width: Width, compute: Compute, d: &str, s: &str) -> String {
+    let (u, i) = match width {
+        Width::W64 => ("uint64_t", "int64_t"),
+        Width::W32 => ("uint32_t", "int32_t"),
     };
     let a = if width == Width::W64 { d.to_string() } else { format!("(uint32_t){d}") };
-    let e = match op {
-        AluOp::Add => format!("{a} + {s}"),
-        AluOp::Sub => format!("{a} - {s}"),
-        AluOp::Mul => format!("({u}){a} * ({u}){s}"),
-        AluOp::Or => format!("{a} | {s}"),
-        AluOp::And => format!("{a} & {s}"),
-        AluOp::Xor => format!("{a} ^ {s}"),
-        AluOp::Lsh => format!("{a} << ({s} & {mask})"),
-        AluOp::Rsh => format!("{a} >> ({s} & {mask})"),
-        AluOp::Arsh => format!("({u})(({i}){a} >> ({s} & {mask}))"),
-        AluOp::Mov => s.to_string(),
-        AluOp::Div => format!("{s} == 0 ? 0 : {a} / {s}"),
-        AluOp::Mod => format!("{s} == 0 ? {a} : {a} % {s}"),
-        // INT_MIN / -1 overflows in C: negate instead (wrapping, as the RFC says).
-        AluOp::SDiv => format!("{s} == 0 ? 0 : ({i}){s} == -1 ? ({u})(0 - {a}) : ({u})(({i}){a} / ({i}){s})"),
-        AluOp::SMod => format!("{s} == 0 ? {a} : ({i}){s} == -1 ? 0 : ({u})(({i}){a} % ({i}){s})"),
+    let fallback = |f: Fallback| match f {
+        Fallback::Zero => "0".to_string(),
+        Fallback::Dividend => a.clone(),
+        Fallback::Negated => format!("({u})(0 - {a})"),
+    };
+    let e = match compute {
+        // Both operands of the product at the width: no promotion to a signed int.
+        Compute::Binary(Binary::Mul) => format!("({u}){a} * ({u}){s}"),
+        Compute::Binary(op) => format!("{a} {} {s}", binary_operator(op)),
+        Compute::Move => s.to_string(),
+        Compute::Shift { op: Shift::Left, mask } => format!("{a} << ({s} & {mask})"),
+        Compute::Shift { op: Shift::Right, mask } => format!("{a} >> ({s} & {mask})"),
+        Compute::Shift { op: Shift::Arithmetic, mask } => format!("({u})(({i}){a} >> ({s} & {mask}))"),
+        Compute::Divide { signed, remainder, by_zero, by_minus_one } => {
+            let op = if remainder { "%" } else { "/" };
+            let machine = if signed { format!("({u})(({i}){a} {op} ({i}){s})") } else { format!("{a} {op} {s}") };
+            let machine = match by_minus_one {
+                Some(f) => format!("({i}){s} == -1 ? {} : {machine}", fallback(f)),
+                None => machine,
+            };
+            format!("{s} == 0 ? {} : {machine}", fallback(by_zero))
+        }
     };
     format!("{d} = ({u})({e});")
 }
@@ -210,12 +227,13 @@ pub fn emit(input: &Input) -> String {
 
 fn function(out: &mut String, program: &VerifiedProgram, symbols: &Symbols, index: usize) {
     let start = program.functions()[index].start;
-    let body = program.body(index);
+    let planned: Vec<(usize, plan::Steps)> = program.body(index).iter().map(|i| (i.slot(), plan::steps(i))).collect();
     // Only jump targets get labels (an unused label is a warning).
-    let targets: BTreeSet<usize> = body
+    let targets: BTreeSet<usize> = planned
         .iter()
-        .filter_map(|i| match i.instr() {
-            Instr::Goto { target } | Instr::Branch { target, .. } => Some(target.slot()),
+        .flat_map(|(_, steps)| steps.iter())
+        .filter_map(|step| match step {
+            Step::Jump { target, .. } | Step::Branch { target, .. } => Some(target),
             _ => None,
         })
         .collect();
@@ -224,84 +242,139 @@ fn function(out: &mut String, program: &VerifiedProgram, symbols: &Symbols, inde
     let _ = writeln!(out, "static uint64_t {}(fc_env *restrict env, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t r10) {{", symbols.private_function(start));
     out.push_str("    uint64_t r0 = 0, r6 = 0, r7 = 0, r8 = 0, r9 = 0;\n    uint64_t budget = env->budget;\n");
     out.push_str("    (void)r0; (void)r1; (void)r2; (void)r3; (void)r4; (void)r5; (void)r6; (void)r7; (void)r8; (void)r9; (void)r10; (void)budget;\n");
-    for insn in body {
-        let pc = insn.slot();
-        if targets.contains(&pc) {
+    for (pc, steps) in &planned {
+        if targets.contains(pc) {
             let _ = writeln!(out, "L{pc}:;");
         }
-        let _ = writeln!(out, "    {}", statement(program, symbols, pc, insn.instr()));
+        // One line per instruction (an instruction without steps has none).
+        let line: Vec<String> = steps.iter().map(|step| statement(program, symbols, step)).collect();
+        if !line.is_empty() {
+            let _ = writeln!(out, "    {}", line.join(" "));
+        }
     }
     out.push_str("}\n");
 }
 
-/// The C statement of one instruction at slot `pc`.
-fn statement(program: &VerifiedProgram, symbols: &Symbols, pc: usize, instr: Instr) -> String {
-    let mem = ErrorCode::IllegalMem.code();
-    match instr {
-        Instr::Alu { width, op, dst, src } => alu(width, op, &reg(dst), &operand(width, src)),
-        Instr::MovSx { width, dst, src, from } => {
+/// `fc_at`'s write flag for an access.
+fn write_flag(access: Access) -> u8 {
+    match access {
+        Access::Read => 0,
+        Access::Write | Access::ReadWrite => 1,
+    }
+}
+
+/// The write flag, error code and slot of a check, as the access macros take them after the address.
+fn trap_args(check: &Check) -> String {
+    format!("{}, {}, {}", write_flag(check.access), check.trap.code.code(), check.trap.slot)
+}
+
+const fn bits(size: Size) -> usize {
+    size.bytes() * 8
+}
+
+fn unsigned_type(bits: u32) -> &'static str {
+    match bits {
+        8 => "uint8_t",
+        16 => "uint16_t",
+        32 => "uint32_t",
+        _ => "uint64_t",
+    }
+}
+
+/// The C statement of one step.
+fn statement(program: &VerifiedProgram, symbols: &Symbols, step: Step) -> String {
+    match step {
+        Step::Alu { width, dst, src, compute } => alu(width, compute, &reg(dst), &operand(width, src)),
+        Step::SignExtend { width, dst, src, from } => {
             let wide = if width == Width::W64 { "(uint64_t)(int64_t)" } else { "(uint32_t)(int32_t)" };
             format!("{} = {wide}({}){};", reg(dst), signed_type(from), reg(src))
         }
-        Instr::Neg { width: Width::W64, dst } => format!("{0} = 0 - {0};", reg(dst)),
-        Instr::Neg { width: Width::W32, dst } => format!("{0} = (uint32_t)(0u - (uint32_t){0});", reg(dst)),
-        Instr::End { order, dst, width } => {
-            let d = reg(dst);
-            match (order, width) {
-                (ByteOrder::ToLe, SwapWidth::W16) => format!("{d} = (uint16_t){d};"),
-                (ByteOrder::ToLe, SwapWidth::W32) => format!("{d} = (uint32_t){d};"),
-                (ByteOrder::ToLe, SwapWidth::W64) => format!("(void){d};"),
-                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => format!("{d} = __builtin_bswap16((uint16_t){d});"),
-                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => format!("{d} = __builtin_bswap32((uint32_t){d});"),
-                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => format!("{d} = __builtin_bswap64({d});"),
-            }
+        Step::Neg { width: Width::W64, dst } => format!("{0} = 0 - {0};", reg(dst)),
+        Step::Neg { width: Width::W32, dst } => format!("{0} = (uint32_t)(0u - (uint32_t){0});", reg(dst)),
+        Step::ZeroExtend { dst, bits } => format!("{0} = ({1}){0};", reg(dst), unsigned_type(bits)),
+        Step::ByteSwap { dst, bits: 64 } => format!("{0} = __builtin_bswap64({0});", reg(dst)),
+        Step::ByteSwap { dst, bits } => format!("{0} = __builtin_bswap{bits}(({1}){0});", reg(dst), unsigned_type(bits)),
+        Step::Const { dst, value } => format!("{} = UINT64_C(0x{value:x});", reg(dst)),
+        Step::Load { dst, size, signed: false, check } => {
+            format!("FC_LOAD({}, {}, {}, {});", bits(size), reg(dst), address(check.base, check.off), trap_args(&check))
         }
-        Instr::Const { dst, value } => format!("{} = UINT64_C(0x{value:x});", reg(dst)),
-        Instr::Load { size, dst, src, off } => format!("FC_LOAD({}, {}, {}, {pc});", size.bytes() * 8, reg(dst), address(src, off)),
         // Converting the signed value to uint64_t sign-extends it.
-        Instr::LoadSx { size, dst, src, off } => format!(
-            "FC_LOAD({}, {}, {}, {pc}); {1} = (uint64_t)(int64_t)({}){1};",
-            size.bits(),
-            reg(dst),
-            address(src, off),
-            signed_type(size)
+        Step::Load { dst, size, signed: true, check } => {
+            let signed = match size {
+                Size::B => signed_type(SxSize::B),
+                Size::H => signed_type(SxSize::H),
+                Size::W | Size::DW => signed_type(SxSize::W),
+            };
+            format!(
+                "FC_LOAD({0}, {1}, {2}, {3}); {1} = (uint64_t)(int64_t)({signed}){1};",
+                bits(size),
+                reg(dst),
+                address(check.base, check.off),
+                trap_args(&check)
+            )
+        }
+        Step::Store { size, src, check } => format!(
+            "FC_STORE({}, {}, {}, {});",
+            bits(size),
+            address(check.base, check.off),
+            operand(Width::W64, src),
+            trap_args(&check)
         ),
-        Instr::Store { size, dst, off, src } => format!("FC_STORE({}, {}, {}, {pc});", size.bytes() * 8, address(dst, off), operand(Width::W64, src)),
-        Instr::Atomic { width, op, dst, src, off } => {
-            let (t, n, bits) = if width == Width::W64 { ("uint64_t", 8, 64) } else { ("uint32_t", 4, 32) };
+        Step::Atomic { width, update, src, result, check } => {
+            let (t, bits) = if width == Width::W64 { ("uint64_t", 64) } else { ("uint32_t", 32) };
             let s = reg(src);
-            let new = match op {
-                AtomicOp::Add { .. } => format!("old + ({t}){s}"),
-                AtomicOp::Or { .. } => format!("old | ({t}){s}"),
-                AtomicOp::And { .. } => format!("old & ({t}){s}"),
-                AtomicOp::Xor { .. } => format!("old ^ ({t}){s}"),
-                AtomicOp::Xchg => format!("({t}){s}"),
-                AtomicOp::CmpXchg => format!("old == ({t})r0 ? ({t}){s} : old"),
+            let new = match update {
+                Update::Binary(op) => format!("old {} ({t}){s}", binary_operator(op)),
+                Update::Exchange => format!("({t}){s}"),
+                Update::CompareExchange { expected } => format!("old == ({t}){} ? ({t}){s} : old", reg(expected)),
             };
-            let result = match op {
-                AtomicOp::CmpXchg => "r0 = old;".to_string(),
-                _ if op.fetches() => format!("{s} = old;"),
-                _ => String::new(),
-            };
-            // Read and write access are both required, even when nothing is stored.
+            let result = result.map_or(String::new(), |r| format!("{} = old;", reg(r)));
             format!(
-                "{{ uint8_t *p = fc_at(env, {}, {n}, 1); {t} old; if (!p) {{ FC_TRAP({mem}, {pc}); }} old = fc_get{bits}(p); fc_put{bits}(p, {new}); {result} }}",
-                address(dst, off)
+                "{{ uint8_t *p = fc_at(env, {}, {}, {}); {t} old; if (!p) {{ FC_TRAP({}, {}); }} old = fc_get{bits}(p); fc_put{bits}(p, {new}); {result} }}",
+                address(check.base, check.off),
+                check.bytes,
+                write_flag(check.access),
+                check.trap.code.code(),
+                check.trap.slot,
             )
         }
-        Instr::Goto { target } => format!("FC_TAKE({pc}, L{});", target.slot()),
-        Instr::Branch { width, cond, dst, src, target } => format!(
-            "if ({}) FC_TAKE({pc}, L{});",
+        // FC_TAKE charges the budget and traps with plan::BUDGET_TRAP (a test checks the prelude).
+        Step::Jump { target, charge } => format!("FC_TAKE({}, L{target});", charge.trap.slot),
+        Step::Branch { width, cond, dst, src, target, charge, .. } => format!(
+            "if ({}) FC_TAKE({}, L{target});",
             condition(width, cond, &reg(dst), &operand(width, src)),
-            target.slot()
+            charge.trap.slot
         ),
-        Instr::CallHelper { id } => format!("FC_HELPER({id}u, {pc});"),
-        Instr::Call { callee } => {
+        Step::SpillBudget => "env->budget = budget;".to_string(),
+        Step::ReloadBudget => "budget = env->budget;".to_string(),
+        Step::CallHelper { id } => format!("r0 = env->helper(env, {id}u, r1, r2, r3, r4, r5);"),
+        Step::CallLocal { callee } => {
             let callee = symbols.private_function(program.functions()[callee].start);
-            format!(
-                "env->budget = budget; r0 = {callee}(env, r1, r2, r3, r4, r5, r10 - env->frame_size); budget = env->budget; if (env->error || env->stop) {{ return r0; }}"
-            )
+            format!("r0 = {callee}(env, r1, r2, r3, r4, r5, r10 - env->frame_size);")
         }
-        Instr::Exit => "env->budget = budget; return r0;".to_string(),
+        Step::LeaveIf { flags, record_slot } => {
+            let set: Vec<&str> = flags
+                .iter()
+                .map(|f| match f {
+                    Flag::Error => "env->error",
+                    Flag::Stop => "env->stop",
+                })
+                .collect();
+            let record = record_slot.map_or(String::new(), |slot| format!("env->error_pc = {slot}; "));
+            format!("if ({}) {{ {record}return r0; }}", set.join(" || "))
+        }
+        Step::Return => "return r0;".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prelude_traps_with_the_plans_codes() {
+        // FC_TAKE has the budget's code built in; the access macros take theirs.
+        assert!(PRELUDE.contains(&format!("FC_TRAP({}, pc)", plan::BUDGET_TRAP.code())));
+        assert!(PRELUDE.contains("FC_TRAP(code, pc)"));
     }
 }

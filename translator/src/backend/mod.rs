@@ -1,8 +1,10 @@
-//! Native code from verified programs: the C emitter, Cranelift, the symbols both export, and `translate`.
+//! Native code from verified programs: the lowering plan both backends walk, the C
+//! emitter, Cranelift, the symbols both export, and `translate`.
 
 pub mod c;
 #[cfg(feature = "cranelift")]
 pub mod clif;
+pub mod plan;
 pub mod symbols;
 pub mod translate;
 

@@ -11,11 +11,13 @@ use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
-use fc_runtime::error::ErrorCode;
-use fc_runtime::insn::{AluOp, AtomicOp, ByteOrder, Cond, Operand, Reg, Size, SwapWidth, SxSize, Width};
+use fc_runtime::insn::{Cond, Operand, Reg, Size, Width};
+use fc_runtime::memory::Access;
 use fc_runtime::memory::SLOT_SHIFT;
 use fc_runtime::native::{offsets, FLAG_BUDGET_OFF};
-use fc_runtime::verifier::{Instr, Instruction, VerifiedProgram};
+use fc_runtime::verifier::{Instruction, VerifiedProgram};
+
+use crate::backend::plan::{self, Binary, Charge, Check, Compute, Fallback, Flag, Shift, Step, Trap, Update};
 
 use crate::backend::symbols::Symbols;
 
@@ -257,15 +259,15 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
     }
 
     /// Continues in a new block when `fail` is false; otherwise leaves through the trap.
-    fn check(&mut self, fail: Value, code: ErrorCode, pc: usize) {
+    fn check(&mut self, fail: Value, trap: Trap) {
         // The error code and slot are materialised in a cold block of their own,
         // so the hot path is the compare and the branch.
         let (ok, cold) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(cold);
         self.b.ins().brif(fail, cold, &[], ok, &[]);
         self.b.switch_to_block(cold);
-        let code = self.b.ins().iconst(I32, code.code() as i64);
-        let pc = self.b.ins().iconst(I32, pc as i64);
+        let code = self.b.ins().iconst(I32, trap.code.code() as i64);
+        let pc = self.b.ins().iconst(I32, trap.slot as i64);
         self.b.ins().jump(self.trap, &args(&[code, pc]));
         self.b.switch_to_block(ok);
     }
@@ -281,15 +283,14 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
     }
 
     fn return_r0(&mut self) {
-        self.spill_budget();
         let r0 = self.reg(Reg::R0);
         self.b.ins().return_(&[r0]);
     }
 
-    /// A taken jump: the budget check, then on to the target block.
+    /// A taken jump: the budget charge, then on to the target block.
     /// At 0 the countdown runs out, unless the budget is off (`FLAG_BUDGET_OFF`): then it
     /// starts a new round. Both are cold; the hot path is the compare and the decrement.
-    fn take(&mut self, pc: usize, target: usize) {
+    fn take(&mut self, charge: Charge, target: usize) {
         let budget = self.b.use_var(self.budget);
         let empty = self.b.ins().icmp_imm_s(IntCC::Equal, budget, 0);
         let (ok, cold, refill) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
@@ -299,8 +300,8 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         self.b.switch_to_block(cold);
         let flags = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offsets::FLAGS as i32);
         let off = self.b.ins().band_imm_u(flags, FLAG_BUDGET_OFF as i64);
-        let code = self.b.ins().iconst(I32, ErrorCode::OutOfBranches.code() as i64);
-        let slot = self.b.ins().iconst(I32, pc as i64);
+        let code = self.b.ins().iconst(I32, charge.trap.code.code() as i64);
+        let slot = self.b.ins().iconst(I32, charge.trap.slot as i64);
         self.b.ins().brif(off, refill, &[], self.trap, &args(&[code, slot]));
         self.b.switch_to_block(refill);
         let full = self.b.ins().iconst(I64, -1);
@@ -313,10 +314,10 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         self.b.ins().jump(self.blocks[&target], &[]);
     }
 
-    /// The host address of `[r[base] + off, + n)`, after the region check.
-    fn address(&mut self, base: Reg, off: i16, n: u64, write: bool, pc: usize) -> Value {
-        let base = self.reg(base);
-        let addr = self.b.ins().iadd_imm_s(base, off as i64);
+    /// The host address of the access `check` allows, after the region check.
+    fn address(&mut self, check: Check) -> Value {
+        let base = self.reg(check.base);
+        let addr = self.b.ins().iadd_imm_s(base, check.off as i64);
         let slot = self.b.ins().ushr_imm_u(addr, SLOT_SHIFT as i64);
         let slot = self.b.ins().band_imm_u(slot, 15);
         let start = self.b.ins().ishl_imm_u(slot, SLOT_SHIFT as i64);
@@ -326,14 +327,14 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         let region = self.b.ins().iadd(self.env, scaled);
         let flags = MemFlagsData::trusted();
         let len = self.b.ins().uload32(flags, region, offsets::REGION_LEN as i32);
-        let end = self.b.ins().iadd_imm_s(offset, n as i64);
+        let end = self.b.ins().iadd_imm_s(offset, check.bytes as i64);
         // Upper address bits give an offset of at least 2^32: past every length.
         let outside = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
-        self.check(outside, ErrorCode::IllegalMem, pc);
-        if write {
+        self.check(outside, check.trap);
+        if check.access != Access::Read {
             let writable = self.b.ins().load(I32, flags, region, offsets::REGION_WRITABLE as i32);
             let denied = self.b.ins().icmp_imm_s(IntCC::Equal, writable, 0);
-            self.check(denied, ErrorCode::IllegalMem, pc);
+            self.check(denied, check.trap);
         }
         let host = self.b.ins().load(self.ptr, flags, region, offsets::REGION_BASE as i32);
         let offset = if self.ptr == I64 { offset } else { self.b.ins().ireduce(self.ptr, offset) };
@@ -371,51 +372,61 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         }
     }
 
-    fn alu(&mut self, ty: Type, op: AluOp, a: Value, s: Value) -> Value {
+    fn binary(&mut self, op: Binary, a: Value, s: Value) -> Value {
         let b = &mut self.b;
         match op {
-            AluOp::Add => b.ins().iadd(a, s),
-            AluOp::Sub => b.ins().isub(a, s),
-            AluOp::Mul => b.ins().imul(a, s),
-            AluOp::Or => b.ins().bor(a, s),
-            AluOp::And => b.ins().band(a, s),
-            AluOp::Xor => b.ins().bxor(a, s),
-            AluOp::Lsh => b.ins().ishl(a, s),
-            AluOp::Rsh => b.ins().ushr(a, s),
-            AluOp::Arsh => b.ins().sshr(a, s),
-            AluOp::Mov => s,
-            AluOp::Div | AluOp::Mod | AluOp::SDiv | AluOp::SMod => {
-                let zero = b.ins().icmp_imm_s(IntCC::Equal, s, 0);
-                let minus_one = b.ins().icmp_imm_s(IntCC::Equal, s, -1);
-                let one = b.ins().iconst(ty, 1);
-                let nought = b.ins().iconst(ty, 0);
+            Binary::Add => b.ins().iadd(a, s),
+            Binary::Sub => b.ins().isub(a, s),
+            Binary::Mul => b.ins().imul(a, s),
+            Binary::Or => b.ins().bor(a, s),
+            Binary::And => b.ins().band(a, s),
+            Binary::Xor => b.ins().bxor(a, s),
+        }
+    }
+
+    fn fallback(&mut self, f: Fallback, ty: Type, a: Value) -> Value {
+        match f {
+            Fallback::Zero => self.b.ins().iconst(ty, 0),
+            Fallback::Dividend => a,
+            Fallback::Negated => self.b.ins().ineg(a),
+        }
+    }
+
+    fn alu(&mut self, ty: Type, compute: Compute, a: Value, s: Value) -> Value {
+        match compute {
+            Compute::Binary(op) => self.binary(op, a, s),
+            Compute::Move => s,
+            Compute::Shift { op, mask } => {
+                let amount = self.b.ins().band_imm_u(s, mask as i64);
                 match op {
-                    AluOp::Div => {
-                        let safe = b.ins().select(zero, one, s);
-                        let q = b.ins().udiv(a, safe);
-                        b.ins().select(zero, nought, q)
-                    }
-                    AluOp::Mod => {
-                        let safe = b.ins().select(zero, one, s);
-                        let r = b.ins().urem(a, safe);
-                        b.ins().select(zero, a, r)
-                    }
-                    // INT_MIN / -1 traps in hardware: divide by 1 and negate instead.
-                    AluOp::SDiv => {
-                        let special = b.ins().bor(zero, minus_one);
-                        let safe = b.ins().select(special, one, s);
-                        let q = b.ins().sdiv(a, safe);
-                        let negated = b.ins().ineg(a);
-                        let q = b.ins().select(minus_one, negated, q);
-                        b.ins().select(zero, nought, q)
-                    }
-                    _ => {
-                        let special = b.ins().bor(zero, minus_one);
-                        let safe = b.ins().select(special, one, s);
-                        let r = b.ins().srem(a, safe);
-                        b.ins().select(zero, a, r)
-                    }
+                    Shift::Left => self.b.ins().ishl(a, amount),
+                    Shift::Right => self.b.ins().ushr(a, amount),
+                    Shift::Arithmetic => self.b.ins().sshr(a, amount),
                 }
+            }
+            Compute::Divide { signed, remainder, by_zero, by_minus_one } => {
+                // The machine never sees the divisors the plan gives results for (it would
+                // trap): they are replaced by 1, and the fallbacks selected afterwards.
+                let zero = self.b.ins().icmp_imm_s(IntCC::Equal, s, 0);
+                let minus_one = by_minus_one.map(|f| (f, self.b.ins().icmp_imm_s(IntCC::Equal, s, -1)));
+                let special = match minus_one {
+                    Some((_, m)) => self.b.ins().bor(zero, m),
+                    None => zero,
+                };
+                let one = self.b.ins().iconst(ty, 1);
+                let safe = self.b.ins().select(special, one, s);
+                let mut r = match (signed, remainder) {
+                    (false, false) => self.b.ins().udiv(a, safe),
+                    (false, true) => self.b.ins().urem(a, safe),
+                    (true, false) => self.b.ins().sdiv(a, safe),
+                    (true, true) => self.b.ins().srem(a, safe),
+                };
+                if let Some((f, m)) = minus_one {
+                    let v = self.fallback(f, ty, a);
+                    r = self.b.ins().select(m, v, r);
+                }
+                let v = self.fallback(by_zero, ty, a);
+                self.b.ins().select(zero, v, r)
             }
         }
     }
@@ -431,26 +442,39 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
         }
     }
 
-    /// Lowers one instruction; false when it ended the block.
+    /// Lowers one instruction, step by step; false when it ended the block.
     fn instruction(&mut self, insn: &Instruction) -> bool {
-        let pc = insn.slot();
-        match insn.instr() {
-            Instr::Alu { width, op, dst, src } => {
+        for step in plan::steps(insn).iter() {
+            self.step(step);
+            if step.ends_block() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn int_type(bits: u32) -> Type {
+        match bits {
+            8 => types::I8,
+            16 => types::I16,
+            32 => I32,
+            _ => I64,
+        }
+    }
+
+    fn step(&mut self, step: Step) {
+        match step {
+            Step::Alu { width, dst, src, compute } => {
                 let s = self.operand(width, src);
                 let d = self.reg(dst);
                 let (ty, a) = self.narrow(width, d);
-                let r = self.alu(ty, op, a, s);
+                let r = self.alu(ty, compute, a, s);
                 let r = self.widen(ty, r);
                 self.set(dst, r);
             }
-            Instr::MovSx { width, dst, src, from } => {
+            Step::SignExtend { width, dst, src, from } => {
                 let v = self.reg(src);
-                let narrow = match from {
-                    SxSize::B => types::I8,
-                    SxSize::H => types::I16,
-                    SxSize::W => I32,
-                };
-                let v = self.b.ins().ireduce(narrow, v);
+                let v = self.b.ins().ireduce(Self::int_type(from.bits()), v);
                 let r = match width {
                     Width::W64 => self.b.ins().sextend(I64, v),
                     Width::W32 => {
@@ -460,88 +484,73 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 };
                 self.set(dst, r);
             }
-            Instr::Neg { width, dst } => {
+            Step::Neg { width, dst } => {
                 let d = self.reg(dst);
                 let (ty, a) = self.narrow(width, d);
                 let r = self.b.ins().ineg(a);
                 let r = self.widen(ty, r);
                 self.set(dst, r);
             }
-            Instr::End { order, dst, width } => {
+            Step::ZeroExtend { dst, bits } | Step::ByteSwap { dst, bits } => {
                 let d = self.reg(dst);
-                let ty = match width {
-                    SwapWidth::W16 => types::I16,
-                    SwapWidth::W32 => I32,
-                    SwapWidth::W64 => I64,
-                };
+                let ty = Self::int_type(bits);
                 let v = if ty == I64 { d } else { self.b.ins().ireduce(ty, d) };
-                let v = match order {
-                    ByteOrder::ToLe => v,
-                    ByteOrder::ToBe | ByteOrder::Swap => self.b.ins().bswap(v),
-                };
+                let v = if matches!(step, Step::ByteSwap { .. }) { self.b.ins().bswap(v) } else { v };
                 let r = if ty == I64 { v } else { self.b.ins().uextend(I64, v) };
                 self.set(dst, r);
             }
-            Instr::Const { dst, value } => {
+            Step::Const { dst, value } => {
                 let v = self.b.ins().iconst(I64, value as i64);
                 self.set(dst, v);
             }
-            Instr::Load { size, dst, src, off } => {
-                let p = self.address(src, off, size.bytes() as u64, false, pc);
+            Step::Load { dst, size, signed: false, check } => {
+                let p = self.address(check);
                 let v = self.load(size, p);
                 self.set(dst, v);
             }
-            Instr::LoadSx { size, dst, src, off } => {
-                let p = self.address(src, off, size.size().bytes() as u64, false, pc);
+            Step::Load { dst, size, signed: true, check } => {
+                let p = self.address(check);
                 let f = MemFlagsData::new();
                 let v = match size {
-                    SxSize::B => self.b.ins().sload8(I64, f, p, 0),
-                    SxSize::H => self.b.ins().sload16(I64, f, p, 0),
-                    SxSize::W => self.b.ins().sload32(f, p, 0),
+                    Size::B => self.b.ins().sload8(I64, f, p, 0),
+                    Size::H => self.b.ins().sload16(I64, f, p, 0),
+                    Size::W => self.b.ins().sload32(f, p, 0),
+                    Size::DW => self.b.ins().load(I64, f, p, 0),
                 };
                 self.set(dst, v);
             }
-            Instr::Store { size, dst, off, src } => {
-                let p = self.address(dst, off, size.bytes() as u64, true, pc);
+            Step::Store { size, src, check } => {
+                let p = self.address(check);
                 let v = self.operand(Width::W64, src);
                 self.store(size, v, p);
             }
-            Instr::Atomic { width, op, dst, src, off } => {
+            Step::Atomic { width, update, src, result, check } => {
                 let size = if width == Width::W64 { Size::DW } else { Size::W };
-                // Read and write access are both required, even when nothing is stored.
-                let p = self.address(dst, off, size.bytes() as u64, true, pc);
+                let p = self.address(check);
                 let old = self.load(size, p);
                 let operand = self.reg(src);
-                let new = match op {
-                    AtomicOp::Add { .. } => self.b.ins().iadd(old, operand),
-                    AtomicOp::Or { .. } => self.b.ins().bor(old, operand),
-                    AtomicOp::And { .. } => self.b.ins().band(old, operand),
-                    AtomicOp::Xor { .. } => self.b.ins().bxor(old, operand),
-                    AtomicOp::Xchg => operand,
-                    AtomicOp::CmpXchg => {
-                        let r0 = self.reg(Reg::R0);
+                let new = match update {
+                    Update::Binary(op) => self.binary(op, old, operand),
+                    Update::Exchange => operand,
+                    Update::CompareExchange { expected } => {
+                        let e = self.reg(expected);
                         let expected = if width == Width::W32 {
-                            let low = self.b.ins().ireduce(I32, r0);
+                            let low = self.b.ins().ireduce(I32, e);
                             self.b.ins().uextend(I64, low)
                         } else {
-                            r0
+                            e
                         };
                         let equal = self.b.ins().icmp(IntCC::Equal, old, expected);
                         self.b.ins().select(equal, operand, old)
                     }
                 };
                 self.store(size, new, p);
-                match op {
-                    AtomicOp::CmpXchg => self.set(Reg::R0, old),
-                    _ if op.fetches() => self.set(src, old),
-                    _ => {}
+                if let Some(r) = result {
+                    self.set(r, old);
                 }
             }
-            Instr::Goto { target } => {
-                self.take(pc, target.slot());
-                return false;
-            }
-            Instr::Branch { width, cond, dst, src, target } => {
+            Step::Jump { target, charge } => self.take(charge, target),
+            Step::Branch { width, cond, dst, src, target, next, charge } => {
                 let s = self.operand(width, src);
                 let d = self.reg(dst);
                 let (_, a) = self.narrow(width, d);
@@ -567,15 +576,14 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                     }
                 };
                 let take = self.b.create_block();
-                let next = self.blocks[&insn.next_slot()];
+                let next = self.blocks[&next];
                 self.b.ins().brif(taken, take, &[], next, &[]);
                 self.b.switch_to_block(take);
-                self.take(pc, target.slot());
-                return false;
+                self.take(charge, target);
             }
-            Instr::CallHelper { id } => {
-                // The dispatch charges the helper's work against the budget in memory.
-                self.spill_budget();
+            Step::SpillBudget => self.spill_budget(),
+            Step::ReloadBudget => self.reload_budget(),
+            Step::CallHelper { id } => {
                 let sig = self.b.import_signature(self.helper_sig.clone());
                 let f = self.b.ins().load(self.ptr, MemFlagsData::trusted(), self.env, offsets::HELPER as i32);
                 let id = self.b.ins().iconst(I32, id as i64);
@@ -586,11 +594,8 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 let call = self.b.ins().call_indirect(sig, f, &call_args);
                 let r0 = self.b.inst_results(call)[0];
                 self.set(Reg::R0, r0);
-                self.reload_budget();
-                self.leave_if_stopped(pc);
             }
-            Instr::Call { callee } => {
-                self.spill_budget();
+            Step::CallLocal { callee } => {
                 let mut call_args = vec![self.env];
                 for n in 1..=5 {
                     call_args.push(self.b.use_var(self.regs[n]));
@@ -601,41 +606,33 @@ impl<'a, 'p> FunctionLowering<'a, 'p> {
                 let call = self.b.ins().call(self.callees[callee], &call_args);
                 let r0 = self.b.inst_results(call)[0];
                 self.set(Reg::R0, r0);
-                self.reload_budget();
-                // A fault or an unwind below ends this function too.
-                self.leave_if(offsets::ERROR);
-                self.leave_if(offsets::STOP);
             }
-            Instr::Exit => {
-                self.return_r0();
-                return false;
+            Step::LeaveIf { flags, record_slot } => {
+                for flag in flags {
+                    let offset = match flag {
+                        Flag::Error => offsets::ERROR,
+                        Flag::Stop => offsets::STOP,
+                    };
+                    self.leave_if(offset, record_slot);
+                }
             }
+            Step::Return => self.return_r0(),
         }
-        true
     }
 
-    /// After a helper call: when the helper (or the charge for it) stopped the run, the
-    /// call's slot is the fault's (for an error the dispatch set) and r0 is returned.
-    fn leave_if_stopped(&mut self, pc: usize) {
-        let flag = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offsets::STOP as i32);
+    /// Returns r0 at once when the 32-bit field at `offset` of the environment is set,
+    /// after recording `record_slot` as the fault's slot when given. The way out is cold.
+    fn leave_if(&mut self, offset: usize, record_slot: Option<usize>) {
+        let flag = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offset as i32);
         let leave = self.b.create_block();
         let go_on = self.b.create_block();
         self.b.set_cold_block(leave);
         self.b.ins().brif(flag, leave, &[], go_on, &[]);
         self.b.switch_to_block(leave);
-        let slot = self.b.ins().iconst(I32, pc as i64);
-        self.b.ins().store(MemFlagsData::trusted(), slot, self.env, offsets::ERROR_PC as i32);
-        self.return_r0();
-        self.b.switch_to_block(go_on);
-    }
-
-    /// Returns r0 at once when the 32-bit field at `offset` of the environment is set.
-    fn leave_if(&mut self, offset: usize) {
-        let flag = self.b.ins().load(I32, MemFlagsData::trusted(), self.env, offset as i32);
-        let leave = self.b.create_block();
-        let go_on = self.b.create_block();
-        self.b.ins().brif(flag, leave, &[], go_on, &[]);
-        self.b.switch_to_block(leave);
+        if let Some(slot) = record_slot {
+            let slot = self.b.ins().iconst(I32, slot as i64);
+            self.b.ins().store(MemFlagsData::trusted(), slot, self.env, offsets::ERROR_PC as i32);
+        }
         self.return_r0();
         self.b.switch_to_block(go_on);
     }
