@@ -40,9 +40,9 @@ fn is_wide(opcode: u8) -> bool {
 /// What went wrong, with the ELF section, relocation and symbol it concerns where there is one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConvertError {
-    pub section: Option<String>,
+    pub section: Option<Box<str>>,
     /// The symbol concerned; with a relocation, the symbol the relocation names.
-    pub symbol: Option<String>,
+    pub symbol: Option<Box<str>>,
     pub relocation: Option<RelocationSite>,
     pub kind: ConvertErrorKind,
 }
@@ -91,26 +91,26 @@ pub enum ConvertErrorKind {
     /// Two relocations on the same instruction.
     DuplicateRelocation,
     /// A relocation inside data or rodata: a pointer stored in memory (in the variable `holder`).
-    PointerInData { holder: Option<String> },
+    PointerInData { holder: Option<Box<str>> },
     RelocationNotOnLddw,
     RelocationNotOnCall,
     UndefinedSymbol,
     CommonSymbol,
     AbsoluteSymbol,
     /// A symbol defined in a section that is not part of the container (not allocated).
-    SymbolNotInContainer { section: String },
+    SymbolNotInContainer { section: Box<str> },
     /// A symbol whose value lies past the end of its section.
-    SymbolOutsideSection { section: String, value: u64, size: u64 },
+    SymbolOutsideSection { section: Box<str>, value: u64, size: u64 },
     /// An LDDW relocation against code (a function pointer).
     AddressOfCode,
     /// The address a relocation produces (the symbol's offset in its region plus the
     /// lddw's addend) lies outside that region.
-    TargetOutsideSection { symbol_offset: u64, addend: i64, region: &'static str, len: u64 },
+    TargetOutsideSection { symbol_offset: u64, addend: i64, region: Region, len: u64 },
     CallTargetNotInText,
     /// A call whose target (symbol + immediate) lies outside the target symbol's section.
-    CallTargetOutsideSection { section: String, offset: i64, size: u64 },
+    CallTargetOutsideSection { section: Box<str>, offset: i64, size: u64 },
     /// A call target or function entry that is not the start of an instruction.
-    NotAnInstruction { section: String, offset: i64, inside_lddw: bool },
+    NotAnInstruction { section: Box<str>, offset: i64, inside_lddw: bool },
     /// A global function symbol in a section that is not code.
     FunctionNotInText,
     /// A global function symbol without a name.
@@ -119,6 +119,22 @@ pub enum ConvertErrorKind {
     DuplicateFunction,
     NoGlobalFunction,
     TooLarge { what: &'static str, size: u64 },
+}
+
+/// The part of the address map an lddw relocation addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    DataAndBss,
+    Rodata,
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Region::DataAndBss => "data and bss",
+            Region::Rodata => "rodata",
+        })
+    }
 }
 
 /// The name of a BPF relocation type.
@@ -366,12 +382,9 @@ struct Entry {
 }
 
 impl Converter<'_, '_> {
-    fn section_name(&self, index: SectionIndex) -> String {
-        self.file
-            .section_by_index(index)
-            .ok()
-            .and_then(|s| s.name().ok().map(str::to_owned))
-            .unwrap_or_else(|| format!("#{}", index.0))
+    fn section_name(&self, index: SectionIndex) -> Box<str> {
+        let name = self.file.section_by_index(index).ok().and_then(|s| s.name().ok().map(Box::from));
+        name.unwrap_or_else(|| format!("#{}", index.0).into())
     }
 
     fn in_section(&self, index: SectionIndex, kind: ConvertErrorKind) -> ConvertError {
@@ -435,7 +448,7 @@ impl Converter<'_, '_> {
                 }),
                 Kind::Rodata => place(&mut self.image.rodata, section.align(), bytes),
             }
-            .map_err(|e| ConvertError { section: Some(name.to_owned()), ..e })?;
+            .map_err(|e| ConvertError { section: Some(name.into()), ..e })?;
             self.places.insert(index, Placement { kind, offset, size });
         }
         debug_assert_eq!(self.wide_tail.len() * SLOT, self.image.text.len());
@@ -481,17 +494,17 @@ impl Converter<'_, '_> {
     }
 
     /// A symbol's name (for messages) and its definition inside its kind's merged output.
-    fn resolve_symbol(&self, index: SymbolIndex) -> (String, Result<Resolved, ConvertErrorKind>) {
+    fn resolve_symbol(&self, index: SymbolIndex) -> (Box<str>, Result<Resolved, ConvertErrorKind>) {
         let symbol = match self.file.symbol_by_index(index) {
             Ok(s) => s,
-            Err(e) => return (format!("#{}", index.0), Err(malformed(e))),
+            Err(e) => return (format!("#{}", index.0).into(), Err(malformed(e))),
         };
         let name = match symbol.name() {
             Ok("") | Err(_) => match symbol.section_index() {
                 Some(s) => self.section_name(s),
-                None => format!("#{}", index.0),
+                None => format!("#{}", index.0).into(),
             },
-            Ok(n) => n.to_owned(),
+            Ok(n) => n.into(),
         };
         let section = match symbol.section() {
             SymbolSection::Section(s) => s,
@@ -511,12 +524,12 @@ impl Converter<'_, '_> {
     }
 
     /// The name of the data symbol in section `index` that covers `offset`.
-    fn symbol_covering(&self, index: SectionIndex, offset: u64) -> Option<String> {
+    fn symbol_covering(&self, index: SectionIndex, offset: u64) -> Option<Box<str>> {
         self.file
             .symbols()
             .filter(|s| s.section_index() == Some(index) && s.kind() != SymbolKind::Section)
             .find(|s| (s.address()..s.address().saturating_add(s.size().max(1))).contains(&offset))
-            .and_then(|s| s.name().ok().map(str::to_owned))
+            .and_then(|s| s.name().ok().map(Box::from))
     }
 
     /// The relocation entries of every section in the container, by section index, each
@@ -632,9 +645,9 @@ impl Converter<'_, '_> {
         let addend = ((hi as u32 as u64) << 32 | first.imm as u32 as u64) as i64;
         let data_len = self.image.data.len() as u64 + self.image.bss_len as u64;
         let (opcode, base, region, len) = match target.placement.kind {
-            Kind::Data => (OPCODE_LDDW_DATA, 0, "data and bss", data_len),
-            Kind::Bss => (OPCODE_LDDW_DATA, self.image.data.len() as u64, "data and bss", data_len),
-            Kind::Rodata => (OPCODE_LDDW_RODATA, 0, "rodata", self.image.rodata.len() as u64),
+            Kind::Data => (OPCODE_LDDW_DATA, 0, Region::DataAndBss, data_len),
+            Kind::Bss => (OPCODE_LDDW_DATA, self.image.data.len() as u64, Region::DataAndBss, data_len),
+            Kind::Rodata => (OPCODE_LDDW_RODATA, 0, Region::Rodata, self.image.rodata.len() as u64),
             Kind::Text => return Err(ConvertErrorKind::AddressOfCode),
         };
         // Each term is at most MAX_MERGED: no overflow.
@@ -708,7 +721,7 @@ impl Converter<'_, '_> {
             if !names.insert(name.clone()) {
                 return Err(named(ConvertErrorKind::DuplicateFunction));
             }
-            self.image.functions.push((name, (pc * SLOT) as u32));
+            self.image.functions.push((name.into(), (pc * SLOT) as u32));
         }
         if self.image.functions.is_empty() {
             return Err(err(ConvertErrorKind::NoGlobalFunction));
