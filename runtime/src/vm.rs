@@ -1,7 +1,6 @@
 //! `VirtualMachine`: the Sming-shaped host API (spec §4) over any [`Engine`].
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -9,7 +8,7 @@ use crate::env::Environment;
 use crate::error::{ErrorCode, Trap};
 use crate::format::{Container, FormatError, LayoutChoice};
 use crate::helpers::{Helpers, Profile};
-use crate::interp::{Engine, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
+use crate::interp::{Engine, EngineFailure, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
 use crate::memory::{MapError, MemoryMap, Slot, CONTEXT_START, MAX_REGION_LEN, SLOT_SIZE};
 use crate::stores::{Owner, Store, StoreContext};
 use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
@@ -52,7 +51,7 @@ pub enum LoadError {
     NoMemory { section: Section, bytes: usize },
     /// The engine could not prepare the verified program (a native engine's compiler
     /// failed): its error code and, when it says, why ([`Engine::failure`]).
-    Engine { engine: &'static str, code: ErrorCode, reason: Option<String> },
+    Engine { engine: &'static str, code: ErrorCode, reason: Option<EngineFailure> },
 }
 
 impl LoadError {
@@ -89,7 +88,7 @@ impl fmt::Display for LoadError {
                 SLOT_SIZE >> 20
             ),
             LoadError::NoMemory { section, bytes } => write!(f, "cannot allocate the {bytes} bytes of {section}"),
-            LoadError::Engine { engine, code, reason: Some(why) } => write!(f, "engine `{engine}` cannot prepare the program ({code}): {why}"),
+            LoadError::Engine { engine, reason: Some(why), .. } => write!(f, "engine `{engine}` {why}"),
             LoadError::Engine { engine, code, reason: None } => write!(f, "engine `{engine}` cannot prepare the program ({code})"),
         }
     }
@@ -306,7 +305,7 @@ impl<'a> VirtualMachine<'a> {
             Err(e) => return self.fail_load(e),
         };
         if let Err(code) = self.engine.prepare(&program) {
-            let reason = self.engine.failure().map(String::from);
+            let reason = self.engine.failure().cloned();
             return self.fail_load(LoadError::Engine { engine: self.engine.name(), code, reason });
         }
         let names = parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))).collect();

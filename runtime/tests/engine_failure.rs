@@ -5,14 +5,14 @@
 use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::format::{self, Image, Layout};
 use fc_runtime::helpers::Helpers;
-use fc_runtime::interp::{Engine, Invocation};
+use fc_runtime::interp::{Engine, EngineFailure, Invocation};
 use fc_runtime::memory::MemoryMap;
 use fc_runtime::stores::StoreContext;
 use fc_runtime::verifier::VerifiedProgram;
 use fc_runtime::vm::LoadError;
 use fc_runtime::VirtualMachine;
 
-struct Refuses(Option<&'static str>);
+struct Refuses(Option<EngineFailure>);
 
 impl Engine for Refuses {
     fn name(&self) -> &'static str {
@@ -21,8 +21,8 @@ impl Engine for Refuses {
     fn prepare(&mut self, _program: &VerifiedProgram) -> Result<(), ErrorCode> {
         Err(ErrorCode::NoMemory)
     }
-    fn failure(&self) -> Option<&str> {
-        self.0
+    fn failure(&self) -> Option<&EngineFailure> {
+        self.0.as_ref()
     }
     fn run(&mut self, _: &VerifiedProgram, _: &Invocation, _: &mut MemoryMap, _: &mut dyn Helpers) -> Result<u64, Trap> {
         Err(Trap { code: ErrorCode::NoMemory, pc: 0 })
@@ -36,15 +36,16 @@ fn a_failed_prepare_is_a_load_error_with_a_message() {
     let bytes = format::write(&image, Layout::Seed).unwrap();
     let stores = StoreContext::new();
     for (reason, text) in [
-        (Some("cc: exit status 1"), "engine `refuses` cannot prepare the program (NO_MEMORY): cc: exit status 1"),
+        (Some(EngineFailure::Build("cc: exit status 1".into())), "engine `refuses` cannot build the program: cc: exit status 1"),
+        (Some(EngineFailure::Unavailable("`cc` is not installed".into())), "engine `refuses` unavailable here: `cc` is not installed"),
         (None, "engine `refuses` cannot prepare the program (NO_MEMORY)"),
     ] {
         let mut vm = VirtualMachine::new(&stores);
-        vm.set_engine(Box::new(Refuses(reason)));
+        vm.set_engine(Box::new(Refuses(reason.clone())));
         assert!(!vm.load(&bytes, 512));
         assert_eq!(vm.last_error(), ErrorCode::NoMemory.code());
         let error = vm.load_error().expect("a load error");
-        assert_eq!(error, &LoadError::Engine { engine: "refuses", code: ErrorCode::NoMemory, reason: reason.map(String::from) });
+        assert_eq!(error, &LoadError::Engine { engine: "refuses", code: ErrorCode::NoMemory, reason });
         assert_eq!(error.to_string(), text);
         assert!(!vm.is_loaded());
     }

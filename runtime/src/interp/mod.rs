@@ -41,6 +41,27 @@ use crate::error::{ErrorCode, Trap};
 use crate::helpers::Helpers;
 use crate::memory::MemoryMap;
 
+/// Why an engine could not prepare a verified program: never the program's fault, so
+/// never reported as one of the program's errors. Engines that fail this way return
+/// ILLEGAL_INSTRUCTION from `prepare` (the program cannot be run by this engine); NO_MEMORY
+/// stays for memory that could not be allocated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EngineFailure {
+    /// The engine cannot run here: a tool it needs (a compiler, an emulator) is missing.
+    Unavailable(alloc::string::String),
+    /// Translating or building the program failed (the compiler's message).
+    Build(alloc::string::String),
+}
+
+impl core::fmt::Display for EngineFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            EngineFailure::Unavailable(why) => write!(f, "unavailable here: {why}"),
+            EngineFailure::Build(why) => write!(f, "cannot build the program: {why}"),
+        }
+    }
+}
+
 /// A way of executing verified programs. The VM, the conformance runner and the
 /// every-engine tests run all engines through this one trait.
 pub trait Engine {
@@ -48,8 +69,9 @@ pub trait Engine {
     /// Called once per load, before any run (compiling goes here).
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode>;
     /// Why the last [`prepare`](Self::prepare) failed, when the engine knows more than
-    /// its error code (a compiler's message): the VM puts it in its load error.
-    fn failure(&self) -> Option<&str> {
+    /// its error code (a missing compiler, a compiler's message): the VM puts it in its
+    /// load error.
+    fn failure(&self) -> Option<&EngineFailure> {
         None
     }
     /// Runs one invocation of the program `prepare` last saw.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use fc_runtime::helpers::Profile;
-use fc_runtime::interp::DEFAULT_BUDGET;
+use fc_runtime::interp::{EngineFailure, DEFAULT_BUDGET};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
 use fc_runtime::{error_string, VirtualMachine};
@@ -160,7 +160,11 @@ fn run_container(args: RunArgs) -> ExitCode {
         env.set_clock(move || started.elapsed().as_millis() as u32);
         if !vm.load_container(&container, args.stack) {
             let e = vm.load_error().map_or_else(|| error_string(vm.last_error()).to_string(), LoadError::to_string);
-            return fail(format!("{}: {e}", args.file.display()));
+            let message = format!("{}: {e}", args.file.display());
+            return match vm.load_error() {
+                Some(LoadError::Engine { reason: Some(EngineFailure::Unavailable(_)), .. }) => unavailable(message),
+                _ => fail(message),
+            };
         }
         let r0 = match &args.function {
             Some(name) if !vm.function_names().contains(&name.as_str()) => {

@@ -106,3 +106,18 @@ pub fn run_dir(dir: &Path, executor: &Executor, mut report: impl FnMut(&str, &Ve
     }
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_engine_is_never_the_expected_error() {
+        let case = data::parse("t.data", "-- asm\nja +5\nexit\n-- error\nanything\n").unwrap();
+        let missing = Executor::Plugin(PathBuf::from("/nonexistent/fc-aot-plugin"), Vec::new());
+        assert!(matches!(run_case(&case, &missing), Verdict::Fail(why) if why.starts_with("engine unavailable")));
+        let ok = data::parse("t.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n").unwrap();
+        assert!(matches!(run_case(&ok, &missing), Verdict::Fail(_)));
+        assert_eq!(run_case(&case, &Executor::Engine(EngineKind::Reference, Target::Host)), Verdict::Pass);
+    }
+}

@@ -15,7 +15,7 @@ use fc_runtime::helpers::Profile;
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::tools::{output, run_tool, scratch, write, ToolError};
-use super::{verify_conformance, Execution};
+use super::execution::{verify_conformance, Execution};
 use crate::backend::c::emit;
 use crate::backend::Input;
 use crate::text::hex;

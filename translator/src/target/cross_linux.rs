@@ -7,7 +7,7 @@ use std::process::Command;
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::tools::{output, run_tool, scratch, write, ToolError};
-use super::{verify_conformance, Execution};
+use super::execution::{verify_conformance, Execution};
 use crate::backend::clif::object::translate;
 use crate::backend::Input;
 use crate::text::hex;

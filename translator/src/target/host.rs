@@ -6,7 +6,7 @@ use std::process::Command;
 
 use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::helpers::Helpers;
-use fc_runtime::interp::{Engine, Invocation};
+use fc_runtime::interp::{Engine, EngineFailure, Invocation};
 use fc_runtime::memory::MemoryMap;
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
@@ -30,7 +30,7 @@ pub struct HostNative {
     linked: Option<Linked>,
     library: Option<libloading::Library>,
     /// Why the last `prepare` failed.
-    failure: Option<String>,
+    failure: Option<EngineFailure>,
 }
 
 impl HostNative {
@@ -82,13 +82,16 @@ impl Engine for HostNative {
         self.library = None;
         self.failure = None;
         if let Err(e) = self.build(program) {
-            self.failure = Some(e.to_string());
-            return Err(ErrorCode::NoMemory);
+            self.failure = Some(match e {
+                ToolError::Unavailable(why) => EngineFailure::Unavailable(why),
+                ToolError::Failed(why) => EngineFailure::Build(why),
+            });
+            return Err(ErrorCode::IllegalInstruction);
         }
         self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
     }
-    fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    fn failure(&self) -> Option<&EngineFailure> {
+        self.failure.as_ref()
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;

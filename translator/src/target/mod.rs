@@ -5,18 +5,20 @@
 pub mod bare_metal;
 #[cfg(feature = "cranelift")]
 pub mod cross_linux;
+mod execution;
 pub mod host;
 pub mod socs;
 pub mod tools;
 
-use fc_runtime::helpers::{ConformanceHelpers, Helpers, Profile};
+pub use execution::{verify_conformance, Execution, CONFORMANCE_BUDGET, CONFORMANCE_FRAME};
+
+use fc_runtime::helpers::Profile;
 use fc_runtime::interp::{Engine, Interp, Reference};
 use fc_runtime::stores::StoreContext;
-use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
-use fc_runtime::vm::Parts;
+use fc_runtime::vm::{LoadError, Parts};
 use fc_runtime::{error_string, VirtualMachine};
 
-use tools::ToolError;
+use bare_metal::Soc;
 
 /// `--engine`: the engines built so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -127,48 +129,13 @@ fn cross(kind: EngineKind, target: Target) -> Option<cross_linux::Cross> {
     }
 }
 
-/// Verifies bare text for the conformance profile, as the harnesses of other targets run it.
-pub fn verify_conformance(program: &[u8]) -> Result<VerifiedProgram<'_>, Execution> {
-    let arity = |id| ConformanceHelpers.arity(id);
-    let config = verifier::Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
-    verifier::verify(program, &[], &config)
-        .map_err(|errors| Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))
-}
-
-/// Taken jumps a conformance program may make: far above what any test needs,
-/// low enough that a runaway program stops within a second.
-pub const CONFORMANCE_BUDGET: u32 = 1 << 24;
-/// Frame size the conformance tests assume.
-pub const CONFORMANCE_FRAME: usize = 512;
-
-/// How a conformance-style run ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Execution {
-    /// The program ran to its exit: r0.
-    Returned(u64),
-    /// The load (verifier) refused it.
-    Rejected(String),
-    /// It stopped with an error while running.
-    Failed(String),
-    /// The engine could not run here (a compiler or qemu is missing, or building the
-    /// code failed): not a result of the program, never counted as an expected error.
-    Unavailable(String),
-}
-
-impl Execution {
-    /// What a harness printed when it ran: `0x<r0>` on success, else its error line.
-    pub fn from_harness(outcome: Result<(bool, String), ToolError>) -> Execution {
-        match outcome {
-            Ok((true, out)) => {
-                let out = out.trim();
-                match u64::from_str_radix(out.trim_start_matches("0x"), 16) {
-                    Ok(r0) => Execution::Returned(r0),
-                    Err(_) => Execution::Unavailable(format!("the harness printed `{out}`")),
-                }
-            }
-            Ok((false, out)) => Execution::Failed(out.trim().to_string()),
-            Err(ToolError::Unavailable(why) | ToolError::Failed(why)) => Execution::Unavailable(why),
-        }
+/// The SoC a `--target` names, if it is a bare-metal one.
+pub fn soc(target: Target) -> Option<&'static Soc> {
+    match target {
+        Target::Esp32c3 => Some(&socs::ESP32C3),
+        Target::Rp2040 => Some(&socs::RP2040),
+        Target::Esp8266 => Some(&socs::ESP8266),
+        Target::Host | Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,
     }
 }
 
@@ -176,7 +143,7 @@ impl Execution {
 /// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`.
 pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
     if kind == EngineKind::C {
-        if let Some(soc) = socs::soc(target) {
+        if let Some(soc) = soc(target) {
             return soc.run_conformance(program, mem);
         }
     }
@@ -195,7 +162,12 @@ pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[
     vm.set_budget(Some(CONFORMANCE_BUDGET));
     let parts = Parts { text: program, data: &[], bss_len: 0, rodata: &[], functions: Vec::new() };
     if !vm.load_parts(parts, CONFORMANCE_FRAME) {
-        return Execution::Rejected(vm.load_error().map(|e| e.to_string()).unwrap_or_default());
+        return match vm.load_error() {
+            // The engine's failure, not the program's: never "the expected error".
+            Some(e @ LoadError::Engine { .. }) => Execution::Unavailable(e.to_string()),
+            Some(e) => Execution::Rejected(e.to_string()),
+            None => Execution::Rejected(error_string(vm.last_error()).to_string()),
+        };
     }
     let mut ctx = mem.to_vec();
     let r0 = vm.execute(&mut ctx);

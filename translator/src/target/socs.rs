@@ -2,7 +2,6 @@
 //! flags, qemu, start-up and linker fragments of `targets/<soc>/`.
 
 use super::bare_metal::{target_files, ObjectCache, Placement, Soc};
-use super::Target;
 
 /// ESP32-C3: RV32IMC, ilp32, compiled with `riscv64-unknown-elf-gcc -march=rv32imc
 /// -mabi=ilp32` (the chip's own is riscv32-esp-elf-gcc) and run under `qemu-riscv32`.
@@ -77,13 +76,3 @@ pub static ESP8266: Soc = Soc {
     ],
     cache: ObjectCache::new(),
 };
-
-/// The SoC a `--target` names, if it is a bare-metal one.
-pub fn soc(target: Target) -> Option<&'static Soc> {
-    match target {
-        Target::Esp32c3 => Some(&ESP32C3),
-        Target::Rp2040 => Some(&RP2040),
-        Target::Esp8266 => Some(&ESP8266),
-        Target::Host | Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,
-    }
-}

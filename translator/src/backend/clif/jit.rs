@@ -3,7 +3,7 @@
 use cranelift_jit::{JITBuilder, JITModule};
 use fc_runtime::error::{ErrorCode, Trap};
 use fc_runtime::helpers::Helpers;
-use fc_runtime::interp::{Engine, Invocation};
+use fc_runtime::interp::{Engine, EngineFailure, Invocation};
 use fc_runtime::memory::MemoryMap;
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
@@ -17,7 +17,7 @@ pub struct Jit {
     module: Option<JITModule>,
     linked: Option<Linked>,
     /// Why the last `prepare` failed.
-    failure: Option<String>,
+    failure: Option<EngineFailure>,
 }
 
 impl Jit {
@@ -65,13 +65,13 @@ impl Engine for Jit {
         self.release();
         self.failure = None;
         if let Err(why) = self.compile(program) {
-            self.failure = Some(format!("Cranelift: {why}"));
-            return Err(ErrorCode::NoMemory);
+            self.failure = Some(EngineFailure::Build(format!("Cranelift: {why}")));
+            return Err(ErrorCode::IllegalInstruction);
         }
         self.linked.as_mut().map_or(Err(ErrorCode::NoMemory), |l| l.prepare(program))
     }
-    fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    fn failure(&self) -> Option<&EngineFailure> {
+        self.failure.as_ref()
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         let linked = self.linked.as_mut().ok_or(Trap { code: ErrorCode::NoMemory, pc: 0 })?;

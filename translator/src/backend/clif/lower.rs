@@ -91,7 +91,7 @@ pub fn lower<M: Module>(
     let internal: Vec<FuncId> = program
         .functions()
         .iter()
-        .map(|f| module.declare_function(&symbols.private_function(f.start), Linkage::Local, &internal_sig))
+        .map(|f| module.declare_function(&symbols.private_function(f.start), Linkage::Local, &internal_sig).map_err(LowerError::from))
         .collect::<Result<_, _>>()?;
     let mut ctx = module.make_context();
     let mut fbc = FunctionBuilderContext::new();
