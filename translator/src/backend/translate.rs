@@ -142,18 +142,10 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
     let target = self::target(target)?;
     let program = verify(c, Profile::Sming)?;
     let functions = exported_functions(c, &program)?;
+    let input =
+        Input { container: name, program: &program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
     match (backend, emit) {
-        (Backend::C, Emit::C) => {
-            let input = Input {
-                container: name,
-                program: &program,
-                functions: &functions,
-                data: c.data,
-                bss_len: c.header.bss_len as usize,
-                rodata: c.rodata,
-            };
-            Ok(crate::backend::c::emit(&input).into_bytes())
-        }
+        (Backend::C, Emit::C) => Ok(crate::backend::c::emit(&input).into_bytes()),
         (Backend::C, other) => Err(format!("the C backend emits C (`--emit c`), not `{other:?}`")),
         (Backend::Cranelift, Emit::C) => Err("--emit c needs --backend c".into()),
         (Backend::Cranelift, Emit::Asm) => Err("--emit asm: Cranelift here is built without its disassembler; use --emit obj and objdump -d".into()),
@@ -164,14 +156,6 @@ pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit
                 Some("") => crate::backend::clif::host_triple(),
                 Some(t) => t.to_string(),
                 None => return Err(format!("Cranelift has no backend for `{}`: use --backend c", target.name)),
-            };
-            let input = Input {
-                container: name,
-                program: &program,
-                functions: &functions,
-                data: c.data,
-                bss_len: c.header.bss_len as usize,
-                rodata: c.rodata,
             };
             let mut clif = String::new();
             let obj = object(&input, &triple, false, (emit == Emit::Clif).then_some(&mut clif))?;
