@@ -49,7 +49,7 @@ enum Cmd {
     #[command(after_help = "Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help")]
     Translate(translate::Args),
     /// Run every *.data conformance test of a folder; the last line is `P passed, F failed, S skipped`.
-    #[command(after_help = "Examples:\n  fc-aot conformance ../shared/conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin")]
+    #[command(after_help = "Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin")]
     Conformance(conformance::Args),
 }
 

@@ -1,5 +1,5 @@
 //! Reader of the bpf_conformance `.data` test files
-//! (format: `../shared/conformance/bpf_conformance/SOURCE.md`).
+//! (format: `conformance/bpf_conformance/SOURCE.md`).
 //!
 //! - `#` starts a comment (to the end of the line) and a trailing `\r` is stripped; both
 //!   happen before section detection, so a `--` inside a comment does not switch section
