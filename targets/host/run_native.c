@@ -12,7 +12,7 @@
  *     gcc -std=c11 -I targets/include -I targets/common -I targets/host \
  *         run_native.c entries.c NAME.o libfc_runtime_capi.a -lpthread -ldl -lm -o run_native
  *
- * Exit status as `fc-aot run`: 0 when the run ended without error, 2 when it
+ * Exit status as `fc-aot run`: 0 when the run ended without error, 3 when it
  * stopped with one, 1 for bad arguments or a container that does not load.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -29,7 +29,7 @@
 #include "fc_run_report.h"
 
 #define EXIT_BAD_INPUT 1
-#define EXIT_RUN_ERROR 2
+#define EXIT_RUN_ERROR 3
 
 /* One error line, `run_native: <what>`, and the exit status of bad input. */
 static int fail(const char *format, ...) {

@@ -811,7 +811,7 @@ fn clock_application_helpers_and_unwind() {
     let rust = output(Command::new(FC_AOT).arg("run").arg(&bin));
     assert_eq!(rust.status.code(), Some(1), "fc-aot run refuses the load: {}", text(&rust.stderr));
     let c = output(&mut Command::new(&exe));
-    assert_eq!(c.status.code(), Some(2));
+    assert_eq!(c.status.code(), Some(3));
     assert!(text(&c.stdout).starts_with("r0: 18446744073709551612 (0xfffffffffffffffc)\nerror: ILLEGAL_CALL at insn 6\n"), "{}", text(&c.stdout));
 
     // Unwind (conformance profile): C from the emitter, verified for that profile.

@@ -7,14 +7,15 @@ use clap::ValueEnum;
 use fc_runtime::format::{Container, Layout, LayoutChoice};
 use fc_runtime::helpers::Profile;
 
-/// Exit status for bad input or a load/verify failure.
+/// Exit status for input that was rejected: a bad file, a failed conversion, verification or load.
 pub const EXIT_BAD_INPUT: u8 = 1;
-/// Exit status when a container ran and stopped with an error.
-pub const EXIT_RUN_ERROR: u8 = 2;
-/// Exit status when `run --timeout` stopped a run that was still going.
-pub const EXIT_TIMEOUT: u8 = 3;
-/// Exit status when the engine cannot run here (a compiler or qemu is missing).
+// 2 is a usage error (unknown flag, bad value): clap's own exit status.
+/// Exit status when a container ran and stopped with an error code (ILLEGAL_MEM, ...).
+pub const EXIT_RUN_ERROR: u8 = 3;
+/// Exit status when the run could not be carried out: an engine or target unavailable
+/// here (a compiler or qemu is missing), or `--timeout` reached.
 pub const EXIT_UNAVAILABLE: u8 = 4;
+
 
 /// One error line: `fc-aot: <what>`.
 pub fn fail(message: impl std::fmt::Display) -> ExitCode {

@@ -13,10 +13,17 @@ mod verify;
 
 use std::process::ExitCode;
 
+/// What every command's `--help` ends with (one text, so the statuses are stated once).
+macro_rules! exit_status {
+    () => {
+        "Exit status: 0 success; 1 input rejected (bad file, conversion, verification, load); 2 usage error (unknown flag, bad value); 3 the container ran and stopped with an error code (ILLEGAL_MEM, OUT_OF_BRANCHES, ...); 4 the run could not be carried out (an engine or target unavailable here: a missing compiler or qemu; --timeout reached)."
+    };
+}
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "fc-aot", version, about = "Femto-Container (rBPF) toolchain: build, inspect, and translate containers")]
+#[command(name = "fc-aot", version, about = "Femto-Container (rBPF) toolchain: build, inspect, and translate containers", after_help = exit_status!())]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -25,31 +32,31 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Compile every .c/.cpp container of a folder with clang and convert each to .bin.
-    #[command(after_help = "Examples:\n  fc-aot build containers --out out\n  RBPF_CONTAINER_PATH=app/container fc-aot build --cpu v3\n  CLANG=clang-19 fc-aot build containers --out out --cpu v4 --layout sming32")]
+    #[command(after_help = concat!("Examples:\n  fc-aot build containers --out out\n  RBPF_CONTAINER_PATH=app/container fc-aot build --cpu v3\n  CLANG=clang-19 fc-aot build containers --out out --cpu v4 --layout sming32", "\n\n", exit_status!()))]
     Build(build::Args),
     /// Convert one clang BPF object (.o) into a container (.bin).
-    #[command(after_help = "Examples:\n  fc-aot convert out/increment.o\n  fc-aot convert app.o -o app.bin --layout sming32")]
+    #[command(after_help = concat!("Examples:\n  fc-aot convert out/increment.o\n  fc-aot convert app.o -o app.bin --layout sming32", "\n\n", exit_status!()))]
     Convert(convert::Args),
     /// Print containers as the rbpf-dump tool does.
-    #[command(after_help = "Examples:\n  fc-aot dump out/increment.bin\n  fc-aot dump out/*.bin\n  fc-aot dump out/store.bin --json")]
+    #[command(after_help = concat!("Examples:\n  fc-aot dump out/increment.bin\n  fc-aot dump out/*.bin\n  fc-aot dump out/store.bin --json", "\n\n", exit_status!()))]
     Dump(dump::Args),
     /// Check a container as a load would; `ok` or one line per problem.
-    #[command(after_help = "Examples:\n  fc-aot verify out/store.bin\n  fc-aot verify app.bin --helpers riot")]
+    #[command(after_help = concat!("Examples:\n  fc-aot verify out/store.bin\n  fc-aot verify app.bin --helpers riot", "\n\n", exit_status!()))]
     Verify(verify::Args),
     /// Run a container and print r0, the error, printf output, the context and the stores.
-    #[command(after_help = "Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/globalcall.bin --function scale --budget off\n  fc-aot run endless.bin --budget off --timeout 2\n\nExit status: 0 the run returned, 1 bad input or the load failed, 2 the run stopped with an error (OUT_OF_BRANCHES, ILLEGAL_MEM, ...), 3 --timeout stopped it.")]
+    #[command(after_help = concat!("Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/globalcall.bin --function scale --budget off\n  fc-aot run endless.bin --budget off --timeout 2", "\n\n", exit_status!()))]
     Run(run::Args),
     /// Assemble the conformance files' assembly syntax into raw instruction bytes.
-    #[command(after_help = "Examples:\n  echo 'mov %r0, 42\n  exit' | fc-aot asm > prog.raw\n  fc-aot asm prog.s > prog.raw")]
+    #[command(after_help = concat!("Examples:\n  echo 'mov %r0, 42\n  exit' | fc-aot asm > prog.raw\n  fc-aot asm prog.s > prog.raw", "\n\n", exit_status!()))]
     Asm(asm::Args),
     /// Disassemble raw instruction bytes into the conformance files' assembly syntax.
-    #[command(after_help = "Examples:\n  fc-aot disasm prog.raw\n  fc-aot asm prog.s | fc-aot disasm")]
+    #[command(after_help = concat!("Examples:\n  fc-aot disasm prog.raw\n  fc-aot asm prog.s | fc-aot disasm", "\n\n", exit_status!()))]
     Disasm(disasm::Args),
     /// Translate a container to native code: exports `fc_<container>_<function>` (fc_abi.h).
-    #[command(after_help = "Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help")]
+    #[command(after_help = concat!("Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help", "\n\n", exit_status!()))]
     Translate(translate::Args),
     /// Run every *.data conformance test of a folder; the last line is `P passed, F failed, S skipped`.
-    #[command(after_help = "Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin")]
+    #[command(after_help = concat!("Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin", "\n\n", exit_status!()))]
     Conformance(conformance::Args),
 }
 

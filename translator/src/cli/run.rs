@@ -20,19 +20,19 @@ pub struct Args {
     #[arg(long)]
     pub function: Option<String>,
     /// Context bytes as hex.
-    #[arg(long, conflicts_with = "ctx_file")]
-    pub ctx: Option<String>,
+    #[arg(long, conflicts_with = "ctx_file", value_parser = parse_hex)]
+    pub ctx: Option<Vec<u8>>,
     /// Context bytes from a file.
     #[arg(long)]
     pub ctx_file: Option<PathBuf>,
     /// Budget units allowed: one per taken jump, and helpers pay for their work (one unit
     /// per started 4 KiB past the first 4 KiB a memcpy moves or a printf prints); or
     /// `off`: no bound at all (see --timeout). docs/budget.md.
-    #[arg(long, default_value_t = DEFAULT_BUDGET.to_string())]
-    pub budget: String,
+    #[arg(long, default_value_t = Budget(Some(DEFAULT_BUDGET)), value_parser = parse_budget)]
+    pub budget: Budget,
     /// Stop the run after SECONDS of wall time, whatever the budget (meant for `--budget
     /// off`): prints `fc-aot: run stopped by --timeout after SECONDS s` and exits with
-    /// status 3.
+    /// status 4.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
     /// Stack bytes per frame (a multiple of 8).
@@ -51,7 +51,7 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let Args { file, function, ctx, ctx_file, budget, timeout, stack, engine, target, helpers, layout } = args;
     let ctx = match (ctx, ctx_file) {
-        (Some(hex), _) => parse_hex(&hex),
+        (Some(bytes), _) => Ok(bytes),
         (None, Some(f)) => read(&f),
         (None, None) => Ok(Vec::new()),
     };
@@ -59,10 +59,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let budget = match parse_budget(&budget) {
-        Ok(b) => b,
-        Err(e) => return fail(format!("--budget: {e}")),
-    };
+    let Budget(budget) = budget;
     let args = RunArgs { file, function, ctx, budget, stack, engine, target, profile: helpers.into(), layout };
     match timeout {
         None => run_container(args),
@@ -79,7 +76,7 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// Runs the container on a worker thread; when it has not finished after `limit`, the
-/// whole process ends with [`EXIT_TIMEOUT`] (in-process engines cannot be interrupted:
+/// whole process ends with [`EXIT_UNAVAILABLE`] (in-process engines cannot be interrupted:
 /// native code has no check it could be told to stop at).
 fn run_with_timeout(args: RunArgs, limit: std::time::Duration) -> ExitCode {
     let (done, finished) = std::sync::mpsc::channel();
@@ -97,21 +94,33 @@ fn run_with_timeout(args: RunArgs, limit: std::time::Duration) -> ExitCode {
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => ExitCode::FAILURE,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             eprintln!("fc-aot: run stopped by --timeout after {} s", limit.as_secs_f64());
-            std::process::exit(EXIT_TIMEOUT.into())
+            std::process::exit(EXIT_UNAVAILABLE.into())
         }
     }
 }
 
-/// `--budget N|off`.
-fn parse_budget(s: &str) -> Result<Option<u32>, String> {
+/// `--budget N|off`: `None` is no bound.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget(Option<u32>);
+
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+fn parse_budget(s: &str) -> Result<Budget, String> {
     match s {
-        "off" => Ok(None),
-        n => n.parse().map(Some).map_err(|_| format!("`{n}` is not a number of jumps or `off`")),
+        "off" => Ok(Budget(None)),
+        n => n.parse().map(|n| Budget(Some(n))).map_err(|_| format!("`{n}` is not a number of budget units or `off`")),
     }
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    hex::decode(text).map_err(|e| format!("--ctx: {e}"))
+    hex::decode(text)
 }
 
 fn join_entries(entries: &[(u32, u32)]) -> String {
