@@ -356,7 +356,7 @@ pub fn render(results: &Results, settings: &Settings) -> String {
          the baseline every engine pays. **load, jit**: `VirtualMachine::load` on our JIT (parse, verify, \
          lower to CLIF, Cranelift compile, finalize into executable memory). **Jit::prepare**: the JIT's \
          part alone, on a program verified beforehand; **per eBPF slot** divides it by the text's slots. \
-         **translate, host .o**: `fc_aot::backend::translate::translate(.., \"host\", Backend::Cranelift, Emit::Obj)` \
+         **translate, host .o**: `HelperSet::verify` then `fc_aot::backend::translate::translate(.., \"host\", Backend::Cranelift, Emit::Obj)` \
          (verify, lower, compile, write a relocatable object; its size in bytes). **rbpf jit_compile**: \
          the `rbpf` crate's x86-64 JIT (one fixed instruction pattern per eBPF instruction, no register \
          allocation).\n",

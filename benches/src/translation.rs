@@ -8,6 +8,7 @@ use std::time::Instant;
 use fc_aot::container::build::Cpu;
 use fc_aot::backend::clif::jit::Jit;
 use fc_aot::backend::translate::{self, Backend, Emit};
+use fc_aot::helpers::HelperSet;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::Profile;
 use fc_runtime::interp::{Engine, Interp};
@@ -83,7 +84,7 @@ pub fn measure(kernel: &'static Kernel, root: &Path, cpu: Cpu, reps: usize, rbpf
     let load_interp = load(false)?;
     let load_jit = load(true)?;
 
-    let program = translate::verify(&container, Profile::Sming).map_err(|e| format!("{}: {e}", path.display()))?;
+    let program = HelperSet::profile(Profile::Sming).verify(&container).map_err(|e| format!("{}: {e}", path.display()))?;
     let prepare_jit = repeat(reps, || {
         let mut jit = Jit::default();
         let start = Instant::now();
@@ -97,7 +98,8 @@ pub fn measure(kernel: &'static Kernel, root: &Path, cpu: Cpu, reps: usize, rbpf
     let mut size = 0;
     let obj = repeat(reps, || {
         let start = Instant::now();
-        let object = translate::translate(kernel.name, &container, "host", Backend::Cranelift, Emit::Obj)?;
+        let program = HelperSet::profile(Profile::Sming).verify(&container).map_err(|e| e.to_string())?;
+        let object = translate::translate(kernel.name, &container, &program, "host", Backend::Cranelift, Emit::Obj)?;
         let t = start.elapsed().as_secs_f64();
         size = object.len();
         Ok(t)

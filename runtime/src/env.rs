@@ -262,7 +262,7 @@ impl Helpers for Environment<'_> {
     fn arity(&self, id: u32) -> Option<u8> {
         match self.profile.builtin(id) {
             Some(b) => Some(b.arity()),
-            None if self.profile == Profile::Conformance => None,
+            // Only what the host registered: a profile never provides application helpers itself.
             None => self.apps.iter().find(|(i, _, _)| *i == id).map(|(_, a, _)| *a),
         }
     }

@@ -334,9 +334,15 @@ impl<'a> VirtualMachine<'a> {
 
     /// [`check`](Self::check) for a parsed container.
     pub fn check_container(&self, c: &Container<'_>, stack_size: usize) -> Result<Footprint, LoadError> {
+        self.verify_container(c, stack_size).map(|(_, footprint)| footprint)
+    }
+
+    /// Everything [`check_container`](Self::check_container) checks, and the verified
+    /// program it proved, for a translator that needs exactly this VM's verdict.
+    pub fn verify_container<'p>(&self, c: &Container<'p>, stack_size: usize) -> Result<(VerifiedProgram<'p>, Footprint), LoadError> {
         let functions = c.functions().map(|f| (f.name, f.slot())).collect();
         let parts = Parts { text: c.text, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata, functions };
-        self.check_parts(&parts, stack_size).map(|(_, footprint)| footprint)
+        self.check_parts(&parts, stack_size)
     }
 
     /// The verified program and the RAM it needs, or why `parts` cannot be loaded.

@@ -831,7 +831,7 @@ fn clock_application_helpers_and_unwind() {
     let bin = container(tmp.path(), "unwind", src, &[], &[], 0);
     let bytes = std::fs::read(&bin).unwrap();
     let c = Container::parse(&bytes, LayoutChoice::Auto).unwrap();
-    let program = fc_aot::backend::translate::verify(&c, Profile::Conformance).unwrap();
+    let program = fc_aot::helpers::HelperSet::profile(Profile::Conformance).verify(&c).unwrap();
     let functions: Vec<(String, usize)> = c.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect();
     let input = fc_aot::backend::Input { container: "unwind", program: &program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
     let c_file = tmp.join("unwind.c");

@@ -55,7 +55,7 @@ fn run(executor: &Executor) -> (Summary, Vec<String>) {
 #[test]
 fn every_engine_passes_the_suite() {
     for &engine in EngineKind::ALL {
-        let (summary, skipped) = run(&Executor::Engine(engine, Target::Host));
+        let (summary, skipped) = run(&Executor::Engine(engine, Target::Host, Vec::new()));
         assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 }, "{}", engine.name());
         assert_eq!(skipped, ["callx.data"]);
     }
@@ -65,7 +65,7 @@ fn every_engine_passes_the_suite() {
 fn aot_passes_the_suite_on_every_cranelift_isa() {
     let runs: Vec<_> = [Target::X86_64, Target::Aarch64, Target::Riscv64gc]
         .into_iter()
-        .map(|target| std::thread::spawn(move || (target, run(&Executor::Engine(EngineKind::Aot, target)).0)))
+        .map(|target| std::thread::spawn(move || (target, run(&Executor::Engine(EngineKind::Aot, target, Vec::new())).0)))
         .collect();
     for handle in runs {
         let (target, summary) = handle.join().expect("a target's run panicked");

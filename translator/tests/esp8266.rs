@@ -83,8 +83,8 @@ fn the_64_bit_and_division_helpers_agree_with_the_reference() {
             scope.spawn(move || {
                 for text in chunk {
                     let program = fc_aot::text::asm::assemble(text).unwrap();
-                    let want = run_conformance(EngineKind::Reference, Target::Host, &program, &[]);
-                    let got = run_conformance(EngineKind::C, Target::Esp8266, &program, &[]);
+                    let want = run_conformance(EngineKind::Reference, Target::Host, &[], &program, &[]);
+                    let got = run_conformance(EngineKind::C, Target::Esp8266, &[], &program, &[]);
                     assert_eq!(got, want, "{text}");
                     checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }

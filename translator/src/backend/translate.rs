@@ -1,8 +1,7 @@
 //! `fc-aot translate`: a container to native code for a target (spec §5).
 
 use fc_runtime::format::Container;
-use fc_runtime::helpers::{Builtin, Profile, FIRST_APP_HELPER};
-use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
+use fc_runtime::verifier::VerifiedProgram;
 
 use super::Input;
 
@@ -99,20 +98,6 @@ pub fn target_help() -> String {
     TARGETS.iter().map(|t| format!("{:<10} {}\n", t.name, t.facts)).collect()
 }
 
-/// Verifies for translation: helpers are resolved at run time through the
-/// environment, so any application helper id (0x100 and up) is accepted.
-pub fn verify<'a>(c: &Container<'a>, profile: Profile) -> Result<VerifiedProgram<'a>, String> {
-    let arity = |id: u32| match profile.builtin(id) {
-        Some(b) => Some(Builtin::arity(b)),
-        None if id >= FIRST_APP_HELPER && profile != Profile::Conformance => Some(0),
-        None => None,
-    };
-    let config = verifier::Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
-    verifier::verify_container(c, &config).map_err(|errors| {
-        errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
-    })
-}
-
 /// The (name, function index) of every function-table entry, each name once. Entries at
 /// the same location under other names (aliases) each get their symbol, for the same code;
 /// an entry repeating an earlier one (same name, same location) adds nothing; two entries
@@ -137,13 +122,14 @@ pub fn exported_functions(c: &Container, program: &VerifiedProgram) -> Result<Ve
     Ok(functions)
 }
 
-/// Translates `container` (named `name`) for `target` with `backend`, producing `emit`.
-pub fn translate(name: &str, c: &Container, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
+/// Translates `container` (named `name`), verified as `program` (what a VM offering the
+/// container's helpers proved, [`crate::helpers::HelperSet::verify`]), for `target` with
+/// `backend`, producing `emit`.
+pub fn translate(name: &str, c: &Container, program: &VerifiedProgram, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
     let target = self::target(target)?;
-    let program = verify(c, Profile::Sming)?;
-    let functions = exported_functions(c, &program)?;
+    let functions = exported_functions(c, program)?;
     let input =
-        Input { container: name, program: &program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
+        Input { container: name, program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
     match (backend, emit) {
         (Backend::C, Emit::C) => Ok(crate::backend::c::emit(&input).into_bytes()),
         (Backend::C, other) => Err(format!("the C backend emits C (`--emit c`), not `{other:?}`")),

@@ -8,6 +8,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Parser;
+use fc_aot::helpers::AppHelper;
 use fc_aot::text::hex;
 use fc_aot::target::{run_conformance, EngineKind, Execution, Target};
 
@@ -21,6 +22,9 @@ struct Args {
     engine: EngineKind,
     #[arg(long, value_enum, default_value = "host")]
     target: Target,
+    /// Application helpers the programs may call, as `fc-aot run --app-helper` takes them.
+    #[arg(long = "app-helper", value_name = "ID[:ARITY][=BEHAVIOUR]")]
+    app_helpers: Vec<AppHelper>,
     /// The program as a BPF ELF object (not supported: programs come as raw bytes).
     #[arg(long)]
     elf: bool,
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run_conformance(args.engine, args.target, &program, &memory) {
+    match run_conformance(args.engine, args.target, &args.app_helpers, &program, &memory) {
         Execution::Returned(r0) => {
             println!("0x{r0:x}");
             ExitCode::SUCCESS

@@ -5,11 +5,17 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 use fc_runtime::format::{Container, Layout, LayoutChoice};
-use fc_runtime::helpers::Profile;
+use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
+use fc_runtime::verifier::VerifyErrorKind;
+use fc_runtime::vm::LoadError;
+
+use crate::helpers::{AppHelper, HelperSet};
 
 /// Exit status for input that was rejected: a bad file, a failed conversion, verification or load.
 pub const EXIT_BAD_INPUT: u8 = 1;
-// 2 is a usage error (unknown flag, bad value): clap's own exit status.
+/// Exit status for a usage error (unknown flag, bad value): clap's own, and ours for
+/// option combinations clap cannot check.
+pub const EXIT_USAGE: u8 = 2;
 /// Exit status when a container ran and stopped with an error code (ILLEGAL_MEM, ...).
 pub const EXIT_RUN_ERROR: u8 = 3;
 /// Exit status when the run could not be carried out: an engine or target unavailable
@@ -27,6 +33,45 @@ pub fn fail(message: impl std::fmt::Display) -> ExitCode {
 pub fn unavailable(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("fc-aot: {message}");
     ExitCode::from(EXIT_UNAVAILABLE)
+}
+
+/// A container the load refused: `verify`'s text, one line per verifier problem on
+/// stdout, then the one error line (so `verify` and `translate` refuse alike).
+pub fn rejected(file: &Path, error: &LoadError) -> ExitCode {
+    match error {
+        LoadError::Verify(errors) => {
+            for e in errors {
+                match e.kind {
+                    VerifyErrorKind::UnknownHelper(id) if id >= FIRST_APP_HELPER => {
+                        println!("{e} (declare it with --app-helper 0x{id:x}[:ARITY])")
+                    }
+                    _ => println!("{e}"),
+                }
+            }
+            fail(format!("{}: rejected ({} problems)", file.display(), errors.len()))
+        }
+        other => fail(format!("{}: {other}", file.display())),
+    }
+}
+
+/// `--helpers` and `--app-helper`, as one argument group of the commands that take them.
+#[derive(clap::Args, Clone)]
+pub struct HelperArgs {
+    /// Helper-id profile: which ids name the built-in helpers.
+    #[arg(long, value_enum, default_value = "sming")]
+    pub helpers: HelperProfile,
+    /// Declares application helper ID (0x100 and up) reading ARITY arguments (0-5,
+    /// default 0: no argument check); for `run`, BEHAVIOUR is what it does: zero
+    /// (returns 0), echo (returns r1), sum (r1 + ... + r<ARITY>), log (prints
+    /// `app 0xID: r1, ...` and returns 0). Repeatable.
+    #[arg(long = "app-helper", value_name = "ID[:ARITY][=BEHAVIOUR]")]
+    pub app_helpers: Vec<AppHelper>,
+}
+
+impl HelperArgs {
+    pub fn set(&self) -> HelperSet {
+        HelperSet::new(self.helpers.into(), &self.app_helpers)
+    }
 }
 
 pub fn read(path: &Path) -> Result<Vec<u8>, String> {

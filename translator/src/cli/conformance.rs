@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::common::*;
 use crate::conformance::{self, Executor, Verdict};
+use crate::helpers::AppHelper;
 use crate::target::{EngineKind, Target};
 
 #[derive(clap::Args)]
@@ -15,13 +16,18 @@ pub struct Args {
     pub engine: Option<EngineKind>,
     #[arg(long, value_enum)]
     pub target: Option<Target>,
-    /// Drive this plugin binary by the upstream protocol (`--engine`/`--target` are passed on to it).
+    /// Drive this plugin binary by the upstream protocol (`--engine`, `--target` and
+    /// `--app-helper` are passed on to it).
     #[arg(long)]
     pub plugin: Option<PathBuf>,
+    /// Application helpers the programs may call (see `fc-aot run --help`); the
+    /// helper-id profile is always `conformance`.
+    #[arg(long = "app-helper", value_name = "ID[:ARITY][=BEHAVIOUR]")]
+    pub app_helpers: Vec<AppHelper>,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args { dir, engine, target, plugin } = args;
+    let Args { dir, engine, target, plugin, app_helpers } = args;
     let executor = match plugin {
         Some(path) => {
             let mut options = Vec::new();
@@ -31,9 +37,12 @@ pub fn run(args: Args) -> ExitCode {
             if let Some(t) = target {
                 options.extend(["--target".to_string(), t.name().to_string()]);
             }
+            for app in &app_helpers {
+                options.extend(["--app-helper".to_string(), app.to_string()]);
+            }
             Executor::Plugin(path, options)
         }
-        None => Executor::Engine(engine.unwrap_or(EngineKind::Interp), target.unwrap_or(Target::Host)),
+        None => Executor::Engine(engine.unwrap_or(EngineKind::Interp), target.unwrap_or(Target::Host), app_helpers),
     };
     let summary = conformance::run_dir(&dir, &executor, |name, verdict| match verdict {
         Verdict::Pass => eprintln!("PASS {name}"),

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fc_runtime::helpers::Profile;
 use fc_runtime::interp::{EngineFailure, DEFAULT_BUDGET};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
 use fc_runtime::{error_string, VirtualMachine};
 
 use super::common::*;
+use crate::helpers::HelperSet;
 use crate::target::{self as engines, EngineKind, Target};
 use crate::text::hex;
 
@@ -42,8 +42,8 @@ pub struct Args {
     pub engine: EngineKind,
     #[arg(long, value_enum, default_value = "host")]
     pub target: Target,
-    #[arg(long, value_enum, default_value = "sming")]
-    pub helpers: HelperProfile,
+    #[command(flatten)]
+    pub helpers: HelperArgs,
     #[arg(long, value_enum, default_value = "auto")]
     pub layout: ReadLayout,
 }
@@ -60,7 +60,12 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return fail(e),
     };
     let Budget(budget) = budget;
-    let args = RunArgs { file, function, ctx, budget, stack, engine, target, profile: helpers.into(), layout };
+    let helpers = helpers.set();
+    if let Some(app) = helpers.without_behaviour() {
+        eprintln!("fc-aot: --app-helper 0x{:x}: a run needs its behaviour: 0x{:x}=zero, =echo, =sum or =log", app.id, app.id);
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let args = RunArgs { file, function, ctx, budget, stack, engine, target, helpers, layout };
     match timeout {
         None => run_container(args),
         Some(limit) => run_with_timeout(args, limit),
@@ -135,7 +140,7 @@ struct RunArgs {
     stack: usize,
     engine: EngineKind,
     target: Target,
-    profile: Profile,
+    helpers: HelperSet,
     layout: ReadLayout,
 }
 
@@ -161,11 +166,12 @@ fn run_container(args: RunArgs) -> ExitCode {
         vm.set_engine(engine);
         vm.set_budget(args.budget);
         let env = vm.environment();
-        env.set_profile(args.profile);
+        env.set_profile(args.helpers.profile);
         env.set_output(|line: &[u8]| {
             let text = String::from_utf8_lossy(line);
-            lines.borrow_mut().push(text.strip_suffix('\n').unwrap_or(&text).to_string());
+            lines.borrow_mut().push(format!("printf: {}", text.strip_suffix('\n').unwrap_or(&text)));
         });
+        args.helpers.install(env, |line| lines.borrow_mut().push(line));
         env.set_clock(move || started.elapsed().as_millis() as u32);
         if !vm.load_container(&container, args.stack) {
             let e = vm.load_error().map_or_else(|| error_string(vm.last_error()).to_string(), LoadError::to_string);
@@ -190,7 +196,7 @@ fn run_container(args: RunArgs) -> ExitCode {
         code => println!("error: {} at insn {error_pc}", error_string(code)),
     }
     for line in lines.borrow().iter() {
-        println!("printf: {line}");
+        println!("{line}");
     }
     if !ctx.is_empty() {
         println!("ctx: {}", ctx.iter().map(|b| format!("{b:02x}")).collect::<String>());

@@ -22,10 +22,12 @@ pub struct Args {
     pub output: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "auto")]
     pub layout: ReadLayout,
+    #[command(flatten)]
+    pub helpers: HelperArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args { file, target, backend, emit, output, layout } = args;
+    let Args { file, target, backend, emit, output, layout, helpers } = args;
     if target == "help" {
         print!("{}", translate::target_help());
         return ExitCode::SUCCESS;
@@ -48,7 +50,11 @@ pub fn run(args: Args) -> ExitCode {
     let emit = emit.unwrap_or(if backend == translate::Backend::C { translate::Emit::C } else { translate::Emit::Obj });
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let output = output.unwrap_or_else(|| PathBuf::from(format!("{name}.{}", emit.extension())));
-    match translate::translate(&name, &container, &target, backend, emit) {
+    let program = match helpers.set().verify(&container) {
+        Ok(p) => p,
+        Err(e) => return rejected(&file, &e),
+    };
+    match translate::translate(&name, &container, &program, &target, backend, emit) {
         Ok(out) => match std::fs::write(&output, out) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(format!("{}: {e}", output.display())),

@@ -5,6 +5,7 @@ pub mod plugin;
 
 use std::path::{Path, PathBuf};
 
+use crate::helpers::AppHelper;
 use crate::target::{self, EngineKind, Execution, Target};
 use crate::text::asm::CALLX_OPCODE;
 use data::TestCase;
@@ -19,7 +20,8 @@ pub enum Verdict {
 
 /// What executes the programs.
 pub enum Executor {
-    Engine(EngineKind, Target),
+    /// An engine on a target, with the declared application helpers.
+    Engine(EngineKind, Target, Vec<AppHelper>),
     /// An external plugin binary and the options passed after the memory argument.
     Plugin(PathBuf, Vec<String>),
 }
@@ -27,7 +29,7 @@ pub enum Executor {
 impl Executor {
     fn execute(&self, program: &[u8], mem: &[u8]) -> Execution {
         match self {
-            Executor::Engine(kind, target) => target::run_conformance(*kind, *target, program, mem),
+            Executor::Engine(kind, target, apps) => target::run_conformance(*kind, *target, apps, program, mem),
             Executor::Plugin(path, options) => plugin::run(path, options, program, mem),
         }
     }
@@ -118,6 +120,6 @@ mod tests {
         assert!(matches!(run_case(&case, &missing), Verdict::Fail(why) if why.starts_with("engine unavailable")));
         let ok = data::parse("t.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x1\n").unwrap();
         assert!(matches!(run_case(&ok, &missing), Verdict::Fail(_)));
-        assert_eq!(run_case(&case, &Executor::Engine(EngineKind::Reference, Target::Host)), Verdict::Pass);
+        assert_eq!(run_case(&case, &Executor::Engine(EngineKind::Reference, Target::Host, Vec::new())), Verdict::Pass);
     }
 }

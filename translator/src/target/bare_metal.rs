@@ -18,6 +18,7 @@ use super::tools::{output, run_tool, scratch, write, ToolError};
 use super::execution::{verify_conformance, Execution};
 use crate::backend::c::emit;
 use crate::backend::Input;
+use crate::helpers::HelperSet;
 use crate::text::hex;
 
 /// The sources every SoC shares: the harness (plain C over crt.h), the ABI and hex
@@ -232,7 +233,7 @@ impl Soc {
         runs: u32,
         placement: Placement,
     ) -> Result<Vec<Run>, ToolError> {
-        let program = crate::backend::translate::verify(container, Profile::Sming).map_err(ToolError::Failed)?;
+        let program = HelperSet::profile(Profile::Sming).verify(container).map_err(|e| ToolError::Failed(e.to_string()))?;
         let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
         let dir = scratch()?;
         let mut args = vec![hex::encode(ctx), format!("-n{runs}"), "-v".to_string()];

@@ -20,6 +20,8 @@ use fc_runtime::{error_string, VirtualMachine};
 
 use bare_metal::Soc;
 
+use crate::helpers::{AppHelper, HelperSet};
+
 /// `--engine`: the engines built so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum EngineKind {
@@ -140,8 +142,12 @@ pub fn soc(target: Target) -> Option<&'static Soc> {
 }
 
 /// Runs bare program text the way the conformance suite expects: r1 = a private
-/// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`.
-pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[u8]) -> Execution {
+/// copy of `mem`, r2 = its length, 512-byte frames, profile `conformance`, and the
+/// application helpers `apps` (in process only: no harness has them yet).
+pub fn run_conformance(kind: EngineKind, target: Target, apps: &[AppHelper], program: &[u8], mem: &[u8]) -> Execution {
+    if !apps.is_empty() && target != Target::Host {
+        return Execution::Unavailable(format!("the {} harness has no application helpers (--app-helper runs on --target host)", target.name()));
+    }
     if kind == EngineKind::C {
         if let Some(soc) = soc(target) {
             return soc.run_conformance(program, mem);
@@ -158,6 +164,7 @@ pub fn run_conformance(kind: EngineKind, target: Target, program: &[u8], mem: &[
     let stores = StoreContext::new();
     let mut vm = VirtualMachine::new(&stores);
     vm.environment().set_profile(Profile::Conformance);
+    HelperSet::new(Profile::Conformance, apps).install(vm.environment(), |_| {});
     vm.set_engine(engine);
     vm.set_budget(Some(CONFORMANCE_BUDGET));
     let parts = Parts { text: program, data: &[], bss_len: 0, rodata: &[], functions: Vec::new() };

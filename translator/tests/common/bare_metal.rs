@@ -39,7 +39,7 @@ impl Soc {
     pub fn the_conformance_suite_passes(&self) {
         let mut failures = Vec::new();
         let mut skipped = Vec::new();
-        let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(EngineKind::C, self.target), |name, v| {
+        let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(EngineKind::C, self.target, Vec::new()), |name, v| {
             match v {
                 Verdict::Fail(why) => failures.push(format!("{name}: {why}")),
                 Verdict::Skip(_) => skipped.push(name.to_string()),
@@ -124,7 +124,7 @@ impl Soc {
     pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(Placement, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
         let bins = self.built();
         let container = Container::parse(&bins["crc32"], LayoutChoice::Auto).unwrap();
-        let program = fc_aot::backend::translate::verify(&container, fc_runtime::helpers::Profile::Sming).unwrap();
+        let program = fc_aot::helpers::HelperSet::profile(fc_runtime::helpers::Profile::Sming).verify(&container).unwrap();
         let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
         let ctx: String = (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect();
         for (placement, range) in placements {
@@ -161,7 +161,7 @@ impl Soc {
     /// Faults stop with the error and the slot; the verifier's refusals never reach the compiler.
     pub fn faults_stop_with_the_error_and_the_slot(&self) {
         use fc_aot::target::{run_conformance, Execution};
-        let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &fc_aot::text::asm::assemble(text).unwrap(), mem);
+        let run = |text: &str, mem: &[u8]| run_conformance(EngineKind::C, self.target, &[], &fc_aot::text::asm::assemble(text).unwrap(), mem);
         let mem = [1u8, 2, 3, 4];
         assert_eq!(run("ldxw %r0, [%r1+0]\nexit", &mem), Execution::Returned(0x0403_0201));
         // One byte past the context, and a store to an unmapped slot.

@@ -55,7 +55,7 @@ pub fn execute_function(vm: &mut VirtualMachine<'_>, name: &str, ctx: &mut [u8])
 
 /// Bare program text the conformance way, on the engine under test.
 pub fn run_conformance(program: &[u8], mem: &[u8]) -> Execution {
-    let outcome = target::run_conformance(engine(), Target::Host, program, mem);
+    let outcome = target::run_conformance(engine(), Target::Host, &[], program, mem);
     record(("conformance", &outcome));
     outcome
 }
