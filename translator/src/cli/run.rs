@@ -21,7 +21,7 @@ pub struct Args {
     pub function: Option<String>,
     /// Context bytes as hex.
     #[arg(long, conflicts_with = "ctx_file", value_parser = parse_hex)]
-    pub ctx: Option<Vec<u8>>,
+    pub ctx: Option<Bytes>,
     /// Context bytes from a file.
     #[arg(long)]
     pub ctx_file: Option<PathBuf>,
@@ -51,7 +51,7 @@ pub struct Args {
 pub fn run(args: Args) -> ExitCode {
     let Args { file, function, ctx, ctx_file, budget, timeout, stack, engine, target, helpers, layout } = args;
     let ctx = match (ctx, ctx_file) {
-        (Some(bytes), _) => Ok(bytes),
+        (Some(Bytes(bytes)), _) => Ok(bytes),
         (None, Some(f)) => read(&f),
         (None, None) => Ok(Vec::new()),
     };
@@ -124,8 +124,12 @@ fn parse_budget(s: &str) -> Result<Budget, String> {
     }
 }
 
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    hex::decode(text)
+/// `--ctx HEX`: one value (a plain `Vec<u8>` would be many `u8` values to clap).
+#[derive(Clone, Debug)]
+pub struct Bytes(Vec<u8>);
+
+fn parse_hex(text: &str) -> Result<Bytes, String> {
+    hex::decode(text).map(Bytes)
 }
 
 fn join_entries(entries: &[(u32, u32)]) -> String {
