@@ -144,17 +144,27 @@ pub fn container_names(dir: &Path) -> Vec<String> {
 }
 
 /// `NAME -> (context hex, budget)` of the samples as `scripts/demo` runs them: the lines
-/// `NAME CONTEXT-HEX BUDGET` of `containers/samples.txt` (`#` lines are comments). A sample
-/// without a line runs with no context and budget 200.
+/// `NAME CONTEXT-HEX BUDGET R0` of `containers/samples.txt` (`#` lines are comments).
 pub fn sample_table() -> BTreeMap<String, (String, u32)> {
+    sample_lines().into_iter().map(|(name, ctx, budget, _)| (name, (ctx, budget))).collect()
+}
+
+/// `NAME -> r0` each sample returns with its context and budget (`containers/samples.txt`).
+pub fn sample_results() -> BTreeMap<String, u64> {
+    sample_lines().into_iter().map(|(name, _, _, r0)| (name, r0)).collect()
+}
+
+fn sample_lines() -> Vec<(String, String, u32, u64)> {
     let path = samples_dir().join("samples.txt");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let entry = |line: &str| match line.split_whitespace().collect::<Vec<_>>()[..] {
-        [name, hex, budget] => Some((name.to_owned(), (hex.to_owned(), budget.parse().ok()?))),
+        [name, hex, budget, r0] => {
+            Some((name.to_owned(), hex.to_owned(), budget.parse().ok()?, u64::from_str_radix(r0.strip_prefix("0x")?, 16).ok()?))
+        }
         _ => None,
     };
     let lines = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-    lines.map(|l| entry(l).unwrap_or_else(|| panic!("{}: `{l}` is not NAME CONTEXT-HEX BUDGET", path.display()))).collect()
+    lines.map(|l| entry(l).unwrap_or_else(|| panic!("{}: `{l}` is not NAME CONTEXT-HEX BUDGET R0", path.display()))).collect()
 }
 
 /// `expand -t 8`: tabs to spaces up to the next multiple of 8 columns.
