@@ -4,6 +4,7 @@
 //! an index, never a list walk. The table is `#[repr(C)]` because native code
 //! reads the same table.
 
+use core::fmt;
 use core::marker::PhantomData;
 
 use crate::insn::Size;
@@ -132,6 +133,11 @@ impl<'a> MemoryMap<'a> {
         check_in(&self.regions, addr, len, access)
     }
 
+    /// Why [`check`](Self::check) refuses `[addr, addr + len)` for `access`; `None` when it allows it.
+    pub fn refusal(&self, addr: u64, len: usize, access: Access) -> Option<Refusal> {
+        access_in(&self.regions, addr, len, access).err()
+    }
+
     /// Reads `size` bytes at `addr`, zero-extended.
     pub fn load(&self, addr: u64, size: Size) -> Option<u64> {
         load_in(&self.regions, addr, size)
@@ -175,20 +181,70 @@ impl<'a> MemoryMap<'a> {
 /// See [`MemoryMap::check`].
 #[inline(always)]
 fn check_in(regions: &[Region; SLOTS], addr: u64, len: usize, access: Access) -> Option<*mut u8> {
+    access_in(regions, addr, len, access).ok()
+}
+
+/// The one access check, with the reason for a refusal (which the hot path drops).
+#[inline(always)]
+fn access_in(regions: &[Region; SLOTS], addr: u64, len: usize, access: Access) -> Result<*mut u8, Refusal> {
     if addr >> 32 != 0 {
-        return None;
+        return Err(Refusal::NoRegion);
     }
-    let region = &regions[(addr >> SLOT_SHIFT) as usize];
-    let offset = addr & (SLOT_SIZE - 1);
+    let slot = (addr >> SLOT_SHIFT) as usize;
+    let region = &regions[slot];
     // Slot 0 and unmapped slots have len 0: nothing, not even an empty range, is inside them.
+    if region.len == 0 {
+        return Err(Refusal::NoRegion);
+    }
+    let offset = addr & (SLOT_SIZE - 1);
     // Helpers pass lengths from containers: no addition that a huge length could wrap.
     let fits = (len as u64) <= region.len as u64 && offset <= region.len as u64 - len as u64;
-    if region.len == 0 || !fits || (access != Access::Read && region.writable == 0) {
-        return None;
+    if !fits {
+        return Err(Refusal::OutOfBounds { slot, len: region.len });
+    }
+    if access != Access::Read && region.writable == 0 {
+        return Err(Refusal::ReadOnly { slot, len: region.len });
     }
     // SAFETY: `offset <= region.len` (checked above), and a mapped region is `len`
     // bytes at `base` of a live borrow, so the result is inside or one past that borrow.
-    Some(unsafe { region.base.add(offset as usize) })
+    Ok(unsafe { region.base.add(offset as usize) })
+}
+
+/// Why [`MemoryMap::check`] refuses an access ([`MemoryMap::refusal`]), for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No region is mapped there: above 32 bits, slot 0, or an unmapped slot.
+    NoRegion,
+    /// Not every byte lies inside the `len`-byte region of `slot`.
+    OutOfBounds { slot: usize, len: u32 },
+    /// The `len`-byte region of `slot` cannot be written.
+    ReadOnly { slot: usize, len: u32 },
+}
+
+/// The name of the region in `slot`, as messages call it.
+struct RegionName(usize);
+
+impl fmt::Display for RegionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            s if s == Slot::Rodata as usize => f.write_str("rodata"),
+            s if s == Slot::Data as usize => f.write_str("data + bss"),
+            s if s == Slot::Stack as usize => f.write_str("stack"),
+            s if s == Slot::Context as usize => f.write_str("context"),
+            s => write!(f, "the region at 0x{:x}", slot_start(s)),
+        }
+    }
+}
+
+/// `context is 20 bytes`, `rodata is read-only (16 bytes)`, `no region there`.
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Refusal::NoRegion => f.write_str("no region there"),
+            Refusal::OutOfBounds { slot, len } => write!(f, "{} is {len} bytes", RegionName(slot)),
+            Refusal::ReadOnly { slot, len } => write!(f, "{} is read-only ({len} bytes)", RegionName(slot)),
+        }
+    }
 }
 
 fn load_in(regions: &[Region; SLOTS], addr: u64, size: Size) -> Option<u64> {
@@ -329,6 +385,7 @@ impl HelperMemory<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn the_map_checks_every_byte() {
@@ -351,6 +408,26 @@ mod tests {
         // A length near 2^64 must not wrap the bounds check around (memcpy's n comes from containers).
         assert!(m.check(0x3000_0008, usize::MAX - 7, Access::Write).is_none());
         assert!(m.check(0x3000_0000, usize::MAX, Access::Read).is_none());
+    }
+
+    #[test]
+    fn refusals_name_the_region_and_its_length() {
+        let rodata = [0u8; 16];
+        let mut ctx = [0u8; 20];
+        let mut m = MemoryMap::default();
+        m.map_readonly(Slot::Rodata, &rodata).unwrap();
+        m.map_writable(Slot::Context, &mut ctx).unwrap();
+        let why = |addr, len, access| m.refusal(addr, len, access).map(|r| r.to_string());
+        assert_eq!(why(0x4000_0010, 4, Access::Write), None);
+        assert_eq!(why(0x4000_0014, 4, Access::Write).as_deref(), Some("context is 20 bytes"));
+        assert_eq!(why(0x4000_0012, 4, Access::Read).as_deref(), Some("context is 20 bytes"), "straddles the end");
+        assert_eq!(why(0x1000_0000, 1, Access::Write).as_deref(), Some("rodata is read-only (16 bytes)"));
+        assert_eq!(why(0x1000_0010, 1, Access::Write).as_deref(), Some("rodata is 16 bytes"), "bounds first");
+        assert_eq!(why(0x1234_5678, 8, Access::Read).as_deref(), Some("rodata is 16 bytes"));
+        assert_eq!(why(0x2000_0000, 8, Access::Read).as_deref(), Some("no region there"));
+        assert_eq!(why(0x1_4000_0000, 1, Access::Read).as_deref(), Some("no region there"));
+        assert_eq!(why(0x0000_0008, 1, Access::Read).as_deref(), Some("no region there"));
+        assert_eq!(Refusal::OutOfBounds { slot: 5, len: 3 }.to_string(), "the region at 0x50000000 is 3 bytes");
     }
 
     #[test]

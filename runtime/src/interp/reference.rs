@@ -97,6 +97,32 @@ fn swap(order: ByteOrder, width: SwapWidth, v: u64) -> u64 {
 
 /// Runs `inv.function` of `program` until its EXIT, an error, or an unwind.
 pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
+    run_detailed(program, inv, memory, helpers).map_err(|stop| stop.trap)
+}
+
+/// A memory access an instruction tried: `len` bytes at `addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub addr: u64,
+    pub len: usize,
+    pub access: Access,
+}
+
+/// Why a run stopped early: the trap and, for an ILLEGAL_MEM, the access the memory map
+/// refused (ask the map why: [`MemoryMap::refusal`]). The command line explains faults with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stop {
+    pub trap: Trap,
+    pub refused: Option<Attempt>,
+}
+
+/// [`run`], telling which access an ILLEGAL_MEM was.
+pub fn run_detailed(
+    program: &VerifiedProgram,
+    inv: &Invocation,
+    memory: &mut MemoryMap,
+    helpers: &mut dyn Helpers,
+) -> Result<u64, Stop> {
     let mut reg = [0u64; 11];
     reg[1] = inv.r1;
     reg[2] = inv.r2;
@@ -109,14 +135,18 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
         // Every successor the verifier resolved is an index of the program.
         let insn = program.instruction(at);
         let pc = insn.slot();
-        let trap = |code| Trap { code, pc };
+        let trap = |code| Stop { trap: Trap { code, pc }, refused: None };
+        let refused = |addr, size: Size, access| Stop {
+            trap: Trap { code: ErrorCode::IllegalMem, pc },
+            refused: Some(Attempt { addr, len: size.bytes(), access }),
+        };
         let mut next = at + 1;
         let value = |src: Operand, reg: &[u64; 11]| match src {
             Operand::Reg(r) => reg[r.index()],
             Operand::Imm(i) => i as i64 as u64,
         };
         let address = |base: u64, off: i16| base.wrapping_add(off as i64 as u64);
-        let mut take_jump = |target: Target| -> Result<(), Trap> {
+        let mut take_jump = |target: Target| -> Result<(), Stop> {
             match &mut budget {
                 Some(0) => return Err(trap(ErrorCode::OutOfBranches)),
                 Some(left) => *left -= 1,
@@ -139,21 +169,24 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
             Instr::End { order, dst, width } => reg[dst.index()] = swap(order, width, reg[dst.index()]),
             Instr::Const { dst, value } => reg[dst.index()] = value,
             Instr::Load { size, dst, src, off } => {
-                reg[dst.index()] = memory.load(address(reg[src.index()], off), size).ok_or(trap(ErrorCode::IllegalMem))?
+                let addr = address(reg[src.index()], off);
+                reg[dst.index()] = memory.load(addr, size).ok_or(refused(addr, size, Access::Read))?
             }
             Instr::LoadSx { size, dst, src, off } => {
-                let raw = memory.load(address(reg[src.index()], off), size.size()).ok_or(trap(ErrorCode::IllegalMem))?;
+                let addr = address(reg[src.index()], off);
+                let raw = memory.load(addr, size.size()).ok_or(refused(addr, size.size(), Access::Read))?;
                 reg[dst.index()] = sign_extend(raw, size.bits());
             }
             Instr::Store { size, dst, off, src } => {
-                memory.store(address(reg[dst.index()], off), size, value(src, &reg)).ok_or(trap(ErrorCode::IllegalMem))?
+                let addr = address(reg[dst.index()], off);
+                memory.store(addr, size, value(src, &reg)).ok_or(refused(addr, size, Access::Write))?
             }
             Instr::Atomic { width, op, dst, src, off } => {
                 let size = if width == Width::W32 { Size::W } else { Size::DW };
                 let addr = address(reg[dst.index()], off);
                 // Read and write access are both required, even when nothing is stored.
-                memory.check(addr, size.bytes(), Access::ReadWrite).ok_or(trap(ErrorCode::IllegalMem))?;
-                let old = memory.load(addr, size).ok_or(trap(ErrorCode::IllegalMem))?;
+                memory.check(addr, size.bytes(), Access::ReadWrite).ok_or(refused(addr, size, Access::ReadWrite))?;
+                let old = memory.load(addr, size).ok_or(refused(addr, size, Access::ReadWrite))?;
                 let operand = reg[src.index()];
                 let new = match op {
                     AtomicOp::Add { .. } => old.wrapping_add(operand),
@@ -166,7 +199,7 @@ pub fn run(program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, 
                         if old == expected { operand } else { old }
                     }
                 };
-                memory.store(addr, size, new).ok_or(trap(ErrorCode::IllegalMem))?;
+                memory.store(addr, size, new).ok_or(refused(addr, size, Access::ReadWrite))?;
                 match op {
                     AtomicOp::CmpXchg => reg[0] = old,
                     _ if op.fetches() => reg[src.index()] = old,
@@ -225,5 +258,35 @@ mod tests {
         assert_eq!(alu32(AluOp::SMod, (-7i32) as u32, 0), (-7i32) as u32);
         assert_eq!(alu32(AluOp::Lsh, 1, 33), 2);
         assert_eq!(sign_extend(0x80, SxSize::B.bits()), 0xffff_ffff_ffff_ff80);
+    }
+
+    #[test]
+    fn an_illegal_mem_tells_the_access_it_tried() {
+        use crate::helpers::ConformanceHelpers;
+        use crate::insn::RawSlot;
+        use crate::memory::{Refusal, Slot, CONTEXT_START};
+        use crate::verifier::{verify, Config, DEFAULT_MAX_CALL_DEPTH};
+        use std::vec::Vec;
+
+        // r0 = 0; *(u32 *)(r1 + 20) = 7 (one past a 20-byte context); exit.
+        let slots = [
+            RawSlot { opcode: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
+            RawSlot { opcode: 0x62, dst: 1, src: 0, off: 20, imm: 7 },
+            RawSlot { opcode: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+        ];
+        let text: Vec<u8> = slots.iter().flat_map(|s| s.to_bytes()).collect();
+        let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &|_| None };
+        let program = verify(&text, &[], &config).unwrap();
+        let mut ctx = [0u8; 20];
+        let mut stack = [0u8; 512];
+        let mut memory = MemoryMap::default();
+        memory.map_writable(Slot::Stack, &mut stack).unwrap();
+        memory.map_writable(Slot::Context, &mut ctx).unwrap();
+        let inv = Invocation { function: 0, r1: CONTEXT_START, r2: 20, budget: Some(10), frame_size: 512 };
+        let stop = run_detailed(&program, &inv, &mut memory, &mut ConformanceHelpers).unwrap_err();
+        let attempt = Attempt { addr: CONTEXT_START + 20, len: 4, access: Access::Write };
+        assert_eq!(stop, Stop { trap: Trap { code: ErrorCode::IllegalMem, pc: 1 }, refused: Some(attempt) });
+        assert_eq!(memory.refusal(attempt.addr, attempt.len, attempt.access), Some(Refusal::OutOfBounds { slot: 4, len: 20 }));
+        assert_eq!(run(&program, &inv, &mut memory, &mut ConformanceHelpers), Err(stop.trap), "run reports the same trap");
     }
 }
