@@ -28,13 +28,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(c.function(f.name).map(|g| g.name), Some(f.name));
         }
         assert_eq!(c.entry(), functions.first().copied());
-        for insn in Decoder::new(c.text) {
-            if let Ok(insn) = insn {
-                let _ = insn.op.reads();
-                let _ = insn.op.writes();
-                let _ = insn.op.jump_target(insn.pc);
-                let _ = insn.op.call_target(insn.pc);
-            }
+        for insn in Decoder::new(c.text).flatten() {
+            let _ = insn.op.reads();
+            let _ = insn.op.writes();
+            let _ = insn.op.jump_target(insn.pc);
+            let _ = insn.op.call_target(insn.pc);
         }
         // The verifier on a container's own entry points (the VM's load path).
         let arity = |id| Profile::Sming.builtin(id).map(Builtin::arity);
