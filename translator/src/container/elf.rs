@@ -332,6 +332,20 @@ type Elf<'d> = ElfFile64<'d, Endianness>;
 
 /// Converts a relocatable BPF ELF object into a container image.
 pub fn convert(elf: &[u8]) -> Result<Image, ConvertError> {
+    convert_placed(elf).map(|c| c.image)
+}
+
+/// A converted object, and where its code went: what maps the object's debug
+/// information onto the container's instructions (`container::lines`).
+#[derive(Debug)]
+pub struct Converted {
+    pub image: Image,
+    /// The byte offset in the container's text of each code section of the object.
+    pub text_offsets: HashMap<SectionIndex, u64>,
+}
+
+/// [`convert`], keeping the placement of each code section.
+pub fn convert_placed(elf: &[u8]) -> Result<Converted, ConvertError> {
     match FileKind::parse(elf) {
         Ok(FileKind::Elf64) => {}
         Ok(FileKind::Elf32) => return Err(err(ConvertErrorKind::NotElf64)),
@@ -358,7 +372,8 @@ pub fn convert(elf: &[u8]) -> Result<Image, ConvertError> {
     c.merge_sections()?;
     c.relocate()?;
     c.function_table()?;
-    Ok(c.image)
+    let text_offsets = c.places.iter().filter(|(_, p)| p.kind == Kind::Text).map(|(&i, p)| (i, p.offset)).collect();
+    Ok(Converted { image: c.image, text_offsets })
 }
 
 struct Converter<'f, 'd> {

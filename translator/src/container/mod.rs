@@ -1,5 +1,6 @@
-//! Containers as files: the ELF converter, the build of a folder of sources, and the dump.
+//! Containers as files: the ELF converter, the build of a folder of sources, the dump, and line tables.
 
 pub mod build;
 pub mod dump;
 pub mod elf;
+pub mod lines;
