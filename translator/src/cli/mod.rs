@@ -1,4 +1,4 @@
-//! The `fc-aot` command: one module per subcommand over what they share (`common`).
+//! The `fc-aot` command: one module per subcommand over what they share (`common`; `explain`: why a run stopped).
 
 mod asm;
 mod build;
@@ -7,6 +7,7 @@ mod conformance;
 mod convert;
 mod disasm;
 mod dump;
+pub mod explain;
 mod run;
 mod translate;
 mod verify;
