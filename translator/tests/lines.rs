@@ -110,3 +110,24 @@ fn an_object_without_debug_info_has_a_table_without_lines() {
     let table = lines::table(&object).unwrap();
     assert_eq!(table.at(0), None);
 }
+
+#[test]
+fn verify_names_the_source_line_of_each_problem() {
+    let tmp = TempDir::new("lines-verify");
+    let source = "#include <stdint.h>\n\
+static int64_t (*const app)(int64_t) = (void *)0x100;\n\
+int64_t calls_app(uint64_t *ctx)\n\
+{\n\
+\treturn app(ctx[0]) + 1;\n\
+}\n";
+    let object = compiled(&tmp, "app.c", source, &["-g"]);
+    let bin = tmp.join("app.bin");
+    let bin_text = bin.to_str().unwrap();
+    assert_success(&fc_aot(&["convert", tmp.join("app.o").to_str().unwrap(), "-o", bin_text]), "convert");
+    let call = slot_where(&elf::convert(&object).unwrap().text, |r| r.opcode == 0x85 && r.imm == 0x100);
+    let without = stdout(&fc_aot(&["verify", bin_text]));
+    assert!(without.starts_with(&format!("insn {call}: helper 0x100 is not provided")), "no table, no line:\n{without}");
+    lines::table(&object).unwrap().write_beside(&bin).unwrap();
+    let with = stdout(&fc_aot(&["verify", bin_text]));
+    assert!(with.starts_with(&format!("insn {call} (app.c:5): helper 0x100 is not provided")), "{with}");
+}

@@ -9,6 +9,7 @@ use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
 use fc_runtime::verifier::VerifyErrorKind;
 use fc_runtime::vm::LoadError;
 
+use crate::container::lines::{insn_label, LineTable};
 use crate::helpers::{AppHelper, HelperSet};
 
 /// Exit status for input that was rejected: a bad file, a failed conversion, verification or load.
@@ -38,14 +39,21 @@ pub fn unavailable(message: impl std::fmt::Display) -> ExitCode {
 /// A container the load refused: `verify`'s text, one line per verifier problem on
 /// stdout, then the one error line (so `verify` and `translate` refuse alike).
 pub fn rejected(file: &Path, error: &LoadError) -> ExitCode {
+    rejected_at(file, None, error)
+}
+
+/// [`rejected`], each problem naming its source line when `lines` has it:
+/// `insn 12 (sensor.c:17): <reason>`.
+pub fn rejected_at(file: &Path, lines: Option<&LineTable>, error: &LoadError) -> ExitCode {
     match error {
         LoadError::Verify(errors) => {
             for e in errors {
+                let at = insn_label(lines, e.pc);
                 match e.kind {
                     VerifyErrorKind::UnknownHelper(id) if id >= FIRST_APP_HELPER => {
-                        println!("{e} (declare it with --app-helper 0x{id:x}[:ARITY])")
+                        println!("{at}: {} (declare it with --app-helper 0x{id:x}[:ARITY])", e.kind)
                     }
-                    _ => println!("{e}"),
+                    _ => println!("{at}: {}", e.kind),
                 }
             }
             fail(format!("{}: rejected ({} problems)", file.display(), errors.len()))

@@ -1,9 +1,11 @@
-//! `fc-aot verify`: check a container as a load would; `ok` or one line per problem.
+//! `fc-aot verify`: check a container as a load would; `ok` or one line per problem, naming
+//! its source line when a line table (`NAME.lines`) lies beside the container.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::common::*;
+use crate::container::lines::LineTable;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -32,6 +34,6 @@ pub fn run(args: Args) -> ExitCode {
             println!("ok");
             ExitCode::SUCCESS
         }
-        Err(e) => rejected(&file, &e),
+        Err(e) => rejected_at(&file, LineTable::read_beside(&file, container.text).as_ref(), &e),
     }
 }
