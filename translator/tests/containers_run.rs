@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 
 mod common;
 
-use common::every_engine::{capture, execute, execute_function, new_vm, run_conformance};
+use common::every_engine::{capture, execute, execute_function, label, name_lines, new_vm, run_conformance};
+use fc_aot::container::lines::{self, LineTable};
 use fc_aot::text::asm::assemble;
 use fc_aot::target::Execution;
 use fc_runtime::format::{Container, LayoutChoice};
@@ -59,9 +60,15 @@ fn containers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../containers")
 }
 
-/// `NAME -> NAME.bin` bytes of every `.bin` that `fc-aot build containers` produced.
-fn built() -> &'static BTreeMap<String, Vec<u8>> {
-    static BUILT: OnceLock<BTreeMap<String, Vec<u8>>> = OnceLock::new();
+/// A built sample: its `.bin` and the line table of its object (`NAME.o`, built with `-g`).
+struct Sample {
+    bin: Vec<u8>,
+    lines: LineTable,
+}
+
+/// `NAME -> sample` of every `.bin` that `fc-aot build containers` produced.
+fn built() -> &'static BTreeMap<String, Sample> {
+    static BUILT: OnceLock<BTreeMap<String, Sample>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let out = std::env::temp_dir().join(format!("fc-aot-containers-run-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
@@ -88,7 +95,9 @@ fn built() -> &'static BTreeMap<String, Vec<u8>> {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "bin") {
                 let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-                bins.insert(name, std::fs::read(&path).unwrap());
+                let object = std::fs::read(path.with_extension("o")).unwrap();
+                let lines = lines::table(&object).unwrap_or_else(|e| panic!("{name}.o: no line table: {e}"));
+                bins.insert(name, Sample { bin: std::fs::read(&path).unwrap(), lines });
             }
         }
         let _ = std::fs::remove_dir_all(&out);
@@ -96,12 +105,18 @@ fn built() -> &'static BTreeMap<String, Vec<u8>> {
     })
 }
 
-fn container(name: &str) -> &'static [u8] {
-    built().get(name).unwrap_or_else(|| panic!("{name}.bin was not built")).as_slice()
+fn sample(name: &str) -> &'static Sample {
+    built().get(name).unwrap_or_else(|| panic!("{name}.bin was not built"))
 }
 
-/// A VM (sming profile, reference engine) with `name` loaded with 512-byte frames.
+fn container(name: &str) -> &'static [u8] {
+    &sample(name).bin
+}
+
+/// A VM (sming profile, reference engine) with `name` loaded with 512-byte frames; its
+/// runs' faults are recorded and reported with `name`'s source lines.
 fn load<'a>(stores: &'a StoreContext, name: &str) -> VirtualMachine<'a> {
+    name_lines(Some(&sample(name).lines));
     let mut vm = new_vm(stores);
     let ok = vm.load(container(name), STACK);
     assert!(ok, "{name}: load failed: {} ({:?})", error_string(vm.last_error()), vm.load_error());
@@ -116,9 +131,9 @@ fn run_ok(vm: &mut VirtualMachine<'_>, what: &str, ctx: &mut [u8], budget: u32) 
     assert_eq!(
         vm.last_error(),
         OK,
-        "{what}: run failed with {} at insn {} (budget {budget})",
+        "{what}: run failed with {} at {} (budget {budget})",
         error_string(vm.last_error()),
-        vm.last_error_pc()
+        label(vm.last_error_pc())
     );
     r0
 }
@@ -211,6 +226,19 @@ fn increment_adds_one() {
     let mut ctx = 41u64.to_le_bytes();
     assert_eq!(execute(&mut vm, &mut ctx), 42);
     assert!(vm.locals().entries().is_empty() && vm.globals().entries().is_empty());
+}
+}
+
+every_engine! {
+fn a_sample_fault_is_reported_with_its_source_line() {
+    let stores = StoreContext::new();
+    let mut vm = load(&stores, "increment");
+    // Half the u64 the container reads: every engine stops at the load of `ctx->value`
+    // (`return ctx->value + 1;`, line 16 of containers/increment.c).
+    let mut short = [0u8; 4];
+    assert_eq!(execute(&mut vm, &mut short), ILLEGAL_MEM as i64);
+    let at = label(vm.last_error_pc());
+    assert!(at.starts_with("insn ") && at.ends_with("(increment.c:16)"), "{at}");
 }
 }
 

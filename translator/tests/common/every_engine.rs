@@ -4,11 +4,14 @@
 //! through [`execute`] / [`execute_function`], which record r0 (when OK), the error
 //! code, the fault slot, the context bytes, both stores and the data section; printf
 //! sinks made by [`capture`] record every line. After all engines ran, each engine's
-//! record must equal the reference's, observation by observation.
+//! record must equal the reference's, observation by observation. A body running a
+//! container built from source names its line table ([`name_lines`]): fault slots are
+//! then recorded with their source line, so a failure says where in the source it is.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use fc_aot::container::lines::{insn_label, LineTable};
 use fc_aot::target::{self, EngineKind, Execution, Target};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::VirtualMachine;
@@ -16,6 +19,17 @@ use fc_runtime::VirtualMachine;
 thread_local! {
     static ENGINE: Cell<EngineKind> = const { Cell::new(EngineKind::Reference) };
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static LINES: RefCell<Option<LineTable>> = const { RefCell::new(None) };
+}
+
+/// The line table of the container the body runs next (`None`: no source lines).
+pub fn name_lines(table: Option<&LineTable>) {
+    LINES.with(|l| *l.borrow_mut() = table.cloned());
+}
+
+/// `insn 4 (sort.c:17)` with the named table, else `insn 4`.
+pub fn label(pc: usize) -> String {
+    LINES.with(|l| insn_label(l.borrow().as_ref(), pc))
 }
 
 /// The engine the current body runs on.
@@ -37,7 +51,7 @@ pub fn new_vm(stores: &StoreContext) -> VirtualMachine<'_> {
 
 fn observe(vm: &VirtualMachine<'_>, r0: i64, ctx: &[u8]) {
     let error = vm.last_error();
-    let (r0, pc) = if error == 0 { (Some(r0), None) } else { (None, Some(vm.last_error_pc())) };
+    let (r0, pc) = if error == 0 { (Some(r0), None) } else { (None, Some(label(vm.last_error_pc()))) };
     record(("run", r0, error, pc, ctx, vm.globals().entries(), vm.locals().entries(), vm.data()));
 }
 
@@ -85,6 +99,7 @@ pub fn on_engines(engines: &[EngineKind], body: impl Fn()) {
     for &kind in engines {
         ENGINE.with(|e| e.set(kind));
         LOG.with(|l| l.borrow_mut().clear());
+        name_lines(None);
         body();
         records.push((kind, LOG.with(|l| std::mem::take(&mut *l.borrow_mut()))));
     }
