@@ -38,6 +38,20 @@ impl Builtin {
             Builtin::NowMs => 0,
         }
     }
+
+    /// The name containers call it by (`containers/include/fc_helpers.h`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Builtin::Printf => "bpf_printf",
+            Builtin::Memcpy => "bpf_memcpy",
+            Builtin::StoreGlobal => "bpf_store_global",
+            Builtin::StoreLocal => "bpf_store_local",
+            Builtin::FetchGlobal => "bpf_fetch_global",
+            Builtin::FetchLocal => "bpf_fetch_local",
+            Builtin::NowMs => "bpf_now_ms",
+            Builtin::Unwind => "bpf_unwind",
+        }
+    }
 }
 
 /// First id of application helpers the host registers.

@@ -104,8 +104,8 @@ fn exercise(bytes: &[u8]) -> Result<(), String> {
         let r = catch_unwind(|| {
             if let Ok(c) = Container::parse(bytes, choice) {
                 // A container that parses must also dump.
-                let _ = fc_aot::container::dump::text(&c);
-                let _ = fc_aot::container::dump::json("x.bin", &c);
+                let _ = fc_aot::container::dump::text(&c, fc_aot::container::dump::Calls::Numbered);
+                let _ = fc_aot::container::dump::json("x.bin", &c, fc_aot::container::dump::Calls::Numbered);
             }
         });
         r.map_err(|p| format!("Container::parse/dump ({choice:?}) panicked: {}", panic_text(&p)))?;

@@ -280,7 +280,7 @@ fn check_container(out: &Path, name: &str, stats: &mut Stats) {
     }
 
     // Our side, through the dump's JSON (the same decoder and rendering as the text dump).
-    let json = fc_aot::container::dump::json(&bin_path.display().to_string(), &container);
+    let json = fc_aot::container::dump::json(&bin_path.display().to_string(), &container, fc_aot::container::dump::Calls::Numbered);
     let ours: Vec<&serde_json::Value> = json["text"].as_array().unwrap().iter().collect();
     let by_pc: HashMap<u64, &serde_json::Value> = ours.iter().map(|v| (v["pc"].as_u64().unwrap(), *v)).collect();
     for v in &ours {

@@ -39,7 +39,7 @@ enum Cmd {
     #[command(after_help = concat!("Examples:\n  fc-aot convert out/increment.o\n  fc-aot convert app.o -o app.bin --layout sming32", "\n\n", exit_status!()))]
     Convert(convert::Args),
     /// Print containers as the rbpf-dump tool does.
-    #[command(after_help = concat!("Examples:\n  fc-aot dump out/increment.bin\n  fc-aot dump out/*.bin\n  fc-aot dump out/store.bin --json", "\n\n", exit_status!()))]
+    #[command(after_help = concat!("Examples:\n  fc-aot dump out/increment.bin\n  fc-aot dump out/*.bin\n  fc-aot dump out/store.bin --json\n  fc-aot dump out/store.bin --names --helpers riot", "\n\n", exit_status!()))]
     Dump(dump::Args),
     /// Check a container as a load would; `ok` or one line per problem.
     #[command(after_help = concat!("Examples:\n  fc-aot verify out/store.bin\n  fc-aot verify app.bin --helpers riot", "\n\n", exit_status!()))]
@@ -50,8 +50,8 @@ enum Cmd {
     /// Assemble the conformance files' assembly syntax into raw instruction bytes.
     #[command(after_help = concat!("Examples:\n  echo 'mov %r0, 42\n  exit' | fc-aot asm > prog.raw\n  fc-aot asm prog.s > prog.raw", "\n\n", exit_status!()))]
     Asm(asm::Args),
-    /// Disassemble raw instruction bytes into the conformance files' assembly syntax.
-    #[command(after_help = concat!("Examples:\n  fc-aot disasm prog.raw\n  fc-aot asm prog.s | fc-aot disasm", "\n\n", exit_status!()))]
+    /// Disassemble raw instruction bytes, or a container's function, into the conformance files' assembly syntax.
+    #[command(after_help = concat!("Examples:\n  fc-aot disasm prog.raw\n  fc-aot asm prog.s | fc-aot disasm\n  fc-aot disasm out/globalcall.bin --function scale", "\n\n", exit_status!()))]
     Disasm(disasm::Args),
     /// Translate a container to native code: exports `fc_<container>_<function>` (fc_abi.h).
     #[command(after_help = concat!("Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help", "\n\n", exit_status!()))]

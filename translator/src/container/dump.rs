@@ -3,8 +3,28 @@
 use std::fmt::Write;
 
 use fc_runtime::format::{Container, Layout};
-use fc_runtime::insn::{self, Decoder, SLOT};
+use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
+use fc_runtime::insn::{self, Decoder, Op, SLOT};
 use serde_json::{json, Value};
+
+/// How the dump writes helper calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calls {
+    /// By number, as the seed's printer does: `Call 19`.
+    Numbered,
+    /// By name under a profile's numbering, as bpftool does: `call bpf_fetch_local#19`
+    /// (0x13 is fetch_local for Sming, fetch_global for RIOT), `call app_helper#256`
+    /// for application helpers, `call unknown#7` for ids the profile does not give.
+    Named(Profile),
+}
+
+fn named_call(profile: Profile, id: u32) -> String {
+    match profile.builtin(id) {
+        Some(helper) => format!("call {}#{id}", helper.name()),
+        None if id >= FIRST_APP_HELPER => format!("call app_helper#{id}"),
+        None => format!("call unknown#{id}"),
+    }
+}
 
 /// One line of the text section: an instruction or a slot that does not decode.
 struct Row<'a> {
@@ -14,14 +34,17 @@ struct Row<'a> {
     text: Option<String>,
 }
 
-fn rows<'a>(c: &Container<'a>) -> Vec<Row<'a>> {
+fn rows<'a>(c: &Container<'a>, calls: Calls) -> Vec<Row<'a>> {
     let names = |slot: usize| c.functions().find(|f| f.slot() == slot).map(|f| f.name);
     Decoder::new(c.text)
         .map(|r| match r {
             Ok(i) => Row {
                 pc: i.pc,
                 bytes: &c.text[i.pc * SLOT..(i.pc + i.op.slots()) * SLOT],
-                text: Some(i.op.display(i.pc, &names).to_string()),
+                text: Some(match (calls, i.op) {
+                    (Calls::Named(profile), Op::CallHelper { id }) => named_call(profile, id),
+                    _ => i.op.display(i.pc, &names).to_string(),
+                }),
             },
             Err(e) => Row { pc: e.pc, bytes: &c.text[e.pc * SLOT..(e.pc + 1) * SLOT], text: None },
         })
@@ -39,8 +62,8 @@ fn byte_rows(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// The dump text exactly as the seed shows it (tabs included).
-pub fn text(c: &Container) -> String {
+/// The dump text exactly as the seed shows it (tabs included), helper calls written as `calls` says.
+pub fn text(c: &Container, calls: Calls) -> String {
     let h = &c.header;
     let mut out = String::new();
     let _ = writeln!(out, "Magic:\t\t0x{:08x}", h.magic);
@@ -62,7 +85,7 @@ pub fn text(c: &Container) -> String {
     out.push_str("\nrodata:\n");
     byte_rows(&mut out, c.rodata);
     out.push_str("\ntext:\n");
-    for row in rows(c) {
+    for row in rows(c, calls) {
         for f in c.functions().filter(|f| f.slot() == row.pc) {
             let _ = writeln!(out, "<{}>", f.name);
         }
@@ -74,9 +97,9 @@ pub fn text(c: &Container) -> String {
 }
 
 /// The same facts as [`text`], as a JSON value.
-pub fn json(file: &str, c: &Container) -> Value {
+pub fn json(file: &str, c: &Container, calls: Calls) -> Value {
     let h = &c.header;
-    let instructions: Vec<Value> = rows(c)
+    let instructions: Vec<Value> = rows(c, calls)
         .into_iter()
         .map(|r| {
             let function = c.functions().find(|f| f.slot() == r.pc).map(|f| f.name);
@@ -106,4 +129,19 @@ pub fn json(file: &str, c: &Container) -> Value {
         "rodata": c.rodata,
         "text": instructions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helper_calls_are_named_by_the_profile() {
+        assert_eq!(named_call(Profile::Sming, 0x13), "call bpf_fetch_local#19");
+        assert_eq!(named_call(Profile::Riot, 0x13), "call bpf_fetch_global#19");
+        assert_eq!(named_call(Profile::Sming, 0x01), "call bpf_printf#1");
+        assert_eq!(named_call(Profile::Sming, 0x100), "call app_helper#256");
+        assert_eq!(named_call(Profile::Sming, 7), "call unknown#7");
+        assert_eq!(named_call(Profile::Conformance, 5), "call bpf_unwind#5");
+    }
 }
