@@ -69,8 +69,13 @@ pub fn build_all(root: &Path, cpu: Cpu) -> Result<(), String> {
             cpu,
             layout: Layout::Seed,
             clang: clang.clone(),
+            force: false,
         };
-        build::build(&opts).map_err(|e| format!("fc-aot build {} --cpu {}: {e}", opts.dir.display(), cpu_name(cpu)))?;
+        let what = || format!("fc-aot build {} --cpu {}", opts.dir.display(), cpu_name(cpu));
+        let report = build::build(&opts).map_err(|e| format!("{}: {e}", what()))?;
+        if let Some(e) = report.failed.first() {
+            return Err(format!("{}: {e}", what()));
+        }
     }
     Ok(())
 }

@@ -57,6 +57,16 @@ impl TranslateTarget {
     pub fn default_backend(&self) -> Backend {
         if self.triple.is_some() { Backend::Cranelift } else { Backend::C }
     }
+
+    /// The target as output files name it: `host` is the target of the same triple when
+    /// there is one (`x86_64` here), so one object has one name.
+    pub fn resolved_name(&self) -> &'static str {
+        let host = target_lexicon::HOST.to_string();
+        match self.triple {
+            Some("") => TARGETS.iter().find(|t| t.triple == Some(host.as_str())).map_or(self.name, |t| t.name),
+            Some(_) | None => self.name,
+        }
+    }
 }
 
 /// The target named `name`.
@@ -69,13 +79,27 @@ pub fn target(name: &str) -> Result<&'static TranslateTarget, String> {
 /// What `--emit` asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Emit {
+    /// A relocatable object: Cranelift's, or the target's C compiler's from the C.
     Obj,
+    /// C for the target's compiler (the C backend).
     C,
+    /// Cranelift IR.
     Clif,
+    /// Assembly: Cranelift's code disassembled, or the target's C compiler's `-S`.
     Asm,
 }
 
 impl Emit {
+    /// As `--emit` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Emit::Obj => "obj",
+            Emit::C => "c",
+            Emit::Clif => "clif",
+            Emit::Asm => "asm",
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Emit::Obj => "o",
@@ -124,7 +148,8 @@ pub fn exported_functions(c: &Container, program: &VerifiedProgram) -> Result<Ve
 
 /// Translates `container` (named `name`), verified as `program` (what a VM offering the
 /// container's helpers proved, [`crate::helpers::HelperSet::verify`]), for `target` with
-/// `backend`, producing `emit`.
+/// `backend`, producing `emit`. The C backend produces C only: an object or assembly from
+/// it is the target's C compiler's work (`target::c_compiler`).
 pub fn translate(name: &str, c: &Container, program: &VerifiedProgram, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
     let target = self::target(target)?;
     let functions = exported_functions(c, program)?;
@@ -132,20 +157,26 @@ pub fn translate(name: &str, c: &Container, program: &VerifiedProgram, target: &
         Input { container: name, program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
     match (backend, emit) {
         (Backend::C, Emit::C) => Ok(crate::backend::c::emit(&input).into_bytes()),
-        (Backend::C, other) => Err(format!("the C backend emits C (`--emit c`), not `{other:?}`")),
+        (Backend::C, Emit::Obj | Emit::Asm) => Err("the C backend writes C: an object or assembly from it is the C compiler's work".into()),
+        (Backend::C, Emit::Clif) => Err("--emit clif needs --backend cranelift".into()),
         (Backend::Cranelift, Emit::C) => Err("--emit c needs --backend c".into()),
-        (Backend::Cranelift, Emit::Asm) => Err("--emit asm: Cranelift here is built without its disassembler; use --emit obj and objdump -d".into()),
         #[cfg(feature = "cranelift")]
-        (Backend::Cranelift, Emit::Obj | Emit::Clif) => {
+        (Backend::Cranelift, Emit::Obj | Emit::Clif | Emit::Asm) => {
+            use crate::backend::clif::lower::Listing;
             use crate::backend::clif::object::translate as object;
             let triple = match target.triple {
                 Some("") => crate::backend::clif::host_triple(),
                 Some(t) => t.to_string(),
                 None => return Err(format!("Cranelift has no backend for `{}`: use --backend c", target.name)),
             };
-            let mut clif = String::new();
-            let obj = object(&input, &triple, false, (emit == Emit::Clif).then_some(&mut clif))?;
-            Ok(if emit == Emit::Clif { clif.into_bytes() } else { obj })
+            let mut text = String::new();
+            let listing = match emit {
+                Emit::Clif => Some((Listing::Clif, &mut text)),
+                Emit::Asm => Some((Listing::Asm, &mut text)),
+                Emit::Obj | Emit::C => None,
+            };
+            let obj = object(&input, &triple, false, listing)?;
+            Ok(if emit == Emit::Obj { obj } else { text.into_bytes() })
         }
         #[cfg(not(feature = "cranelift"))]
         (Backend::Cranelift, _) => {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 
 use super::common::*;
-use crate::container::build::{self, Cpu, Outcome};
+use crate::container::build::{self, Cpu, Outcome, Report};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,23 +20,43 @@ pub struct Args {
     /// Header layout of the written .bin files.
     #[arg(long, value_enum, default_value = "seed")]
     pub layout: WriteLayout,
+    /// Replace files in OUT that fc-aot did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args { dir, out, cpu, layout } = args;
+    let Args { dir, out, cpu, layout, force } = args;
     let dir = dir
         .or_else(|| std::env::var_os("RBPF_CONTAINER_PATH").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("container"));
     let clang = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
-    let opts = build::Options { dir, out, cpu, layout: layout.into(), clang };
+    let opts = build::Options { dir, out, cpu, layout: layout.into(), clang, force };
     match build::build(&opts) {
-        Ok(built) => {
-            for b in built {
-                let what = if b.outcome == Outcome::Built { "built" } else { "up to date" };
-                println!("{}: {what}", b.bin.display());
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(report) => print_report(&report),
         Err(e) => fail(e),
+    }
+}
+
+/// One line per container built, up to date or removed on stdout; clang's messages and
+/// one line per failure on stderr; exit status 1 when any container failed.
+fn print_report(report: &Report) -> ExitCode {
+    for path in &report.removed {
+        println!("{}: removed (its source is gone)", path.display());
+    }
+    for b in &report.built {
+        eprint!("{}", b.warnings);
+        let what = if b.outcome == Outcome::Built { "built" } else { "up to date" };
+        println!("{}: {what}", b.bin.display());
+    }
+    for e in &report.failed {
+        if let Some(diagnostics) = e.diagnostics() {
+            eprintln!("{diagnostics}");
+        }
+        eprintln!("fc-aot: {e}");
+    }
+    match report.failed.len() {
+        0 => ExitCode::SUCCESS,
+        n => fail(format!("{n} of {} containers failed", n + report.built.len())),
     }
 }

@@ -3,4 +3,6 @@
 pub mod build;
 pub mod dump;
 pub mod elf;
+pub mod names;
+pub mod outputs;
 pub mod lines;

@@ -3,6 +3,7 @@
 //! run conformance data on any of them.
 
 pub mod bare_metal;
+pub mod c_compiler;
 #[cfg(feature = "cranelift")]
 pub mod cross_linux;
 mod execution;

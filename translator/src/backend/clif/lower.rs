@@ -9,6 +9,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, Signature, Type, Value};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError};
 use fc_runtime::insn::{Cond, Operand, Reg, Size, Width};
@@ -74,15 +75,24 @@ fn helper_signature(call_conv: CallConv, ptr: Type) -> Signature {
     sig
 }
 
+/// What [`lower`] can list of each function it defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// The Cranelift IR.
+    Clif,
+    /// The machine code, disassembled (Cranelift's `disas`, through capstone).
+    Asm,
+}
+
 /// Declares and defines every function of `program` in `module` (named by `symbols`),
 /// and an exported wrapper named `name` for each `(name, function index)` of `entries`.
-/// `clif` receives each function's IR text when asked for.
+/// `listing` receives each function's IR text or disassembly when asked for.
 pub fn lower<M: Module>(
     module: &mut M,
     program: &VerifiedProgram,
     symbols: &Symbols,
     entries: &[(String, usize)],
-    mut clif: Option<&mut String>,
+    mut listing: Option<(Listing, &mut String)>,
 ) -> Result<Lowered, LowerError> {
     let call_conv = module.isa().default_call_conv();
     let ptr = module.isa().pointer_type();
@@ -101,12 +111,9 @@ pub fn lower<M: Module>(
         let builder = FunctionBuilder::new(&mut ctx.func, &mut fbc);
         let helper_sig = helper_signature(call_conv, ptr);
         FunctionLowering::new(builder, program, index, ptr, helper_sig, callees).lower(frontend);
-        if let Some(text) = clif.as_deref_mut() {
-            text.push_str(&ctx.func.display().to_string());
-            text.push('\n');
-        }
-        module.define_function(id, &mut ctx).map_err(|e| LowerError(format!("function at insn {}: {e:?}", program.functions()[index].start)))?;
-        module.clear_context(&mut ctx);
+        let start = program.functions()[index].start;
+        define(module, id, &symbols.private_function(start), &mut ctx, &mut listing)
+            .map_err(|e| LowerError(format!("function at insn {start}: {e}")))?;
     }
     let entry_sig = entry_signature(call_conv, ptr);
     let mut exported = Vec::new();
@@ -126,15 +133,27 @@ pub fn lower<M: Module>(
         let r0 = b.inst_results(call)[0];
         b.ins().return_(&[r0]);
         b.finalize(frontend);
-        if let Some(text) = clif.as_deref_mut() {
-            text.push_str(&ctx.func.display().to_string());
-            text.push('\n');
-        }
-        module.define_function(id, &mut ctx).map_err(|e| LowerError(format!("{name}: {e:?}")))?;
-        module.clear_context(&mut ctx);
+        define(module, id, name, &mut ctx, &mut listing).map_err(|e| LowerError(format!("{name}: {e}")))?;
         exported.push((name.clone(), id));
     }
     Ok(Lowered { internal, exported })
+}
+
+/// Compiles the function built in `ctx` as `id` (symbol `name`), adding it to `listing`.
+fn define<M: Module>(module: &mut M, id: FuncId, name: &str, ctx: &mut Context, listing: &mut Option<(Listing, &mut String)>) -> Result<(), String> {
+    if let Some((Listing::Clif, text)) = listing {
+        text.push_str(&ctx.func.display().to_string());
+        text.push('\n');
+    }
+    module.define_function(id, ctx).map_err(|e| format!("{e:?}"))?;
+    if let Some((Listing::Asm, text)) = listing {
+        let capstone = module.isa().to_capstone().map_err(|e| format!("disassembler: {e}"))?;
+        let code = ctx.compiled_code().ok_or("no code was compiled")?;
+        let disassembly = code.disassemble(Some(&ctx.func.params), &capstone).map_err(|e| format!("disassembler: {e}"))?;
+        text.push_str(&format!("{name}:\n{disassembly}\n"));
+    }
+    module.clear_context(ctx);
+    Ok(())
 }
 
 struct FunctionLowering<'a, 'p> {

@@ -4,7 +4,7 @@ use cranelift_module::{DataDescription, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use fc_runtime::native::ABI_VERSION;
 
-use super::lower::lower;
+use super::lower::{lower, Listing};
 use crate::backend::symbols::Symbols;
 use crate::backend::Input;
 
@@ -17,14 +17,14 @@ fn define_bytes(module: &mut ObjectModule, name: &str, bytes: &[u8], align: u64)
 }
 
 /// Translates to a relocatable object for `triple` (Cranelift ISAs only).
-/// `clif` receives the IR text when given.
-pub fn translate(input: &Input, triple: &str, pic: bool, clif: Option<&mut String>) -> Result<Vec<u8>, String> {
+/// `listing` receives the IR text or the disassembly when given.
+pub fn translate(input: &Input, triple: &str, pic: bool, listing: Option<(Listing, &mut String)>) -> Result<Vec<u8>, String> {
     let isa = super::isa(triple, pic)?;
     let builder = ObjectBuilder::new(isa, input.container, cranelift_module::default_libcall_names()).map_err(|e| e.to_string())?;
     let mut module = ObjectModule::new(builder);
     let symbols = Symbols::new(input.container);
     let exported: Vec<(String, usize)> = input.functions.iter().map(|(name, f)| (symbols.entry(name), *f)).collect();
-    lower(&mut module, input.program, &symbols, &exported, clif).map_err(|e| e.to_string())?;
+    lower(&mut module, input.program, &symbols, &exported, listing).map_err(|e| e.to_string())?;
     let u32_le = |v: usize| (v as u32).to_le_bytes();
     define_bytes(&mut module, &symbols.abi_version(), &ABI_VERSION.to_le_bytes(), 4)?;
     for (name, f) in input.functions {
