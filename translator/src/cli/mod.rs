@@ -54,7 +54,7 @@ enum Cmd {
     #[command(after_help = concat!("Examples:\n  fc-aot disasm prog.raw\n  fc-aot asm prog.s | fc-aot disasm\n  fc-aot disasm out/globalcall.bin --function scale", "\n\n", exit_status!()))]
     Disasm(disasm::Args),
     /// Translate a container to native code: exports `fc_<container>_<function>` (fc_abi.h).
-    #[command(after_help = concat!("Examples:\n  fc-aot translate out/crc32.bin                 # crc32.o for this machine\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/sort.bin --emit clif\n  fc-aot translate x.bin --target help", "\n\n", exit_status!()))]
+    #[command(after_help = concat!("Examples:\n  fc-aot translate out/crc32.bin                 # out/crc32.x86_64.o on x86-64: named for the target\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/crc32.bin --target esp32c3 --emit obj   # the SoC's gcc: out/crc32.esp32c3.o\n  fc-aot translate out/sort.bin --emit asm -o -\n  fc-aot translate x.bin --target help", "\n\n", exit_status!()))]
     Translate(translate::Args),
     /// Run every *.data conformance test of a folder; the last line is `P passed, F failed, S skipped`.
     #[command(after_help = concat!("Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin", "\n\n", exit_status!()))]

@@ -489,6 +489,31 @@ mod tests {
     }
 
     #[test]
+    fn clang_messages_are_recognised_in_both_versions() {
+        use std::os::unix::process::ExitStatusExt;
+        let (failed, crashed) = (ExitStatus::from_raw(1 << 8), ExitStatus::from_raw(70 << 8));
+        let diagnose = |stderr: &str, status| ClangProblem::diagnose(stderr, status, Cpu::V1);
+        // What clang 14 and clang 19 print (abridged).
+        let v14 = "Error at line 1: Unsupport signed division for DAG: 0x3860ae68: i64 = sdiv ...\nfatal error: error in backend: Cannot select\nStack dump:\n";
+        let v19 = "sdiv.c:1:33: error: unsupported signed division, please convert to unsigned div/mod.\n";
+        assert_eq!(diagnose(v14, crashed), ClangProblem::SignedDivision(Cpu::V1));
+        assert_eq!(diagnose(v19, failed), ClangProblem::SignedDivision(Cpu::V1));
+        let float = "flt.c:1:29: error: A call to built-in function '__floatsisf' is not supported.\n";
+        assert_eq!(diagnose(float, failed), ClangProblem::FloatingPoint { function: "__floatsisf".into() });
+        let int128 = "i128.c:1:59: error: A call to built-in function '__multi3' is not supported.\ni128.c:1:59: error: only small returns supported\n";
+        assert_eq!(diagnose(int128, failed), ClangProblem::Builtin { function: "__multi3".into() });
+        assert_eq!(diagnose("fatal error: error in backend: Unsupported dynamic stack allocation\n", crashed), ClangProblem::DynamicStack);
+        assert_eq!(diagnose("vla.c:1:19: error: unsupported dynamic stack allocation\n", failed), ClangProblem::DynamicStack);
+        assert_eq!(diagnose("big.c:2:5: error: Looks like the BPF stack limit of 512 bytes is exceeded.\n", failed), ClangProblem::StackLimit);
+        assert_eq!(diagnose("args.c:1:39: error: defined with too many args\n", failed), ClangProblem::TooManyArguments);
+        assert_eq!(diagnose("args.c:1:39: error: stack arguments are not supported\n", failed), ClangProblem::TooManyArguments);
+        assert_eq!(diagnose("error: unknown target CPU 'v4'\n", failed), ClangProblem::UnknownCpu(Cpu::V1));
+        assert_eq!(diagnose("PLEASE submit a bug report\nStack dump:\n", crashed), ClangProblem::Crashed { status: crashed.to_string() });
+        let syntax = "x.c:1:32: error: expected expression\n";
+        assert_eq!(diagnose(syntax, failed), ClangProblem::Failed { status: failed.to_string(), diagnostics: syntax.trim_end().into() });
+    }
+
+    #[test]
     fn glue_symbols_follow_the_naming_rule() {
         assert_eq!(glue_symbols("sensor"), ("fc_container_sensor".into(), "fc_container_sensor_len".into()));
         assert_eq!(glue_symbols("my-filter").0, "fc_container__my_2Dfilter");
