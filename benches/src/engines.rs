@@ -69,7 +69,8 @@ pub fn build_all(root: &Path, cpu: Cpu) -> Result<(), String> {
             cpu,
             layout: Layout::Seed,
             clang: clang.clone(),
-            force: false,
+            // Folders under target/ that only the benchmarks write, also before fc-aot kept a manifest.
+            force: true,
         };
         let what = || format!("fc-aot build {} --cpu {}", opts.dir.display(), cpu_name(cpu));
         let report = build::build(&opts).map_err(|e| format!("{}: {e}", what()))?;

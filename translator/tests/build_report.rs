@@ -175,3 +175,29 @@ fn one_naming_rule_for_build_and_translate() {
     );
     assert_eq!(stderr(&o), expected);
 }
+
+#[test]
+fn builds_at_once_into_one_folder_all_succeed() {
+    // Tests (and make -j) run builds at once: no one takes another's temporary files or
+    // loses what another recorded.
+    let tmp = TempDir::new("build-at-once");
+    let (src, out) = (tmp.join("src"), tmp.join("out"));
+    let sources: Vec<(String, String)> = (0..6).map(|i| (format!("c{i}.c"), format!("int c{i}(unsigned *c) {{ return c[0] + {i}; }}\n"))).collect();
+    write_sources(&src, &sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect::<Vec<_>>());
+    clang();
+    let args = ["build", src.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let children: Vec<_> = (0..3).map(|_| Command::new(FC_AOT).args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    for child in children {
+        assert_success(&child.wait_with_output().unwrap(), "a build among three");
+    }
+    let again = build(&src, &out, &[]);
+    assert_eq!(again.lines().filter(|l| l.ends_with(": up to date")).count(), 6, "{again}");
+    let manifest = std::fs::read_to_string(out.join(".fc-aot-outputs")).unwrap();
+    for i in 0..6 {
+        for ext in ["o", "bin", "d", "stamp"] {
+            assert!(manifest.contains(&format!("\tc{i}.{ext}\t")), "c{i}.{ext} not in\n{manifest}");
+        }
+    }
+    let left: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.contains("fc-aot-tmp")).collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -396,10 +396,12 @@ pub fn build(opts: &Options) -> Result<Report, BuildError> {
 fn build_one(opts: &Options, tc: &Toolchain, out: &mut Folder, name: &str, source: &Path) -> Result<Built, BuildError> {
     let [object, bin, depfile, stamp_file, log] = ["o", "bin", "d", "stamp", "clang.log"].map(|ext| format!("{name}.{ext}"));
     let bin_path = out.path(&bin);
-    // Clang writes beside its outputs; they replace them once fc-aot knows they may.
+    // The stamp names the outputs; clang writes beside them, and what it wrote replaces
+    // them once fc-aot knows it may.
+    let stamped = clang_args(opts, tc, source, &out.path(&object), &out.path(&depfile));
+    let command = format!("{} {} --layout {}", opts.clang, stamped.join(" "), opts.layout.name());
     let (object_tmp, depfile_tmp) = (out.temporary(&object), out.temporary(&depfile));
     let args = clang_args(opts, tc, source, &object_tmp, &depfile_tmp);
-    let command = format!("{} {} --layout {}", opts.clang, args.join(" "), opts.layout.name());
     if up_to_date(&out.path(&stamp_file), &command, &tc.identity, &[&out.path(&object), &bin_path]) {
         return Ok(Built { name: name.to_string(), bin: bin_path, outcome: Outcome::UpToDate, warnings: String::new() });
     }

@@ -153,10 +153,8 @@ impl Soc {
 
     /// Compiles `c_source` alone into `dir/prog.o` with the link's flags (for disassembly).
     pub fn compile_object(&self, c_source: &str, dir: &Path) -> Result<PathBuf, ToolError> {
-        let (source, object) = (dir.join("prog.c"), dir.join("prog.o"));
-        write(&source, c_source)?;
-        run_tool(Command::new(self.gcc).args(self.cflags).args(["-ffunction-sections", "-fdata-sections", "-c"]).arg(&source).arg("-o").arg(&object))
-            .map_err(|e| e.install_hint(self.gcc_package))?;
+        let object = dir.join("prog.o");
+        self.c_compiler().compile(None, c_source, super::c_compiler::Product::Object, &object)?;
         Ok(object)
     }
 

@@ -244,7 +244,10 @@ pub fn demo_contexts() -> BTreeMap<String, (Vec<u8>, u32)> {
 
 /// Every sample container, built with `fc-aot build` (into a folder named after `soc`).
 pub fn built(soc: &str) -> BTreeMap<String, Vec<u8>> {
-    let out = std::env::temp_dir().join(format!("fc-aot-{soc}-containers-{}", std::process::id()));
+    // A folder per call: tests of one process build at once, and each removes its folder.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("fc-aot-{soc}-containers-{}-{call}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_fc-aot")).arg("build").arg(root().join("containers")).arg("--out").arg(&out).output().unwrap();
