@@ -121,11 +121,15 @@ fn build_driver(dir: &Path, bin: &Path, c_file: &Path) -> PathBuf {
     exe
 }
 
-/// `fc-aot translate BIN --backend c -o NAME.c`, then the driver.
-fn translate_and_build(dir: &Path, bin: &Path) -> PathBuf {
+/// `fc-aot translate BIN --backend c -o NAME.c [extra]`, then the driver.
+fn translate_and_build_with(dir: &Path, bin: &Path, extra: &[&str]) -> PathBuf {
     let c_file = dir.join(format!("{}.c", bin.file_stem().unwrap().to_string_lossy()));
-    run_ok(Command::new(FC_AOT).arg("translate").arg(bin).args(["--backend", "c", "-o"]).arg(&c_file));
+    run_ok(Command::new(FC_AOT).arg("translate").arg(bin).args(["--backend", "c", "-o"]).arg(&c_file).args(extra));
     build_driver(dir, bin, &c_file)
+}
+
+fn translate_and_build(dir: &Path, bin: &Path) -> PathBuf {
+    translate_and_build_with(dir, bin, &[])
 }
 
 /// `fc-aot run BIN ARGS` and the driver with ARGS: the same stdout and exit status.
@@ -330,7 +334,10 @@ fn rust_scenario(bin: &[u8], s: &Scenario) -> (String, i32) {
                     None => vm.execute(&mut ctx),
                 } as u64;
                 error = vm.last_error();
-                let _ = writeln!(out, "r0: {r0} (0x{r0:x})");
+                let _ = match r0 as i64 {
+                    signed if signed < 0 => writeln!(out, "r0: {r0} ({signed}, 0x{r0:x})"),
+                    _ => writeln!(out, "r0: {r0} (0x{r0:x})"),
+                };
                 match error {
                     0 => out.push_str("error: OK\n"),
                     code => {
@@ -343,6 +350,9 @@ fn rust_scenario(bin: &[u8], s: &Scenario) -> (String, i32) {
                 }
                 if !ctx.is_empty() {
                     let _ = writeln!(out, "ctx: {}", ctx.iter().map(|b| format!("{b:02x}")).collect::<String>());
+                }
+                if !vm.data().is_empty() {
+                    let _ = writeln!(out, "data: {}", vm.data().iter().map(|b| format!("{b:02x}")).collect::<String>());
                 }
                 let _ = writeln!(out, "global store: {}", join_entries(&vm.globals().entries()));
                 let _ = writeln!(out, "local store: {}", join_entries(&vm.locals().entries()));
@@ -799,7 +809,8 @@ fn clock_application_helpers_and_unwind() {
          exit"
     );
     let bin = container(tmp.path(), "apps", &src, &ro.0, &[], 0);
-    let exe = translate_and_build(tmp.path(), &bin);
+    // Declared for the translation (as `verify` needs them); the firmware registers them.
+    let exe = translate_and_build_with(tmp.path(), &bin, &["--app-helper", "0x100:5", "--app-helper", "0x101:1", "--app-helper", "0x102:3"]);
     let mut s = Scenario::new(&[0x33; 32]);
     s.app_helpers = true;
     let out = compare_vm(&exe, &bin, &s, "application helpers");
@@ -812,7 +823,7 @@ fn clock_application_helpers_and_unwind() {
     assert_eq!(rust.status.code(), Some(1), "fc-aot run refuses the load: {}", text(&rust.stderr));
     let c = output(&mut Command::new(&exe));
     assert_eq!(c.status.code(), Some(3));
-    assert!(text(&c.stdout).starts_with("r0: 18446744073709551612 (0xfffffffffffffffc)\nerror: ILLEGAL_CALL at insn 6\n"), "{}", text(&c.stdout));
+    assert!(text(&c.stdout).starts_with("r0: 18446744073709551612 (-4, 0xfffffffffffffffc)\nerror: ILLEGAL_CALL at insn 6\n"), "{}", text(&c.stdout));
 
     // Unwind (conformance profile): C from the emitter, verified for that profile.
     let src = "mov %r6, %r1

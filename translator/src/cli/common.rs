@@ -37,13 +37,8 @@ pub fn unavailable(message: impl std::fmt::Display) -> ExitCode {
 }
 
 /// A container the load refused: `verify`'s text, one line per verifier problem on
-/// stdout, then the one error line (so `verify` and `translate` refuse alike).
-pub fn rejected(file: &Path, error: &LoadError) -> ExitCode {
-    rejected_at(file, None, error)
-}
-
-/// [`rejected`], each problem naming its source line when `lines` has it:
-/// `insn 12 (sensor.c:17): <reason>`.
+/// stdout, each naming its source line when `lines` has it (`insn 12 (sensor.c:17):
+/// <reason>`), then the one error line (so `verify` and `translate` refuse alike).
 pub fn rejected_at(file: &Path, lines: Option<&LineTable>, error: &LoadError) -> ExitCode {
     match error {
         LoadError::Verify(errors) => {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::common::*;
 use crate::backend::translate::{self, Backend, Emit};
+use crate::container::lines::LineTable;
 use crate::container::outputs::{marker, write_to, Comment};
 use crate::target::c_compiler::{c_compiler, CCompiler, Product};
 use crate::target::tools::ToolError;
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> ExitCode {
     let output = output.unwrap_or_else(|| file.with_file_name(format!("{name}.{}.{}", info.resolved_name(), emit.extension())));
     let program = match helpers.set().verify(&container) {
         Ok(p) => p,
-        Err(e) => return rejected(&file, &e),
+        Err(e) => return rejected_at(&file, LineTable::read_beside(&file, container.text).as_ref(), &e),
     };
     let translated = match translate::translate(&name, &container, &program, &target, backend, if compiler.is_some() { Emit::C } else { emit }) {
         Ok(out) => out,

@@ -11,7 +11,7 @@ use std::process::{Command, ExitStatus};
 
 use fc_runtime::format::{self, Layout};
 
-use crate::container::elf;
+use crate::container::{elf, lines};
 use crate::container::names::container_part;
 use crate::container::outputs::{fingerprint, is_marked, marker, Comment, Folder, OutputError};
 
@@ -70,6 +70,8 @@ pub enum BuildError {
     NoSources(PathBuf),
     Convert { object: PathBuf, error: elf::ConvertError },
     Write { object: PathBuf, error: format::WriteError },
+    /// The object's line table (its DWARF) does not read.
+    Lines { object: PathBuf, error: lines::LinesError },
     Output(OutputError),
 }
 
@@ -200,6 +202,7 @@ impl std::fmt::Display for BuildError {
             BuildError::NoSources(d) => write!(f, "{}: no .c or .cpp container sources", d.display()),
             BuildError::Convert { object, error } => write!(f, "{}: {error}", object.display()),
             BuildError::Write { object, error } => write!(f, "{}: {error}", object.display()),
+            BuildError::Lines { object, error } => write!(f, "{}: line table: {error}", object.display()),
             BuildError::Output(e) => e.fmt(f),
         }
     }
@@ -394,7 +397,7 @@ pub fn build(opts: &Options) -> Result<Report, BuildError> {
 
 /// Compiles and converts one container, unless its stamp says it is up to date.
 fn build_one(opts: &Options, tc: &Toolchain, out: &mut Folder, name: &str, source: &Path) -> Result<Built, BuildError> {
-    let [object, bin, depfile, stamp_file, log] = ["o", "bin", "d", "stamp", "clang.log"].map(|ext| format!("{name}.{ext}"));
+    let [object, bin, lines_file, depfile, stamp_file, log] = ["o", "bin", "lines", "d", "stamp", "clang.log"].map(|ext| format!("{name}.{ext}"));
     let bin_path = out.path(&bin);
     // The stamp names the outputs; clang writes beside them, and what it wrote replaces
     // them once fc-aot knows it may.
@@ -402,10 +405,10 @@ fn build_one(opts: &Options, tc: &Toolchain, out: &mut Folder, name: &str, sourc
     let command = format!("{} {} --layout {}", opts.clang, stamped.join(" "), opts.layout.name());
     let (object_tmp, depfile_tmp) = (out.temporary(&object), out.temporary(&depfile));
     let args = clang_args(opts, tc, source, &object_tmp, &depfile_tmp);
-    if up_to_date(&out.path(&stamp_file), &command, &tc.identity, &[&out.path(&object), &bin_path]) {
+    if up_to_date(&out.path(&stamp_file), &command, &tc.identity, &[&out.path(&object), &bin_path, &out.path(&lines_file)]) {
         return Ok(Built { name: name.to_string(), bin: bin_path, outcome: Outcome::UpToDate, warnings: String::new() });
     }
-    for name in [&object, &bin, &depfile, &stamp_file] {
+    for name in [&object, &bin, &lines_file, &depfile, &stamp_file] {
         out.check(name, None)?;
     }
     out.remove(&stamp_file)?;
@@ -427,6 +430,9 @@ fn build_one(opts: &Options, tc: &Toolchain, out: &mut Folder, name: &str, sourc
     let image = elf::convert(&elf_bytes).map_err(|error| BuildError::Convert { object: object_path.clone(), error })?;
     let bytes = format::write(&image, opts.layout).map_err(|error| BuildError::Write { object: object_path, error })?;
     out.write(&bin, &bytes, COMMAND, source)?;
+    // Instruction -> source line, from the object's DWARF, for the errors of verify and run.
+    let table = lines::table(&elf_bytes).map_err(|error| BuildError::Lines { object: out.path(&object), error })?;
+    out.write(&lines_file, table.to_text().as_bytes(), COMMAND, source)?;
     let deps = depfile_text.map(|d| dependencies(&d)).unwrap_or_else(|_| vec![source.to_owned()]);
     if let Some(s) = stamp(&command, &tc.identity, &deps) {
         out.write(&stamp_file, s.as_bytes(), COMMAND, source)?;

@@ -19,6 +19,7 @@ use object::read::elf::ElfFile64;
 use object::{Endianness, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex};
 
 use crate::container::elf::{self, relocation_name, ConvertError};
+use crate::container::outputs::fingerprint;
 use fc_runtime::insn::SLOT;
 
 /// The BPF relocations clang puts in debug sections (the `object` crate has no names for them).
@@ -144,12 +145,6 @@ pub struct LineTable {
     files: Vec<String>,
     /// Per instruction slot of the text: (index into `files`, line).
     slots: Vec<Option<(usize, u32)>>,
-}
-
-/// 64-bit FNV-1a of the container's text: cheap, stable across builds, enough to tell
-/// a table from one written for another text.
-fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The line table of the container `object` converts to. An object without DWARF line
