@@ -31,7 +31,7 @@ fn an_undeclared_app_helper_is_refused_alike_by_verify_and_translate() {
     let bin = built(&tmp);
     let verify = fc_aot(&["verify", &bin]);
     assert_eq!(verify.status.code(), Some(1), "{}", stderr(&verify));
-    assert!(stdout(&verify).starts_with("insn 2: helper 0x100 is not provided by this VM (declare it with --app-helper 0x100[:ARITY])\n"), "{}", stdout(&verify));
+    assert!(stdout(&verify).starts_with("insn 2 (app.c:5): helper 0x100 is not provided by this VM (declare it with --app-helper 0x100[:ARITY])\ninsn 10 (app.c:7): "), "{}", stdout(&verify));
     let out = tmp.join("app.c").to_str().unwrap().to_string();
     let translate = fc_aot(&["translate", &bin, "-o", &out]);
     assert_eq!(translate.status.code(), Some(1));
