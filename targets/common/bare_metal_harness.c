@@ -1,28 +1,35 @@
 /*
  * bare_metal_harness.c - runs one translated container (container `prog`, function
- * `main`) on a bare-metal SoC under qemu-user: no libc (crt.c), own start-up (start.S).
+ * `main`) on every target outside the host's process: the bare-metal SoCs under
+ * qemu-user (no libc: crt.c, own start-up: start.S) and the Linux ISAs under qemu-user
+ * (targets/linux/crt.c over the C library). The one harness of `fc-aot run --target T`
+ * and of the conformance suite there.
  *
- *     prog [HEX] [-b<budget>|-boff] [-n<runs>] [-v]
+ *     prog [HEX] [-b<budget>|-boff] [-n<runs>] [-s<frame>] [-priot] [-v]
  *
  * r1 = a private copy of the memory given as HEX (absent or empty: no context,
- * r1 = 0), r2 = its length; 512-byte frames; budget 1 << 24 units unless -b
- * says otherwise (-boff: no bound; memcpy and printf are charged their work, as
- * docs/budget.md says). The container's rodata (read-only), data + bss (writable, kept
- * across the runs of one process, like a loaded VM's) are mapped at their slots.
+ * r1 = 0), r2 = its length; frames of -s bytes (default 512); budget 1 << 24 units
+ * unless -b says otherwise (-boff: no bound; memcpy and printf are charged their work,
+ * as docs/budget.md says). The container's rodata (read-only), data + bss (writable,
+ * kept across the runs of one process, like a loaded VM's) are mapped at their slots.
  *
  * Helpers: the `conformance` profile's helper 5 (uBPF's unwind: returns r1, and 0
- * ends the program with r0 = 0) and a minimal `sming` profile: 0x01 printf (the
- * Rust runtime's formats, each line printed as `printf: LINE`), 0x02 memcpy
- * (memmove semantics, both ranges checked), 0x10/0x11 store global/local and
- * 0x12/0x13 fetch global/local (one pool of 16 entries shared by both stores; a
- * fetch of a missing key adds it with 0), 0x20 now_ms (0: no clock). The
- * verifier admits only one profile's ids into a program, so one dispatcher serves both.
+ * ends the program with r0 = 0) and the `sming` profile's built-ins (RIOT's
+ * numbering with -priot: the stores' ids swapped): 0x01 printf (the Rust runtime's
+ * formats, each line printed as `printf: LINE`), 0x02 memcpy (memmove semantics,
+ * both ranges checked), 0x10/0x11 store global/local and 0x12/0x13 fetch
+ * global/local (one pool of 16 entries shared by both stores; a fetch of a missing
+ * key adds it with 0), 0x20 now_ms (always 0: there is no clock under qemu-user, and
+ * a fixed time keeps runs reproducible). No application helpers. The verifier admits
+ * only one profile's ids into a program, so one dispatcher serves every profile.
  *
  * Output: without -v only the last line `0x<r0>` (exit 0) or
  * `error <code> at insn <slot>` (exit 1), the way the conformance runner reads it.
  * With -v, per run: its printf lines, then `ctx: HEX`, `data: HEX`,
  * `global store: k=v, ...`, `local store: k=v, ...` (keys ascending, as
- * `fc-aot run` prints them) and the r0 / error line.
+ * `fc-aot run` prints them) and the r0 / error line. What the harness cannot hold
+ * (a context, data or stack larger than its buffers) is refused before any run with
+ * `harness: <reason>` (exit 2).
  */
 #include <stdint.h>
 
@@ -38,6 +45,7 @@ extern const uint32_t fc_prog_rodata_len, fc_prog_data_len, fc_prog_bss_len;
 
 #define FRAME 512u
 #define MAX_FRAMES 33u
+#define STACK_BYTES (FRAME * MAX_FRAMES)
 #define BUDGET (1ull << 24)
 #define MAX_MEMORY (1u << 16)
 #define MAX_DATA (1u << 14)
@@ -46,7 +54,7 @@ extern const uint32_t fc_prog_rodata_len, fc_prog_data_len, fc_prog_bss_len;
 
 static uint8_t memory[MAX_MEMORY];
 static uint8_t memory_init[MAX_MEMORY];
-static uint8_t stack[FRAME * MAX_FRAMES] __attribute__((aligned(16)));
+static uint8_t stack[STACK_BYTES] __attribute__((aligned(16)));
 static uint8_t data[MAX_DATA] __attribute__((aligned(16)));
 
 /* ---- the stores: one pool, entries owned by the global store or the local one ---- */
@@ -277,8 +285,12 @@ static uint64_t printf_helper(fc_env *env, const uint64_t args[5]) {
     return count;
 }
 
+/* -priot: RIOT numbers the stores the other way round (0x10 <-> 0x11, 0x12 <-> 0x13). */
+static int riot;
+
 static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5) {
     const uint64_t args[5] = {r1, r2, r3, r4, r5};
+    if (riot && id >= 0x10 && id <= 0x13) id ^= 1;
     switch (id) {
     case 0x05: /* unwind (conformance profile): returns r1; 0 ends the program with r0 = 0 */
         if (r1 == 0) env->stop = 1;
@@ -332,14 +344,25 @@ static void put_bytes(const char *name, const uint8_t *b, uint32_t n) {
     fc_putc('\n');
 }
 
+/* What the harness cannot hold: `harness: <what>`, exit 2, before any run. */
 static int fail(const char *what) {
+    fc_puts("harness: ");
     fc_puts(what);
     fc_putc('\n');
+    fc_flush();
     return 2;
 }
 
+/* Bytes of the hex text `s` (its digits, in pairs; other characters are skipped, as
+ * fc_hex_parse_loose skips them). */
+static uint64_t hex_bytes(const char *s) {
+    uint64_t digits = 0;
+    for (; *s; s++) digits += fc_hex_digit(*s) >= 0;
+    return digits / 2;
+}
+
 int main(int argc, char **argv) {
-    uint64_t budget = BUDGET;
+    uint64_t budget = BUDGET, frame = FRAME;
     uint32_t flags = 0;
     uint32_t runs = 1, len = 0;
     int verbose = 0;
@@ -348,14 +371,18 @@ int main(int argc, char **argv) {
         if (starts(a, "-boff")) budget = UINT64_MAX, flags = FC_FLAG_BUDGET_OFF;
         else if (starts(a, "-b")) budget = parse_dec(a + 2), flags = 0;
         else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
+        else if (starts(a, "-s")) frame = parse_dec(a + 2);
+        else if (starts(a, "-priot")) riot = 1;
         else if (starts(a, "-v")) verbose = 1;
+        else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 65536 bytes");
         else len = (uint32_t)fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
     if (fc_prog_abi_version != FC_ABI_VERSION) return fail("ABI version mismatch");
-    uint32_t frames = fc_prog_main_depth + 1;
-    if (frames > MAX_FRAMES) return fail("call depth too deep for the harness");
+    uint64_t frames = fc_prog_main_depth + 1;
+    /* Both factors are below 2^32, so the product cannot wrap. */
+    if (frame > UINT32_MAX || frame * frames > STACK_BYTES) return fail("the stack (frame size times call depth + 1) is larger than its 16896 bytes");
     uint32_t data_len = fc_prog_data_len + fc_prog_bss_len;
-    if (data_len > MAX_DATA) return fail("data + bss too large for the harness");
+    if (data_len > MAX_DATA) return fail("data + bss are larger than its 16384 bytes");
     memcpy(data, fc_prog_data, fc_prog_data_len);
     memset(data + fc_prog_data_len, 0, fc_prog_bss_len);
 
@@ -364,16 +391,16 @@ int main(int argc, char **argv) {
         fc_env env;
         memset(&env, 0, sizeof env);
         memcpy(memory, memory_init, len);
-        memset(stack, 0, FRAME * frames);
+        memset(stack, 0, (size_t)(frame * frames));
         env.regions[FC_SLOT_RODATA] = (fc_region){(uint8_t *)fc_prog_rodata, fc_prog_rodata_len, 0};
         env.regions[FC_SLOT_DATA] = (fc_region){data, data_len, 1};
-        env.regions[FC_SLOT_STACK] = (fc_region){stack, FRAME * frames, 1};
+        env.regions[FC_SLOT_STACK] = (fc_region){stack, (uint32_t)(frame * frames), 1};
         if (len > 0) env.regions[FC_SLOT_CONTEXT] = (fc_region){memory, len, 1};
         env.helper = helper;
         env.budget = budget;
         env.flags = flags;
-        env.frame_size = FRAME;
-        env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + FRAME * frames;
+        env.frame_size = frame;
+        env.stack_top = ((uint64_t)FC_SLOT_STACK << FC_SLOT_SHIFT) + frame * frames;
         uint64_t r1 = len > 0 ? (uint64_t)FC_SLOT_CONTEXT << FC_SLOT_SHIFT : 0;
         uint64_t r0 = fc_prog_main(&env, r1, len);
         end_output();

@@ -1,8 +1,10 @@
 /*
- * crt.h - the little C run-time of the bare-metal SoC qemu harnesses (ESP32-C3 rv32imc,
- * RP2040 Cortex-M0+, ESP8266 lx106): no libc. Each target's crt.c has the system-call
- * layer (fc_write, fc_exit: Linux system calls as that target's qemu-user implements
- * them) and includes crt_common.c, which has the rest.
+ * crt.h - the little C run-time the harness (bare_metal_harness.c) is written against.
+ * On the bare-metal SoCs (ESP32-C3 rv32imc, RP2040 Cortex-M0+, ESP8266 lx106) there is
+ * no libc: each target's crt.c has the system-call layer (fc_write, fc_exit: Linux
+ * system calls as that target's qemu-user implements them) and includes crt_common.c,
+ * which has the rest. On the Linux ISAs targets/linux/crt.c implements it over the C
+ * library and includes only the buffered output (crt_output.c).
  */
 #ifndef FC_CRT_H
 #define FC_CRT_H
@@ -10,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Linux system calls as the target's qemu-user implements them (targets/SOC/crt.c). */
+/* Linux system calls as the target's qemu-user implements them (targets/SOC/crt.c), or
+ * the C library's (targets/linux/crt.c). */
 long fc_write(int fd, const void *buf, size_t len);
 __attribute__((noreturn)) void fc_exit(int status);
 

@@ -3,10 +3,11 @@
  * the C programs that must print the same: targets/host/run_native.c (the Rust
  * runtime's C API) and translator/tests/data/c_support/driver.c (fc_support.c).
  *
- *     r0: <decimal> (0x<hex>)
+ *     r0: <decimal> (0x<hex>)        or  r0: <decimal> (<signed>, 0x<hex>) when bit 63 is set
  *     error: OK                      or  error: <NAME> at insn <pc>
  *     printf: <line>                 one per line of output, as from_utf8_lossy shows it
  *     ctx: <hex>                     when the context is not empty
+ *     data: <hex>                    data + bss after the run, when not empty
  *     global store: k=v, k=v         keys ascending
  *     local store: k=v, k=v
  *
@@ -111,12 +112,27 @@ static inline void fc_report_lines_free(fc_report_lines *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* `<name>: <hex>` of bytes that are not empty. */
+static inline void fc_report_bytes(const char *name, const uint8_t *bytes, size_t len) {
+    if (len == 0) return;
+    printf("%s: ", name);
+    for (size_t i = 0; i < len; i++) printf("%02x", bytes[i]);
+    putchar('\n');
+}
+
 /* The report of one run. `error_name` is NULL when the run ended without error (then
  * `error_pc` is not printed); `lines` are the run's printf lines, emptied here; `ctx`
- * is the context after the run. The store lines follow, with fc_report_store. */
+ * is the context after the run, `data` the data section (with bss). The store lines
+ * follow, with fc_report_store. */
 static inline void fc_report_run(uint64_t r0, const char *error_name, uint64_t error_pc, fc_report_lines *lines,
-                                 const uint8_t *ctx, size_t ctx_len) {
-    printf("r0: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
+                                 const uint8_t *ctx, size_t ctx_len, const uint8_t *data, size_t data_len) {
+    if (r0 >> 63) {
+        /* Two's complement by hand: converting an out-of-range value to int64_t is
+         * implementation-defined in C99. */
+        printf("r0: %" PRIu64 " (-%" PRIu64 ", 0x%" PRIx64 ")\n", r0, ~r0 + 1, r0);
+    } else {
+        printf("r0: %" PRIu64 " (0x%" PRIx64 ")\n", r0, r0);
+    }
     if (!error_name) {
         printf("error: OK\n");
     } else {
@@ -128,11 +144,8 @@ static inline void fc_report_run(uint64_t r0, const char *error_name, uint64_t e
         putchar('\n');
     }
     fc_report_lines_free(lines);
-    if (ctx_len > 0) {
-        fputs("ctx: ", stdout);
-        for (size_t i = 0; i < ctx_len; i++) printf("%02x", ctx[i]);
-        putchar('\n');
-    }
+    fc_report_bytes("ctx", ctx, ctx_len);
+    fc_report_bytes("data", data, data_len);
 }
 
 /* One store line: `<what> store: k=v, k=v` (entries as given: keys ascending). */

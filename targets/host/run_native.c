@@ -198,7 +198,9 @@ int main(int argc, char **argv) {
     size_t error_pc = fc_vm_last_error_pc(vm);
     if (output.failed) return fail("out of memory");
 
-    fc_report_run((uint64_t)result, error == FC_OK ? NULL : fc_error_string(error), error_pc, &output, ctx, ctx_len);
+    size_t data_len;
+    const uint8_t *data = fc_vm_data(vm, &data_len);
+    fc_report_run((uint64_t)result, error == FC_OK ? NULL : fc_error_string(error), error_pc, &output, ctx, ctx_len, data, data_len);
     size_t n_global = fc_global_entries(stores, NULL, NULL, 0);
     size_t n_local = fc_local_entries(vm, NULL, NULL, 0);
     size_t n = (n_global > n_local ? n_global : n_local) + 1;

@@ -246,6 +246,11 @@ bool fc_vm_set_native(fc_vm *vm, uint32_t abi_version, const fc_native_fn *fns, 
 /** Restores the container's data and bss to their state at load. False for NULL. */
 bool fc_vm_reset_data(fc_vm *vm);
 
+/** The container's data and bss as they are now (NULL when nothing is loaded, for a
+ *  NULL vm, or from a callback of this VM's own run), their length in *len when len is
+ *  not NULL. Valid until the next load, unload, run or free of vm. */
+const uint8_t *fc_vm_data(const fc_vm *vm, size_t *len);
+
 /** Sets where printf output goes (see fc_output_fn); NULL discards it.
  *  False for a NULL vm. */
 bool fc_vm_set_output(fc_vm *vm, fc_output_fn sink, void *user);

@@ -146,11 +146,17 @@ impl HelperSet {
     /// Verifies `c` exactly as a VM offering these helpers loads it with the default
     /// stack (the same checks and the same errors as `fc-aot verify`), for translation.
     pub fn verify<'c>(&self, c: &Container<'c>) -> Result<VerifiedProgram<'c>, LoadError> {
+        self.verify_with_stack(c, DEFAULT_STACK_SIZE)
+    }
+
+    /// [`verify`](Self::verify) with `stack_size` bytes per frame, as `fc-aot run --stack`
+    /// loads it.
+    pub fn verify_with_stack<'c>(&self, c: &Container<'c>, stack_size: usize) -> Result<VerifiedProgram<'c>, LoadError> {
         let stores = StoreContext::new();
         let mut vm = VirtualMachine::new(&stores);
         vm.environment().set_profile(self.profile);
         self.install(vm.environment(), |_| {});
-        vm.verify_container(c, DEFAULT_STACK_SIZE).map(|(program, _)| program)
+        vm.verify_container(c, stack_size).map(|(program, _)| program)
     }
 }
 

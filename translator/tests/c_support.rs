@@ -198,7 +198,7 @@ fn samples_print_what_fc_aot_run_prints() {
             compare_cli(&exe, &bin, &[&demo[..], &["--function", f]].concat(), &format!("{name} --function {f}"));
         }
         let (code, stdout) = compare_cli(&exe, &bin, &["--ctx", &ctx, "--budget", "2"], &format!("{name} --budget 2"));
-        if code == 2 {
+        if code == 3 {
             assert!(stdout.contains("error: OUT_OF_BRANCHES at insn "), "{stdout}");
             stopped += 1;
         }
@@ -613,7 +613,7 @@ fn memcpy_and_printf_pay_the_budget_like_the_runtime() {
     // The fill loop takes 16382 jumps.
     for budget in [16382, 16382 + 3, 16382 + 29, 16382 + 30, 16382 + 32] {
         let (code, stdout) = compare_cli(&exe, &bin, &["--budget", &budget.to_string()], &format!("budget {budget}"));
-        assert_eq!(code, 2, "budget {budget}: {stdout}");
+        assert_eq!(code, 3, "budget {budget}: {stdout}");
         assert!(stdout.contains("error: OUT_OF_BRANCHES at insn "), "budget {budget}: {stdout}");
         assert!(printf_lines(&stdout).is_empty(), "budget {budget}: nothing printed unless paid for");
     }
@@ -883,10 +883,10 @@ fn traps_report_the_instruction() {
     let exe = translate_and_build(tmp.path(), &bin);
     // ctx word 0: no fault, the loop runs out of branches; otherwise ILLEGAL_MEM inside `sub`.
     let (code, out) = compare_cli(&exe, &bin, &["--ctx", "00000000"], "out of branches");
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(out.contains("error: OUT_OF_BRANCHES at insn ") && out.contains("printf: before\nprintf: partial\n"), "{out}");
     let (code, out) = compare_cli(&exe, &bin, &["--ctx", "01000000"], "illegal memory");
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert!(out.contains("error: ILLEGAL_MEM at insn 15\n"), "{out}");
     compare_cli(&exe, &bin, &["--ctx", "00000000", "--budget", "50"], "budget 50");
 }

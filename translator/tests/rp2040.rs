@@ -384,7 +384,7 @@ fn translated_code_is_armv6m_and_never_unaligned() {
     for (name, bin) in &bins {
         let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
         let program = fc_aot::helpers::HelperSet::profile(fc_runtime::helpers::Profile::Sming).verify(&container).unwrap();
-        let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
+        let source = prog_c(&program, program.entries()[0], container.data, container.header.bss_len as usize, container.rodata);
         // The C side of the rule: no container pointer is ever cast to a wider type.
         for wide in ["uint16_t *)", "uint32_t *)", "uint64_t *)", "int16_t *)", "int32_t *)", "int64_t *)"] {
             assert!(!source.contains(wide), "{name}: the emitted C casts to `{wide}`");
@@ -451,7 +451,7 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     let bins = built();
     let container = Container::parse(&bins["sort"], LayoutChoice::Auto).unwrap();
     let program = fc_aot::helpers::HelperSet::profile(fc_runtime::helpers::Profile::Sming).verify(&container).unwrap();
-    let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
+    let source = prog_c(&program, program.entries()[0], container.data, container.header.bss_len as usize, container.rodata);
     let typed = source
         .replace("dst = fc_get##bits(p_)", "dst = *(uint##bits##_t *)(void *)p_")
         .replace("fc_put##bits(p_, (uint##bits##_t)(value))", "*(uint##bits##_t *)(void *)p_ = (uint##bits##_t)(value)");

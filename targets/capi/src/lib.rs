@@ -870,6 +870,31 @@ pub unsafe extern "C" fn fc_vm_reset_data(vm: *mut fc_vm) -> bool {
     unsafe { set(vm, |vm| vm.reset_data()) }
 }
 
+/// The container's data and bss as they are now, their length in `*len` (when `len` is
+/// not NULL); NULL and 0 when nothing is loaded, for a NULL vm, or from a callback of
+/// this VM's own run. Valid until the next load, unload, run or free of `vm`.
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fc_vm_data(vm: *const fc_vm, len: *mut usize) -> *const u8 {
+    // SAFETY: `vm` is NULL or a live handle (this function's contract).
+    let data: &[u8] = match unsafe { vm_ref(vm) } {
+        // SAFETY: Idle: no `&mut Inner` exists (only `with_vm` makes one, while the state is Busy).
+        Some(h) if h.state.get() == State::Idle => unsafe { &*h.inner.get() }.vm.data(),
+        _ => &[],
+    };
+    if !len.is_null() {
+        // SAFETY: `len` is non-null and writable (this function's contract).
+        unsafe { *len = data.len() };
+    }
+    if data.is_empty() {
+        std::ptr::null()
+    } else {
+        data.as_ptr()
+    }
+}
+
 /// The C signature of an output sink: one line (or the rest of a run's output) at a time.
 pub type OutputFn = unsafe extern "C" fn(user: *mut c_void, text: *const c_char, len: usize);
 /// The C signature of a clock.

@@ -114,6 +114,9 @@ fn null_pointers_give_errors_not_crashes() {
         assert!(!fc_vm_set_profile(null_vm, FC_PROFILE_RIOT));
         assert!(!fc_vm_set_engine(null_vm, FC_ENGINE_INTERP));
         assert!(!fc_vm_reset_data(null_vm));
+        let mut len = 7;
+        assert!(fc_vm_data(null_vm, &mut len).is_null());
+        assert_eq!(len, 0);
         assert!(!fc_vm_set_output(null_vm, None, ptr::null_mut()));
         assert!(!fc_vm_set_clock(null_vm, None, ptr::null_mut()));
         assert!(!fc_vm_register_helper(null_vm, 0x100, 1, Some(add_helper), ptr::null_mut()));

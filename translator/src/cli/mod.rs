@@ -44,8 +44,8 @@ enum Cmd {
     /// Check a container as a load would; `ok` or one line per problem.
     #[command(after_help = concat!("Examples:\n  fc-aot verify out/store.bin\n  fc-aot verify app.bin --helpers riot", "\n\n", exit_status!()))]
     Verify(verify::Args),
-    /// Run a container and print r0, the error, printf output, the context and the stores.
-    #[command(after_help = concat!("Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/globalcall.bin --function scale --budget off\n  fc-aot run endless.bin --budget off --timeout 2", "\n\n", exit_status!()))]
+    /// Run a container, here or on a target, and print r0, the error, printf output, the context, the data and the stores.
+    #[command(after_help = concat!("Examples:\n  fc-aot run out/increment.bin --ctx 2900000000000000\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192\n  fc-aot run out/sort.bin --ctx-file values.bin --budget 8192 --target esp32c3\n  fc-aot run out/store.bin --ctx 0700000063000000 --runs 3 --json\n  fc-aot run out/globalcall.bin --function scale --budget off\n  fc-aot run endless.bin --budget off --timeout 2", "\n\n", exit_status!()))]
     Run(run::Args),
     /// Assemble the conformance files' assembly syntax into raw instruction bytes.
     #[command(after_help = concat!("Examples:\n  echo 'mov %r0, 42\n  exit' | fc-aot asm > prog.raw\n  fc-aot asm prog.s > prog.raw", "\n\n", exit_status!()))]

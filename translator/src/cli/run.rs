@@ -1,8 +1,11 @@
-//! `fc-aot run`: run a container and print r0, the error, printf output, the context and the stores.
+//! `fc-aot run`: run a container, here or on a target through its harness, and print
+//! r0, the error, printf output, the context, the data section and the stores of each run
+//! (as text or JSON).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use fc_runtime::format::Container;
 use fc_runtime::interp::{EngineFailure, DEFAULT_BUDGET};
 use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
@@ -10,7 +13,9 @@ use fc_runtime::{error_string, VirtualMachine};
 
 use super::common::*;
 use crate::helpers::HelperSet;
-use crate::target::{self as engines, EngineKind, Target};
+use crate::target::harness::{self, Harness, HarnessError, Request};
+use crate::target::tools::ToolError;
+use crate::target::{self as engines, workdir, EngineKind, Line, Run, Target};
 use crate::text::hex;
 
 #[derive(clap::Args)]
@@ -30,16 +35,36 @@ pub struct Args {
     /// `off`: no bound at all (see --timeout). docs/budget.md.
     #[arg(long, default_value_t = Budget(Some(DEFAULT_BUDGET)), value_parser = parse_budget)]
     pub budget: Budget,
-    /// Stop the run after SECONDS of wall time, whatever the budget (meant for `--budget
-    /// off`): prints `fc-aot: run stopped by --timeout after SECONDS s` and exits with
-    /// status 4.
+    /// Stop after SECONDS of wall time (all runs together), whatever the budget (meant
+    /// for `--budget off`): prints `fc-aot: run stopped by --timeout after SECONDS s` and
+    /// exits with status 4.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
-    /// Stack bytes per frame (a multiple of 8).
+    /// Stack bytes per frame (a multiple of 8). The harness of the other targets holds
+    /// 16896 stack bytes (33 frames of 512).
     #[arg(long, default_value_t = DEFAULT_STACK_SIZE)]
     pub stack: usize,
-    #[arg(long, value_enum, default_value = "interp")]
-    pub engine: EngineKind,
+    /// Runs of the one loaded container: data, bss and the stores persist between them,
+    /// as on a device; the context starts from the given bytes each time. With N > 1 each
+    /// run's report follows a line `run I:` (I from 1); the exit status is 3 when any run
+    /// stopped with an error.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Print each run as one JSON object on a line of its own: run (from 1), r0 (unsigned),
+    /// r0_signed, error (`OK` or the name), error_code, error_insn (null without error),
+    /// printf (the lines), app_helper_log (lines of `log` behaviours), ctx and data (hex),
+    /// global_store and local_store ([key, value] pairs, keys ascending).
+    #[arg(long)]
+    pub json: bool,
+    /// The engine; by default the target's first (interp on host, c on the SoCs, aot on
+    /// the Linux ISAs).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineKind>,
+    /// Where the engine's code runs. On a target other than host the container runs in
+    /// one process of the harness under qemu (targets/common/bare_metal_harness.c): the
+    /// helpers of the sming, riot and conformance profiles, no application helpers, and
+    /// now_ms is always 0 there (no clock under qemu-user; the host counts milliseconds
+    /// since the run started, 0 for short runs).
     #[arg(long, value_enum, default_value = "host")]
     pub target: Target,
     #[command(flatten)]
@@ -49,7 +74,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let Args { file, function, ctx, ctx_file, budget, timeout, stack, engine, target, helpers, layout } = args;
+    let Args { file, function, ctx, ctx_file, budget, timeout, stack, runs, json, engine, target, helpers, layout } = args;
     let ctx = match (ctx, ctx_file) {
         (Some(Bytes(bytes)), _) => Ok(bytes),
         (None, Some(f)) => read(&f),
@@ -65,10 +90,19 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("fc-aot: --app-helper 0x{:x}: a run needs its behaviour: 0x{:x}=zero, =echo, =sum or =log", app.id, app.id);
         return ExitCode::from(EXIT_USAGE);
     }
-    let args = RunArgs { file, function, ctx, budget, stack, engine, target, helpers, layout };
-    match timeout {
-        None => run_container(args),
-        Some(limit) => run_with_timeout(args, limit),
+    let engine = engine.unwrap_or(engines::engines_on(target)[0]);
+    let place = match engines::place(engine, target) {
+        Ok(place) => place,
+        Err(e) => {
+            eprintln!("fc-aot: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let args = RunArgs { file, function, ctx, budget, stack, runs, json, engine, helpers, layout };
+    match (place.harness(None), timeout) {
+        (Some(harness), timeout) => run_on(harness.as_ref(), args, timeout),
+        (None, None) => run_here(args, target),
+        (None, Some(limit)) => run_with_timeout(args, target, limit),
     }
 }
 
@@ -83,11 +117,11 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
 /// Runs the container on a worker thread; when it has not finished after `limit`, the
 /// whole process ends with [`EXIT_UNAVAILABLE`] (in-process engines cannot be interrupted:
 /// native code has no check it could be told to stop at).
-fn run_with_timeout(args: RunArgs, limit: std::time::Duration) -> ExitCode {
+fn run_with_timeout(args: RunArgs, target: Target, limit: std::time::Duration) -> ExitCode {
     let (done, finished) = std::sync::mpsc::channel();
     // The interpreters keep call frames on the stack: as much as the main thread has.
     let worker = std::thread::Builder::new().name("fc-aot run".into()).stack_size(8 << 20).spawn(move || {
-        let code = run_container(args);
+        let code = run_here(args, target);
         let _ = done.send(code);
     });
     if let Err(e) = worker {
@@ -98,7 +132,9 @@ fn run_with_timeout(args: RunArgs, limit: std::time::Duration) -> ExitCode {
         // Disconnected: the worker panicked, which it reported itself.
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => ExitCode::FAILURE,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            eprintln!("fc-aot: run stopped by --timeout after {} s", limit.as_secs_f64());
+            eprintln!("fc-aot: {}", HarnessError::TimedOut(limit));
+            // Exiting skips the worker's cleanup: a native engine may be building in a scratch folder.
+            workdir::remove_scratch();
             std::process::exit(EXIT_UNAVAILABLE.into())
         }
     }
@@ -132,23 +168,21 @@ fn parse_hex(text: &str) -> Result<Bytes, String> {
     hex::decode(text).map(Bytes)
 }
 
-fn join_entries(entries: &[(u32, u32)]) -> String {
-    entries.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-}
-
 struct RunArgs {
     file: PathBuf,
     function: Option<String>,
     ctx: Vec<u8>,
     budget: Option<u32>,
     stack: usize,
+    runs: u32,
+    json: bool,
     engine: EngineKind,
-    target: Target,
     helpers: HelperSet,
     layout: ReadLayout,
 }
 
-fn run_container(args: RunArgs) -> ExitCode {
+/// Reads and parses the container, runs it with `run` and prints the runs' reports.
+fn run_and_report(args: &RunArgs, run: impl FnOnce(&Container) -> Result<Vec<Run>, ExitCode>) -> ExitCode {
     let bytes = match read(&args.file) {
         Ok(b) => b,
         Err(e) => return fail(e),
@@ -157,15 +191,19 @@ fn run_container(args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let stores = StoreContext::new();
-    let lines = std::cell::RefCell::new(Vec::<String>::new());
-    let started = std::time::Instant::now();
-    let mut ctx = args.ctx;
-    let engine = match engines::engine(args.engine, args.target) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
-    let (r0, error, error_pc, globals, locals) = {
+    match run(&container) {
+        Ok(runs) => report(&runs, args.json),
+        Err(code) => code,
+    }
+}
+
+/// Runs the container in this process on one VM, `args.runs` times.
+fn run_here(args: RunArgs, target: Target) -> ExitCode {
+    run_and_report(&args, |container| {
+        let stores = StoreContext::new();
+        let lines = std::cell::RefCell::new(Vec::<Line>::new());
+        let started = std::time::Instant::now();
+        let engine = engines::engine(args.engine, target).map_err(fail)?;
         let mut vm = VirtualMachine::new(&stores);
         vm.set_engine(engine);
         vm.set_budget(args.budget);
@@ -173,41 +211,152 @@ fn run_container(args: RunArgs) -> ExitCode {
         env.set_profile(args.helpers.profile);
         env.set_output(|line: &[u8]| {
             let text = String::from_utf8_lossy(line);
-            lines.borrow_mut().push(format!("printf: {}", text.strip_suffix('\n').unwrap_or(&text)));
+            lines.borrow_mut().push(Line::Printf(text.strip_suffix('\n').unwrap_or(&text).to_string()));
         });
-        args.helpers.install(env, |line| lines.borrow_mut().push(line));
+        args.helpers.install(env, |line| lines.borrow_mut().push(Line::AppHelper(line)));
         env.set_clock(move || started.elapsed().as_millis() as u32);
-        if !vm.load_container(&container, args.stack) {
+        if !vm.load_container(container, args.stack) {
             let e = vm.load_error().map_or_else(|| error_string(vm.last_error()).to_string(), LoadError::to_string);
             let message = format!("{}: {e}", args.file.display());
-            return match vm.load_error() {
+            return Err(match vm.load_error() {
                 Some(LoadError::Engine { reason: Some(EngineFailure::Unavailable(_)), .. }) => unavailable(message),
                 _ => fail(message),
-            };
+            });
         }
-        let r0 = match &args.function {
-            Some(name) if !vm.function_names().contains(&name.as_str()) => {
-                return fail(format!("{}: no function `{name}` (have: {})", args.file.display(), vm.function_names().join(", ")))
-            }
-            Some(name) => vm.execute_function(name, &mut ctx),
-            None => vm.execute(&mut ctx),
+        if let Some(name) = args.function.as_deref().filter(|name| !vm.function_names().contains(name)) {
+            return Err(fail(format!("{}: no function `{name}` (have: {})", args.file.display(), vm.function_names().join(", "))));
+        }
+        let mut runs = Vec::new();
+        for _ in 0..args.runs {
+            let mut ctx = args.ctx.clone();
+            let r0 = match &args.function {
+                Some(name) => vm.execute_function(name, &mut ctx),
+                None => vm.execute(&mut ctx),
+            } as u64;
+            let error = vm.last_error();
+            runs.push(Run {
+                r0: (error == 0).then_some(r0),
+                error,
+                error_pc: (error != 0).then(|| vm.last_error_pc()),
+                lines: std::mem::take(&mut *lines.borrow_mut()),
+                ctx,
+                data: vm.data().to_vec(),
+                globals: vm.globals().entries().to_vec(),
+                locals: vm.locals().entries().to_vec(),
+            });
+        }
+        Ok(runs)
+    })
+}
+
+/// Runs the container on `harness`, a target outside this process.
+fn run_on(harness: &dyn Harness, args: RunArgs, timeout: Option<std::time::Duration>) -> ExitCode {
+    run_and_report(&args, |container| {
+        let request = Request {
+            ctx: &args.ctx,
+            budget: args.budget,
+            runs: args.runs,
+            frame: args.stack,
+            function: args.function.as_deref(),
+            helpers: &args.helpers,
+            timeout,
         };
-        (r0 as u64, vm.last_error(), vm.last_error_pc(), vm.globals().entries(), vm.locals().entries())
-    };
-    println!("r0: {r0} (0x{r0:x})");
-    match error {
-        0 => println!("error: OK"),
-        code => println!("error: {} at insn {error_pc}", error_string(code)),
+        harness::run_container(harness, container, &request).map_err(|e| {
+            let file = args.file.display();
+            match e {
+                HarnessError::Tool(ToolError::Unavailable(why)) => unavailable(format!("{file}: {why}")),
+                HarnessError::TimedOut(_) => unavailable(e),
+                HarnessError::Rejected(_) | HarnessError::NoFunction { .. } | HarnessError::Tool(ToolError::Failed(_)) => {
+                    fail(format!("{file}: {e}"))
+                }
+            }
+        })
+    })
+}
+
+/// r0 as the VM returns it: the error code when the run failed.
+fn r0(run: &Run) -> u64 {
+    run.r0.unwrap_or(run.error as i64 as u64)
+}
+
+/// `r0: 42 (0x2a)`; with the top bit set the signed value too:
+/// `r0: 18446744073709551615 (-1, 0xffffffffffffffff)`.
+fn r0_line(r0: u64) -> String {
+    match r0 as i64 {
+        signed if signed < 0 => format!("r0: {r0} ({signed}, 0x{r0:x})"),
+        _ => format!("r0: {r0} (0x{r0:x})"),
     }
-    for line in lines.borrow().iter() {
-        println!("{line}");
+}
+
+/// The one error line of a run: `error: OK` or `error: NAME at insn N`.
+fn error_line(run: &Run) -> String {
+    match run.error_pc {
+        None => "error: OK".to_string(),
+        Some(pc) => format!("error: {} at insn {pc}", error_string(run.error)),
     }
-    if !ctx.is_empty() {
-        println!("ctx: {}", ctx.iter().map(|b| format!("{b:02x}")).collect::<String>());
+}
+
+fn join_entries(entries: &[(u32, u32)]) -> String {
+    entries.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// One run's report as text (the format of targets/common/fc_run_report.h).
+fn print_text(run: &Run) {
+    println!("{}", r0_line(r0(run)));
+    println!("{}", error_line(run));
+    for line in &run.lines {
+        match line {
+            Line::Printf(text) => println!("printf: {text}"),
+            Line::AppHelper(text) => println!("{text}"),
+        }
     }
-    println!("global store: {}", join_entries(&globals));
-    println!("local store: {}", join_entries(&locals));
-    if error == 0 {
+    if !run.ctx.is_empty() {
+        println!("ctx: {}", hex::encode(&run.ctx));
+    }
+    if !run.data.is_empty() {
+        println!("data: {}", hex::encode(&run.data));
+    }
+    println!("global store: {}", join_entries(&run.globals));
+    println!("local store: {}", join_entries(&run.locals));
+}
+
+/// One run's report as one JSON object (`--json`'s help lists the fields).
+fn json(number: usize, run: &Run) -> serde_json::Value {
+    let r0 = r0(run);
+    let logs = run.lines.iter().filter_map(|l| match l {
+        Line::AppHelper(text) => Some(text.as_str()),
+        Line::Printf(_) => None,
+    });
+    serde_json::json!({
+        "run": number,
+        "r0": r0,
+        "r0_signed": r0 as i64,
+        "error": error_string(run.error).to_string(),
+        "error_code": run.error,
+        "error_insn": run.error_pc,
+        "printf": run.printf().collect::<Vec<_>>(),
+        "app_helper_log": logs.collect::<Vec<_>>(),
+        "ctx": hex::encode(&run.ctx),
+        "data": hex::encode(&run.data),
+        "global_store": run.globals,
+        "local_store": run.locals,
+    })
+}
+
+/// Prints every run (`run I:` before each when there are several); exit status 3 when
+/// any stopped with an error.
+fn report(runs: &[Run], as_json: bool) -> ExitCode {
+    for (i, run) in runs.iter().enumerate() {
+        if as_json {
+            println!("{}", json(i + 1, run));
+        } else {
+            if runs.len() > 1 {
+                println!("run {}:", i + 1);
+            }
+            print_text(run);
+        }
+    }
+    if runs.iter().all(|r| r.error_pc.is_none()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_RUN_ERROR)

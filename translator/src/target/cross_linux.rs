@@ -1,88 +1,97 @@
-//! Cranelift objects for x86-64, AArch64 and RISC-V 64 Linux, linked with the C
-//! conformance harness by the ISA's cross gcc and run under qemu-user.
+//! Cranelift objects for x86-64, AArch64 and RISC-V 64 Linux, linked by the ISA's gcc
+//! with the one harness of every target (`targets/common/bare_metal_harness.c`, here over
+//! the C library: `targets/linux/crt.c`) and run under qemu-user (x86-64 directly).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-use fc_runtime::verifier::VerifiedProgram;
-
-use super::tools::{output, run_tool, scratch, write, ToolError};
-use super::execution::{verify_conformance, Execution};
+use super::harness::{Harness, SHARED_SOURCES};
+use super::tools::{run_tool, write, ToolError};
+use super::workdir::{cached, compiler_identity};
 use crate::backend::clif::object::translate;
 use crate::backend::Input;
-use crate::text::hex;
 
-/// A Cranelift ISA other than the host's, run under qemu-user with the C harness.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// crt.h's interface over the C library.
+const CRT_LINUX_C: &str = include_str!("../../../targets/linux/crt.c");
+/// The objects every program links with: the crt, then the harness.
+const OBJECTS: [&str; 2] = ["crt.o", "harness.o"];
+const CFLAGS: [&str; 1] = ["-O2"];
+
+/// A Linux ISA Cranelift translates for, run under qemu-user with the harness.
 pub struct Cross {
+    /// The `--target` name (`aarch64`).
+    pub name: &'static str,
     pub triple: &'static str,
     pub gcc: &'static str,
     /// The Debian package that has `gcc`.
     pub gcc_package: &'static str,
     /// Empty for the host's own ISA.
     pub qemu: &'static str,
+    /// The cache entry of the crt and harness objects, looked up once per process.
+    objects: OnceLock<Result<PathBuf, ToolError>>,
 }
 
-pub const AARCH64: Cross = Cross { triple: "aarch64-unknown-linux-gnu", gcc: "aarch64-linux-gnu-gcc", gcc_package: "gcc-aarch64-linux-gnu", qemu: "qemu-aarch64" };
-pub const RISCV64: Cross = Cross { triple: "riscv64gc-unknown-linux-gnu", gcc: "riscv64-linux-gnu-gcc", gcc_package: "gcc-riscv64-linux-gnu", qemu: "qemu-riscv64" };
-pub const X86_64: Cross = Cross { triple: "x86_64-unknown-linux-gnu", gcc: "cc", gcc_package: "gcc", qemu: "" };
+pub static AARCH64: Cross = Cross::new("aarch64", "aarch64-unknown-linux-gnu", "aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", "qemu-aarch64");
+pub static RISCV64: Cross = Cross::new("riscv64gc", "riscv64gc-unknown-linux-gnu", "riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu", "qemu-riscv64");
+pub static X86_64: Cross = Cross::new("x86_64", "x86_64-unknown-linux-gnu", "cc", "gcc", "");
 
-/// The C harness: it runs `fc_prog_main` with the conformance profile's helper.
-const HARNESS: &str = include_str!("../../../targets/common/conformance_harness.c");
-const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
-const HEX_H: &str = include_str!("../../../targets/common/fc_hex.h");
-
-/// Runs bare program text on `cross`: translate, link with the harness, run under qemu.
-/// Returns the harness's stdout (`0x<r0>` or an error line) and whether it succeeded.
-fn run_harness(cross: Cross, program: &VerifiedProgram, memory_hex: &str, workdir: &Path) -> Result<(bool, String), ToolError> {
-    let functions = vec![("main".to_string(), program.entries()[0])];
-    let input = Input { container: "prog", program, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
-    let object = translate(&input, cross.triple, false, None).map_err(ToolError::Failed)?;
-    // The harness is compiled once per target and only linked per program.
-    let harness = workdir.join(format!("conformance_harness-{}.o", cross.triple));
-    if !harness.exists() {
-        // Each target gets its own copy of the sources: targets may be built in parallel.
-        let include = workdir.join(cross.triple);
-        std::fs::create_dir_all(&include).map_err(|e| ToolError::Failed(format!("{}: {e}", include.display())))?;
-        let source = include.join("conformance_harness.c");
-        write(&include.join("fc_abi.h"), ABI_H)?;
-        write(&include.join("fc_hex.h"), HEX_H)?;
-        write(&source, HARNESS)?;
-        let partial = workdir.join(format!("conformance_harness-{}.tmp.o", cross.triple));
-        run_tool(Command::new(cross.gcc).args(["-O2", "-c", "-o"]).arg(&partial).arg(&source).arg("-I").arg(&include))
-            .map_err(|e| e.install_hint(cross.gcc_package))?;
-        std::fs::rename(&partial, &harness).map_err(|e| ToolError::Failed(format!("{}: {e}", harness.display())))?;
+impl Cross {
+    const fn new(name: &'static str, triple: &'static str, gcc: &'static str, gcc_package: &'static str, qemu: &'static str) -> Self {
+        Cross { name, triple, gcc, gcc_package, qemu, objects: OnceLock::new() }
     }
-    let dir = scratch()?;
-    let (obj, exe) = (dir.join("prog.o"), dir.join("prog"));
-    let out = write(&obj, object)
-        .and_then(|()| run_tool(Command::new(cross.gcc).args(["-static", "-o"]).arg(&exe).arg(&harness).arg(&obj)))
-        .and_then(|()| {
-            let mut cmd = if cross.qemu.is_empty() { Command::new(&exe) } else { Command::new(cross.qemu) };
-            if !cross.qemu.is_empty() {
-                cmd.arg(&exe);
+
+    /// The folder with the crt and harness objects (built into the cache when missing).
+    fn objects(&self) -> Result<&Path, ToolError> {
+        self.objects.get_or_init(|| self.build_objects()).as_deref().map_err(Clone::clone)
+    }
+
+    fn build_objects(&self) -> Result<PathBuf, ToolError> {
+        let files: Vec<(&str, &str)> = SHARED_SOURCES.iter().copied().chain([("crt.c", CRT_LINUX_C)]).collect();
+        let identity = compiler_identity(self.gcc, self.gcc_package)?;
+        let mut inputs: Vec<&[u8]> = vec![self.gcc.as_bytes(), identity.as_bytes()];
+        inputs.extend(CFLAGS.iter().map(|f| f.as_bytes()));
+        for (name, text) in &files {
+            inputs.extend([name.as_bytes(), text.as_bytes()]);
+        }
+        cached(self.name, &inputs, |dir| {
+            for (name, text) in &files {
+                write(&dir.join(name), text)?;
             }
-            if !memory_hex.is_empty() {
-                cmd.arg(memory_hex);
+            for object in OBJECTS {
+                let source = dir.join(object.replace(".o", ".c"));
+                run_tool(Command::new(self.gcc).args(CFLAGS).arg("-I").arg(dir).arg("-c").arg(&source).arg("-o").arg(dir.join(object)))
+                    .map_err(|e| e.install_hint(self.gcc_package))?;
             }
-            output(&mut cmd).map_err(|e| e.install_hint("qemu-user"))
-        });
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = out?;
-    Ok((out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string()))
+            Ok(())
+        })
+    }
 }
 
-/// Verifies and runs bare text the conformance way on `cross`.
-pub fn run_conformance(cross: Cross, program: &[u8], mem: &[u8]) -> Execution {
-    let verified = match verify_conformance(program) {
-        Ok(v) => v,
-        Err(rejected) => return rejected,
-    };
-    static WORKDIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let workdir = WORKDIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("fc-aot-harness-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        dir
-    });
-    Execution::from_harness(run_harness(cross, &verified, &hex::encode(mem), workdir))
+impl Harness for Cross {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError> {
+        let object = translate(input, self.triple, false, None).map_err(ToolError::Failed)?;
+        let objects = self.objects()?;
+        let (prog, exe) = (dir.join("prog.o"), dir.join("prog"));
+        write(&prog, object)?;
+        // Static: qemu-user then needs no sysroot of the ISA's C library.
+        let mut link = Command::new(self.gcc);
+        link.args(["-static", "-o"]).arg(&exe).args(OBJECTS.map(|o| objects.join(o))).arg(&prog);
+        run_tool(&mut link).map_err(|e| e.install_hint(self.gcc_package))?;
+        Ok(exe)
+    }
+
+    fn command(&self, exe: &Path) -> Command {
+        if self.qemu.is_empty() {
+            Command::new(exe)
+        } else {
+            let mut command = Command::new(self.qemu);
+            command.arg(exe);
+            command
+        }
+    }
 }

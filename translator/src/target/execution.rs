@@ -1,4 +1,5 @@
-//! How a run on a target ended, and the conformance profile's verification every harness shares.
+//! How a run on a target ended (a conformance program's [`Execution`], a whole
+//! container's [`Run`]s), and the conformance profile's verification every harness shares.
 
 use fc_runtime::helpers::{ConformanceHelpers, Helpers};
 use fc_runtime::verifier::{self, VerifiedProgram, DEFAULT_MAX_CALL_DEPTH};
@@ -47,5 +48,41 @@ impl Execution {
             Ok((false, out)) => Execution::Failed(out.trim().to_string()),
             Err(ToolError::Unavailable(why) | ToolError::Failed(why)) => Execution::Unavailable(why),
         }
+    }
+}
+
+/// What one run of a whole container showed, on any target: what `fc-aot run` prints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Run {
+    /// r0 when the run succeeded.
+    pub r0: Option<u64>,
+    /// The error code (0 when none) and the slot it stopped at.
+    pub error: i32,
+    pub error_pc: Option<usize>,
+    /// The printf lines and application helpers' log lines, in the order they came.
+    pub lines: Vec<Line>,
+    pub ctx: Vec<u8>,
+    /// The data section (with bss) after the run.
+    pub data: Vec<u8>,
+    pub globals: Vec<(u32, u32)>,
+    pub locals: Vec<(u32, u32)>,
+}
+
+/// One line of a run's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A printf line, without its newline.
+    Printf(String),
+    /// What an application helper with behaviour `log` printed (`app 0x100: 1, 2`).
+    AppHelper(String),
+}
+
+impl Run {
+    /// The printf lines alone.
+    pub fn printf(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().filter_map(|l| match l {
+            Line::Printf(text) => Some(text.as_str()),
+            Line::AppHelper(_) => None,
+        })
     }
 }

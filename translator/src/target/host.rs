@@ -11,7 +11,8 @@ use fc_runtime::memory::MemoryMap;
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::verifier::VerifiedProgram;
 
-use super::tools::{run_tool, scratch, write, ToolError};
+use super::tools::{run_tool, write, ToolError};
+use super::workdir::Scratch;
 use crate::backend::symbols::{loaded_entries, Symbols};
 use crate::backend::Input;
 
@@ -41,7 +42,7 @@ impl HostNative {
     fn build(&mut self, program: &VerifiedProgram) -> Result<(), ToolError> {
         let functions = loaded_entries(program);
         let (file, bytes) = (self.produce)(program, &functions).map_err(ToolError::Failed)?;
-        let dir = scratch()?;
+        let dir = Scratch::new()?;
         let (input, lib) = (dir.join(file), dir.join("container.so"));
         let built = write(&input, bytes)
             .and_then(|()| run_tool(Command::new("cc").args(["-O2", "-fPIC", "-shared", "-o"]).arg(&lib).arg(&input)).map_err(|e| e.install_hint("gcc")))
@@ -49,7 +50,7 @@ impl HostNative {
             // are the C compiler's own (translated code has no constructors).
             .and_then(|()| unsafe { libloading::Library::new(&lib) }.map_err(|e| ToolError::Failed(e.to_string())));
         // The library stays mapped once loaded; the files are not needed after that.
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(dir);
         let library = built?;
         let symbols = Symbols::new(NATIVE_CONTAINER);
         let missing = |e: libloading::Error| ToolError::Failed(e.to_string());

@@ -1,17 +1,20 @@
-//! Where programs run: the engines and targets the command line can pick, the host's
-//! in-process engines, Linux ISAs under qemu-user and bare-metal SoCs, and one way to
-//! run conformance data on any of them.
+//! Where programs run: the engines and targets the command line can pick (and which
+//! pairs of them exist), the host's in-process engines, Linux ISAs under qemu-user and
+//! bare-metal SoCs (both through one harness), and one way to run conformance data on
+//! any of them.
 
 pub mod bare_metal;
 pub mod c_compiler;
 #[cfg(feature = "cranelift")]
 pub mod cross_linux;
 mod execution;
+pub mod harness;
 pub mod host;
 pub mod socs;
 pub mod tools;
+pub mod workdir;
 
-pub use execution::{verify_conformance, Execution, CONFORMANCE_BUDGET, CONFORMANCE_FRAME};
+pub use execution::{verify_conformance, Execution, Line, Run, CONFORMANCE_BUDGET, CONFORMANCE_FRAME};
 
 use fc_runtime::helpers::Profile;
 use fc_runtime::interp::{Engine, Interp, Reference};
@@ -63,28 +66,32 @@ impl EngineKind {
     }
 }
 
-/// `--target`: where the engine's code runs.
+/// `--target`: where the engine's code runs. Each value's help names the engines it
+/// takes (the pairs [`place`] knows), the first being the default there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
-    /// In this process.
+    /// In this process: every engine (default interp).
     Host,
-    /// x86-64 Linux, as a separate program.
+    /// Engine aot: x86-64 Linux, as a separate program.
+    #[cfg(feature = "cranelift")]
     #[value(name = "x86_64")]
     X86_64,
-    /// AArch64 Linux under qemu-aarch64.
+    /// Engine aot: AArch64 Linux under qemu-aarch64.
+    #[cfg(feature = "cranelift")]
     Aarch64,
-    /// RISC-V 64 Linux under qemu-riscv64.
+    /// Engine aot: RISC-V 64 Linux under qemu-riscv64.
+    #[cfg(feature = "cranelift")]
     Riscv64gc,
-    /// ESP32-C3 (rv32imc, ilp32): the `c` engine's output cross-compiled with
-    /// riscv64-unknown-elf-gcc and run bare metal under qemu-riscv32 (targets/esp32c3/).
+    /// Engine c: ESP32-C3 (rv32imc, ilp32), cross-compiled with riscv64-unknown-elf-gcc,
+    /// bare metal under qemu-riscv32 (targets/esp32c3/).
     #[value(name = "esp32c3")]
     Esp32c3,
-    /// RP2040 (Cortex-M0+, ARMv6-M Thumb): the `c` engine's output cross-compiled with
-    /// arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb and run bare metal under qemu-arm (targets/rp2040/).
+    /// Engine c: RP2040 (Cortex-M0+, ARMv6-M Thumb), cross-compiled with arm-none-eabi-gcc
+    /// -mcpu=cortex-m0plus -mthumb, bare metal under qemu-arm (targets/rp2040/).
     #[value(name = "rp2040")]
     Rp2040,
-    /// ESP8266 (Xtensa LX106, call0 ABI): the `c` engine's output cross-compiled with
-    /// xtensa-lx106-elf-gcc -mlongcalls and run bare metal under qemu-xtensa -cpu lx106 (targets/esp8266/).
+    /// Engine c: ESP8266 (Xtensa LX106, call0 ABI), cross-compiled with xtensa-lx106-elf-gcc
+    /// -mlongcalls, bare metal under qemu-xtensa -cpu lx106 (targets/esp8266/).
     #[value(name = "esp8266")]
     Esp8266,
 }
@@ -93,8 +100,11 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Host => "host",
+            #[cfg(feature = "cranelift")]
             Target::X86_64 => "x86_64",
+            #[cfg(feature = "cranelift")]
             Target::Aarch64 => "aarch64",
+            #[cfg(feature = "cranelift")]
             Target::Riscv64gc => "riscv64gc",
             Target::Esp32c3 => "esp32c3",
             Target::Rp2040 => "rp2040",
@@ -113,23 +123,88 @@ pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, Strin
         #[cfg(feature = "cranelift")]
         (EngineKind::Aot, Target::Host) => Ok(Box::new(host::aot_engine())),
         (EngineKind::C, Target::Host) => Ok(Box::new(host::c_engine())),
-        (kind, target) => Err(format!(
-            "engine `{}` does not run on target `{}` in this process (conformance data runs there through its harness)",
-            kind.name(),
-            target.name()
-        )),
+        (kind, target) => Err(format!("engine `{}` does not run on target `{}` in this process", kind.name(), target.name())),
     }
 }
 
-/// The Linux ISA under qemu-user that runs conformance data for `kind` on `target`, if any.
-#[cfg(feature = "cranelift")]
-fn cross(kind: EngineKind, target: Target) -> Option<cross_linux::Cross> {
-    match (kind, target) {
-        (EngineKind::Aot, Target::X86_64) => Some(cross_linux::X86_64),
-        (EngineKind::Aot, Target::Aarch64) => Some(cross_linux::AARCH64),
-        (EngineKind::Aot, Target::Riscv64gc) => Some(cross_linux::RISCV64),
-        _ => None,
+/// Where an engine's code runs for a `--target`.
+pub enum Place {
+    /// In this process ([`engine`]).
+    Host,
+    /// On a bare-metal SoC under qemu, through the harness.
+    Soc(&'static Soc),
+    /// On a Linux ISA under qemu-user, through the harness.
+    #[cfg(feature = "cranelift")]
+    Cross(&'static cross_linux::Cross),
+}
+
+impl Place {
+    /// The harness that runs programs there; `None` in this process.
+    pub fn harness(&self, placement: Option<bare_metal::Placement>) -> Option<Box<dyn harness::Harness>> {
+        match *self {
+            Place::Host => None,
+            Place::Soc(soc) => Some(Box::new(soc.placed(placement.unwrap_or_else(|| soc.flash())))),
+            #[cfg(feature = "cranelift")]
+            Place::Cross(cross) => Some(Box::new(cross)),
+        }
     }
+}
+
+/// An engine and a target that do not go together: a usage error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoSuchPair {
+    pub kind: EngineKind,
+    pub target: Target,
+}
+
+impl std::fmt::Display for NoSuchPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let there: Vec<&str> = engines_on(self.target).iter().map(|e| e.name()).collect();
+        write!(f, "engine `{}` does not run on target `{}` (there: {})", self.kind.name(), self.target.name(), there.join(", "))
+    }
+}
+
+impl std::error::Error for NoSuchPair {}
+
+/// The engines that run on `target`, its default first.
+pub fn engines_on(target: Target) -> &'static [EngineKind] {
+    match target {
+        Target::Host => {
+            const HOST_DEFAULT_FIRST: &[EngineKind] = &[
+                EngineKind::Interp,
+                EngineKind::Reference,
+                #[cfg(feature = "cranelift")]
+                EngineKind::Jit,
+                #[cfg(feature = "cranelift")]
+                EngineKind::Aot,
+                EngineKind::C,
+            ];
+            HOST_DEFAULT_FIRST
+        }
+        #[cfg(feature = "cranelift")]
+        Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => &[EngineKind::Aot],
+        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => &[EngineKind::C],
+    }
+}
+
+/// Where `kind` runs on `target`: every engine on the host, `c` on the SoCs, `aot` on
+/// the other Linux ISAs.
+pub fn place(kind: EngineKind, target: Target) -> Result<Place, NoSuchPair> {
+    if !engines_on(target).contains(&kind) {
+        return Err(NoSuchPair { kind, target });
+    }
+    Ok(match target {
+        Target::Host => Place::Host,
+        #[cfg(feature = "cranelift")]
+        Target::X86_64 => Place::Cross(&cross_linux::X86_64),
+        #[cfg(feature = "cranelift")]
+        Target::Aarch64 => Place::Cross(&cross_linux::AARCH64),
+        #[cfg(feature = "cranelift")]
+        Target::Riscv64gc => Place::Cross(&cross_linux::RISCV64),
+        Target::Esp32c3 => Place::Soc(&socs::ESP32C3),
+        Target::Rp2040 => Place::Soc(&socs::RP2040),
+        Target::Esp8266 => Place::Soc(&socs::ESP8266),
+    })
 }
 
 /// The SoC a `--target` names, if it is a bare-metal one.
@@ -138,7 +213,9 @@ pub fn soc(target: Target) -> Option<&'static Soc> {
         Target::Esp32c3 => Some(&socs::ESP32C3),
         Target::Rp2040 => Some(&socs::RP2040),
         Target::Esp8266 => Some(&socs::ESP8266),
-        Target::Host | Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,
+        Target::Host => None,
+        #[cfg(feature = "cranelift")]
+        Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,
     }
 }
 
@@ -149,14 +226,12 @@ pub fn run_conformance(kind: EngineKind, target: Target, apps: &[AppHelper], pro
     if !apps.is_empty() && target != Target::Host {
         return Execution::Unavailable(format!("the {} harness has no application helpers (--app-helper runs on --target host)", target.name()));
     }
-    if kind == EngineKind::C {
-        if let Some(soc) = soc(target) {
-            return soc.run_conformance(program, mem);
-        }
-    }
-    #[cfg(feature = "cranelift")]
-    if let Some(cross) = cross(kind, target) {
-        return cross_linux::run_conformance(cross, program, mem);
+    let place = match place(kind, target) {
+        Ok(p) => p,
+        Err(e) => return Execution::Unavailable(e.to_string()),
+    };
+    if let Some(harness) = place.harness(None) {
+        return harness::run_conformance(harness.as_ref(), program, mem);
     }
     let engine = match engine(kind, target) {
         Ok(e) => e,

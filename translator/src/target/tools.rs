@@ -1,7 +1,6 @@
-//! Scratch folders and the external tools (compilers, linkers, qemu) targets run.
+//! The external tools (compilers, linkers, qemu) targets run, and how they fail.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 /// Why a target could not build or run a program: never a container's result.
@@ -35,23 +34,36 @@ impl ToolError {
     }
 }
 
-/// A fresh scratch directory.
-pub fn scratch() -> Result<PathBuf, ToolError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("fc-aot-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).map_err(|e| ToolError::Failed(format!("{}: {e}", dir.display())))?;
-    Ok(dir)
-}
-
 /// Writes a file the target builds from.
 pub fn write(path: &std::path::Path, bytes: impl AsRef<[u8]>) -> Result<(), ToolError> {
     std::fs::write(path, bytes).map_err(|e| ToolError::Failed(format!("{}: {e}", path.display())))
 }
 
+/// Makes the tool `cmd` starts end with this process: the kernel sends it SIGTERM when
+/// the thread that started it goes away, so an interrupted or killed fc-aot leaves no
+/// qemu running on (with `--budget off` it would run for ever). SIGTERM, not SIGKILL:
+/// gcc then removes its own temporary files, and qemu ends as its guest does.
+pub fn tied_to_this_process(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure runs in the child between fork and exec; prctl, getppid and
+    // _exit are async-signal-safe and touch no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            // The parent died before the request took effect: no one is left to tie to.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Starts a tool and waits for it; a tool that cannot be started is unavailable.
 pub fn output(cmd: &mut Command) -> Result<Output, ToolError> {
-    cmd.output().map_err(|e| {
+    tied_to_this_process(cmd).output().map_err(|e| {
         let program = cmd.get_program().to_string_lossy().into_owned();
         if e.kind() == std::io::ErrorKind::NotFound {
             ToolError::Unavailable(format!("`{program}` is not installed"))

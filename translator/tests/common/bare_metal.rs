@@ -7,7 +7,11 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::process::Command;
 
-use fc_aot::target::bare_metal::{prog_c, Placement, Run};
+use fc_aot::helpers::HelperSet;
+use fc_aot::target::bare_metal::{prog_c, Placement};
+use fc_aot::target::harness::{HarnessError, Request};
+use fc_aot::target::{Line, Run};
+use fc_runtime::helpers::Profile;
 use fc_aot::conformance::{run_dir, Executor, Summary, Verdict};
 use fc_aot::target::{EngineKind, Target};
 use fc_runtime::format::{Container, LayoutChoice};
@@ -33,6 +37,14 @@ impl Soc {
     }
     pub fn ram(&self) -> Placement {
         self.soc.placements[1]
+    }
+
+    /// `runs` runs of `container` on the SoC from `placement`, the way `fc-aot run` asks
+    /// (profile sming, 512-byte frames).
+    pub fn run_container(&self, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+        let helpers = HelperSet::profile(Profile::Sming);
+        let request = Request { ctx, budget, runs, frame: 512, function: None, helpers: &helpers, timeout: None };
+        self.soc.run_container(container, &request, placement)
     }
 
     /// The whole conformance suite through `run_dir`: 312 passed, callx.data skipped.
@@ -94,20 +106,20 @@ impl Soc {
             let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
             // Two runs in one process: data, bss and the stores carry over, as on a loaded VM.
             let want = reference(bin, &ctx, budget, 2);
-            let got = self.soc.run_container(&container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = self.run_container(&container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(got, want, "{name}: {soc} (left) against the reference (right)");
             // One budget too small where the sample loops: the same error at the same slot
             // (translated code in RAM this time).
             if budget > 200 {
                 let want = reference(bin, &ctx, budget / 8, 1);
                 assert_ne!(want[0].error, 0, "{name}: budget {} should not be enough", budget / 8);
-                let got = self.soc.run_container(&container, &ctx, Some(budget / 8), 1, self.ram()).unwrap_or_else(|e| panic!("{name}: {e}"));
+                let got = self.run_container(&container, &ctx, Some(budget / 8), 1, self.ram()).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(got, want, "{name} with budget {}: {soc} (left) against the reference (right)", budget / 8);
             }
             checked.push(format!(
                 "{name} (r0 {:?}, {} printf lines, {} store entries)",
                 got[1].r0,
-                got[1].printf.len(),
+                got[1].printf().count(),
                 got[1].globals.len() + got[1].locals.len()
             ));
         }
@@ -124,8 +136,8 @@ impl Soc {
     pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(Placement, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
         let bins = self.built();
         let container = Container::parse(&bins["crc32"], LayoutChoice::Auto).unwrap();
-        let program = fc_aot::helpers::HelperSet::profile(fc_runtime::helpers::Profile::Sming).verify(&container).unwrap();
-        let source = prog_c(&program, container.data, container.header.bss_len as usize, container.rodata);
+        let program = HelperSet::profile(Profile::Sming).verify(&container).unwrap();
+        let source = prog_c(&program, program.entries()[0], container.data, container.header.bss_len as usize, container.rodata);
         let ctx: String = (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect();
         for (placement, range) in placements {
             let dir = std::env::temp_dir().join(format!("fc-aot-{}-placement-{}-{}", self.soc.name, std::process::id(), placement.name));
@@ -185,7 +197,7 @@ impl Soc {
             let dir = std::env::temp_dir().join(format!("fc-aot-{}-budget-{name}-{}", self.soc.name, std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
-            let exe = self.soc.link(&prog_c(&verified, &[], 0, &[]), &dir, self.flash()).unwrap();
+            let exe = self.soc.link(&prog_c(&verified, verified.entries()[0], &[], 0, &[]), &dir, self.flash()).unwrap();
             (dir, exe)
         };
         let (dir, endless) = link("mov %r0, 0\nL: ja L\nexit", "endless");
@@ -218,13 +230,13 @@ impl Soc {
         let ctx: Vec<u8> = (0..32 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
         for budget in [0, 2, 3, 29, 30, 32, 33] {
             let want = reference(&bin, &ctx, budget, 1);
-            let got = self.soc.run_container(&container, &ctx, Some(budget), 1, self.flash()).unwrap();
+            let got = self.run_container(&container, &ctx, Some(budget), 1, self.flash()).unwrap();
             assert_eq!(got, want, "budget {budget}: {} (left) against the reference (right)", self.soc.name);
             let stopped = if budget < 33 { Some(-8) } else { None };
             assert_eq!(want[0].error_pc.map(|_| want[0].error), stopped, "budget {budget}");
         }
-        let got = self.soc.run_container(&container, &ctx, None, 1, self.flash()).unwrap();
-        assert_eq!((got[0].r0, got[0].printf.len()), (Some(10), 1), "-boff charges nothing");
+        let got = self.run_container(&container, &ctx, None, 1, self.flash()).unwrap();
+        assert_eq!((got[0].r0, got[0].printf().count()), (Some(10), 1), "-boff charges nothing");
     }
 }
 
@@ -266,12 +278,12 @@ pub fn built(soc: &str) -> BTreeMap<String, Vec<u8>> {
 /// The reference interpreter (profile sming, 512-byte frames): `runs` runs on one VM.
 pub fn reference(bin: &[u8], ctx: &[u8], budget: u32, runs: u32) -> Vec<Run> {
     let stores = StoreContext::new();
-    let lines = std::cell::RefCell::new(Vec::<String>::new());
+    let lines = std::cell::RefCell::new(Vec::<Line>::new());
     let mut vm = VirtualMachine::new(&stores);
     vm.set_engine(fc_aot::target::engine(EngineKind::Reference, Target::Host).unwrap());
     vm.environment().set_output(|line: &[u8]| {
         let text = String::from_utf8_lossy(line);
-        lines.borrow_mut().push(text.strip_suffix('\n').unwrap_or(&text).to_string());
+        lines.borrow_mut().push(Line::Printf(text.strip_suffix('\n').unwrap_or(&text).to_string()));
     });
     assert!(vm.load(bin, 512), "{:?}", vm.load_error());
     vm.set_budget(Some(budget));
@@ -284,7 +296,7 @@ pub fn reference(bin: &[u8], ctx: &[u8], budget: u32, runs: u32) -> Vec<Run> {
             r0: (error == 0).then_some(r0),
             error,
             error_pc: (error != 0).then(|| vm.last_error_pc()),
-            printf: std::mem::take(&mut *lines.borrow_mut()),
+            lines: std::mem::take(&mut *lines.borrow_mut()),
             ctx: c,
             data: vm.data().to_vec(),
             globals: vm.globals().entries().to_vec(),

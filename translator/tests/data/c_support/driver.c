@@ -184,7 +184,9 @@ int main(int argc, char **argv) {
             if (error != fc_support_last_error(&vm[v])) return fail("last_error differs from the result", NULL);
             if (output.failed) return fail("out of memory", NULL);
             const char *error_name = error == FC_OK ? NULL : fc_support_error_name(error);
-            fc_report_run(r0, error_name, fc_support_last_error_pc(&vm[v]), &output, ctx, ctx_len);
+            size_t data_len;
+            const uint8_t *data = fc_support_data(&vm[v], &data_len);
+            fc_report_run(r0, error_name, fc_support_last_error_pc(&vm[v]), &output, ctx, ctx_len, data, data_len);
             print_store(&stores, "global", FC_STORE_GLOBAL);
             print_store(&stores, "local", fc_support_local_owner(&vm[v]));
         }
@@ -210,5 +212,5 @@ int main(int argc, char **argv) {
         free(stk[v]);
     }
     free(ctx);
-    return error == FC_OK ? 0 : 2;
+    return error == FC_OK ? 0 : 3; /* fc-aot run's status for a run that stopped with an error */
 }
