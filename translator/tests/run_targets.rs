@@ -102,7 +102,8 @@ fn what_a_target_cannot_run_exits_4_saying_why() {
     let tmp = TempDir::new("run-targets-refused");
     let src = tmp.join("src");
     std::fs::create_dir_all(&src).unwrap();
-    let app = "#include <fc_helpers.h>\nFC_APP_HELPER(uint64_t, relay, 0x100, uint64_t a);\nint app(void *ctx) { (void)ctx; return (int)relay(3); }\n";
+    let app = "#include <fc_helpers.h>\nFC_APP_HELPER(uint64_t, relay, 0x100, uint64_t a);\n\
+               int app(void *ctx) { (void)ctx; return (int)relay(3); }\nint plain(void *ctx) { (void)ctx; return 7; }\n";
     std::fs::write(src.join("app.c"), app).unwrap();
     std::fs::write(src.join("endless.c"), "int endless(void *ctx) { (void)ctx; volatile int x = 0; for (;;) x++; }\n").unwrap();
     build(&src, &tmp.join("out"), &[]);
@@ -114,6 +115,9 @@ fn what_a_target_cannot_run_exits_4_saying_why() {
     let o = fc_aot(&["run", app, "--app-helper", "0x100:1=echo", "--target", "esp32c3"]);
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(stderr(&o), format!("fc-aot: {app}: the esp32c3 harness has no helper 0x100 (app_helper): run it on --target host\n"));
+    // A function that does not reach the call runs there.
+    let text = same_as_the_reference(Path::new(app), &["--app-helper", "0x100:1=echo", "--function", "plain"], "esp32c3");
+    assert!(text.starts_with("r0: 7 (0x7)\n"), "{text}");
     // More stack than the harness holds.
     let o = fc_aot(&["run", endless, "--stack", "32768", "--target", "aarch64"]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));

@@ -99,7 +99,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let args = RunArgs { file, function, ctx, budget, stack, runs, json, engine, helpers, layout };
-    match (place.harness(None), timeout) {
+    match (place.harness(), timeout) {
         (Some(harness), timeout) => run_on(harness.as_ref(), args, timeout),
         (None, None) => run_here(args, target),
         (None, Some(limit)) => run_with_timeout(args, target, limit),

@@ -150,8 +150,8 @@ fn app_helper_called(program: &VerifiedProgram, function: usize) -> Option<u32> 
             continue;
         }
         todo.extend(&program.functions()[f].callees);
-        let called = program.body(f).iter().filter_map(|i| if let Instr::CallHelper { id } = i.instr() { Some(id) } else { None });
-        if let Some(id) = called.into_iter().find(|&id| id >= FIRST_APP_HELPER) {
+        let mut called = program.body(f).iter().filter_map(|i| if let Instr::CallHelper { id } = i.instr() { Some(id) } else { None });
+        if let Some(id) = called.find(|&id| id >= FIRST_APP_HELPER) {
             return Some(id);
         }
     }

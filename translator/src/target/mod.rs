@@ -139,11 +139,12 @@ pub enum Place {
 }
 
 impl Place {
-    /// The harness that runs programs there; `None` in this process.
-    pub fn harness(&self, placement: Option<bare_metal::Placement>) -> Option<Box<dyn harness::Harness>> {
+    /// The harness that runs programs there (a SoC's translated code in flash); `None`
+    /// in this process.
+    pub fn harness(&self) -> Option<Box<dyn harness::Harness>> {
         match *self {
             Place::Host => None,
-            Place::Soc(soc) => Some(Box::new(soc.placed(placement.unwrap_or_else(|| soc.flash())))),
+            Place::Soc(soc) => Some(Box::new(soc.placed(soc.flash()))),
             #[cfg(feature = "cranelift")]
             Place::Cross(cross) => Some(Box::new(cross)),
         }
@@ -230,7 +231,7 @@ pub fn run_conformance(kind: EngineKind, target: Target, apps: &[AppHelper], pro
         Ok(p) => p,
         Err(e) => return Execution::Unavailable(e.to_string()),
     };
-    if let Some(harness) = place.harness(None) {
+    if let Some(harness) = place.harness() {
         return harness::run_conformance(harness.as_ref(), program, mem);
     }
     let engine = match engine(kind, target) {
