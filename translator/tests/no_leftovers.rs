@@ -99,12 +99,8 @@ fn processes_naming(dir: &Path) -> Vec<String> {
 fn errors_timeouts_and_signals_leave_the_temp_folder_empty() {
     let dir = TempDir::new("leftovers-paths");
     let folders = Folders::new(&dir);
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("endless.c"), "int endless(void *ctx) { (void)ctx; volatile int x = 0; for (;;) x++; }\n").unwrap();
-    build(&src, &dir.join("out"), &[]);
-    let endless = dir.join("out/endless.bin");
-    let endless = endless.to_str().unwrap();
+    let endless = build_sources(&dir, &[("endless.c", ENDLESS_C)]);
+    let endless = endless.as_str();
 
     // Linked, then refused by the harness (more stack than it holds): exit status 4.
     let o = folders.command(&["run", endless, "--stack", "32768", "--target", "esp32c3"]).output().unwrap();

@@ -20,11 +20,7 @@ int runs(unsigned *ctx) {
 "#;
 
 fn built(tmp: &TempDir) -> String {
-    let src = tmp.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("runs.c"), RUNS).unwrap();
-    build(&src, &tmp.join("out"), &[]);
-    tmp.join("out/runs.bin").to_str().unwrap().to_string()
+    build_sources(tmp, &[("runs.c", RUNS)])
 }
 
 #[test]

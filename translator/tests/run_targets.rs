@@ -100,15 +100,11 @@ fn function_stack_budget_profile_and_json_work_on_a_target() {
 #[test]
 fn what_a_target_cannot_run_exits_4_saying_why() {
     let tmp = TempDir::new("run-targets-refused");
-    let src = tmp.join("src");
-    std::fs::create_dir_all(&src).unwrap();
     let app = "#include <fc_helpers.h>\nFC_APP_HELPER(uint64_t, relay, 0x100, uint64_t a);\n\
                int app(void *ctx) { (void)ctx; return (int)relay(3); }\nint plain(void *ctx) { (void)ctx; return 7; }\n";
-    std::fs::write(src.join("app.c"), app).unwrap();
-    std::fs::write(src.join("endless.c"), "int endless(void *ctx) { (void)ctx; volatile int x = 0; for (;;) x++; }\n").unwrap();
-    build(&src, &tmp.join("out"), &[]);
-    let (app, endless) = (tmp.join("out/app.bin"), tmp.join("out/endless.bin"));
-    let (app, endless) = (app.to_str().unwrap(), endless.to_str().unwrap());
+    let app = build_sources(&tmp, &[("app.c", app), ("endless.c", ENDLESS_C)]);
+    let endless = tmp.join("out/endless.bin");
+    let (app, endless) = (app.as_str(), endless.to_str().unwrap());
 
     // An application helper: the host runs it, the harness has none.
     assert_success(&fc_aot(&["run", app, "--app-helper", "0x100:1=echo"]), "on the host");

@@ -129,6 +129,22 @@ pub fn build(src: &Path, out: &Path, extra: &[&str]) -> String {
     stdout(&o)
 }
 
+/// Writes each (file name, source) into `tmp/src` and builds them into `tmp/out`;
+/// returns `tmp/out/NAME.bin` of the first as a string (for `fc-aot` arguments).
+pub fn build_sources(tmp: &TempDir, sources: &[(&str, &str)]) -> String {
+    let src = tmp.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, text) in sources {
+        std::fs::write(src.join(name), text).unwrap();
+    }
+    build(&src, &tmp.join("out"), &[]);
+    let stem = Path::new(sources[0].0).file_stem().unwrap().to_string_lossy().into_owned();
+    tmp.join(format!("out/{stem}.bin")).to_str().unwrap().to_string()
+}
+
+/// A container that loops for ever (for `--budget off`, `--timeout` and signals).
+pub const ENDLESS_C: &str = "int endless(void *ctx) { (void)ctx; volatile int x = 0; for (;;) x++; }\n";
+
 /// Container names (source stems) of a folder, sorted.
 pub fn container_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
