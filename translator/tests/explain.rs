@@ -85,3 +85,24 @@ fn the_error_names_the_source_line() {
         format!("ILLEGAL_MEM at insn {store} (oob.c:5): write of 4 bytes at 0x40000014, context is 20 bytes")
     );
 }
+
+/// The case end to end: a C container built by `fc-aot build` writes past its
+/// context; `fc-aot run` names the source line, the access and the region, on every
+/// engine and on an emulated SoC, and exits 3.
+#[test]
+fn run_explains_an_out_of_bounds_write_from_c_on_every_engine() {
+    let tmp = TempDir::new("explain-run");
+    let src = tmp.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("oob.c"), "int oob(unsigned *ctx) {\n  unsigned x = ctx[0];\n  ctx[100] = x;\n  return 0;\n}\n").unwrap();
+    build(&src, &tmp.join("out"), &[]);
+    let bin = tmp.join("out/oob.bin");
+    let want = "error: ILLEGAL_MEM at insn 1 (oob.c:3): write of 4 bytes at 0x40000190, context is 20 bytes\n";
+    let mut pairs: Vec<(&str, &str)> = fc_aot::target::EngineKind::ALL.iter().map(|e| (e.name(), "host")).collect();
+    pairs.push(("c", "esp32c3"));
+    for (engine, target) in pairs {
+        let o = fc_aot(&["run", bin.to_str().unwrap(), "--ctx", &"00".repeat(20), "--engine", engine, "--target", target]);
+        assert_eq!(o.status.code(), Some(3), "{engine}/{target}: {}", stderr(&o));
+        assert!(stdout(&o).contains(want), "{engine}/{target}:\n{}", stdout(&o));
+    }
+}

@@ -12,6 +12,8 @@ use fc_runtime::vm::{LoadError, DEFAULT_STACK_SIZE};
 use fc_runtime::{error_string, VirtualMachine};
 
 use super::common::*;
+use super::explain::{describe_error, Replay};
+use crate::container::lines::{insn_label, LineTable};
 use crate::helpers::HelperSet;
 use crate::target::harness::{self, Harness, HarnessError, Request};
 use crate::target::tools::ToolError;
@@ -52,7 +54,8 @@ pub struct Args {
     pub runs: u32,
     /// Print each run as one JSON object on a line of its own: run (from 1), r0 (unsigned),
     /// r0_signed, error (`OK` or the name), error_code, error_insn (null without error),
-    /// printf (the lines), app_helper_log (lines of `log` behaviours), ctx and data (hex),
+    /// error_line (what the text's `error:` says: source line, access), printf (the
+    /// lines), app_helper_log (lines of `log` behaviours), ctx and data (hex),
     /// global_store and local_store ([key, value] pairs, keys ascending).
     #[arg(long)]
     pub json: bool,
@@ -192,8 +195,33 @@ fn run_and_report(args: &RunArgs, run: impl FnOnce(&Container) -> Result<Vec<Run
         Err(e) => return fail(e),
     };
     match run(&container) {
-        Ok(runs) => report(&runs, args.json),
+        Ok(runs) => {
+            let lines = LineTable::read_beside(&args.file, container.text);
+            let errors: Vec<String> = runs.iter().enumerate().map(|(i, run)| error_text(args, &container, lines.as_ref(), i, run)).collect();
+            report(&runs, &errors, args.json)
+        }
         Err(code) => code,
+    }
+}
+
+/// What follows `error: ` for run `index`: `OK`, or the error with its source line and,
+/// for the first run, what the reference interpreter's replay says it touched (later
+/// runs start from state the replay does not have, so they get the source line only).
+fn error_text(args: &RunArgs, container: &Container, lines: Option<&LineTable>, index: usize, run: &Run) -> String {
+    match run.error_pc {
+        None => "OK".to_string(),
+        Some(pc) if index == 0 => {
+            let replay = Replay {
+                container,
+                function: args.function.as_deref(),
+                ctx: &args.ctx,
+                budget: args.budget,
+                stack: args.stack,
+                helpers: &args.helpers,
+            };
+            describe_error(&replay, lines, run.error, pc)
+        }
+        Some(pc) => format!("{} at {}", error_string(run.error), insn_label(lines, pc)),
     }
 }
 
@@ -288,22 +316,15 @@ fn r0_line(r0: u64) -> String {
     }
 }
 
-/// The one error line of a run: `error: OK` or `error: NAME at insn N`.
-fn error_line(run: &Run) -> String {
-    match run.error_pc {
-        None => "error: OK".to_string(),
-        Some(pc) => format!("error: {} at insn {pc}", error_string(run.error)),
-    }
-}
-
 fn join_entries(entries: &[(u32, u32)]) -> String {
     entries.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
 }
 
-/// One run's report as text (the format of targets/common/fc_run_report.h).
-fn print_text(run: &Run) {
+/// One run's report as text (the format of targets/common/fc_run_report.h, which has no
+/// source lines), `error` being what follows `error: `.
+fn print_text(run: &Run, error: &str) {
     println!("{}", r0_line(r0(run)));
-    println!("{}", error_line(run));
+    println!("error: {error}");
     for line in &run.lines {
         match line {
             Line::Printf(text) => println!("printf: {text}"),
@@ -321,7 +342,7 @@ fn print_text(run: &Run) {
 }
 
 /// One run's report as one JSON object (`--json`'s help lists the fields).
-fn json(number: usize, run: &Run) -> serde_json::Value {
+fn json(number: usize, run: &Run, error_line: &str) -> serde_json::Value {
     let r0 = r0(run);
     let logs = run.lines.iter().filter_map(|l| match l {
         Line::AppHelper(text) => Some(text.as_str()),
@@ -334,6 +355,7 @@ fn json(number: usize, run: &Run) -> serde_json::Value {
         "error": error_string(run.error).to_string(),
         "error_code": run.error,
         "error_insn": run.error_pc,
+        "error_line": error_line,
         "printf": run.printf().collect::<Vec<_>>(),
         "app_helper_log": logs.collect::<Vec<_>>(),
         "ctx": hex::encode(&run.ctx),
@@ -345,15 +367,15 @@ fn json(number: usize, run: &Run) -> serde_json::Value {
 
 /// Prints every run (`run I:` before each when there are several); exit status 3 when
 /// any stopped with an error.
-fn report(runs: &[Run], as_json: bool) -> ExitCode {
-    for (i, run) in runs.iter().enumerate() {
+fn report(runs: &[Run], errors: &[String], as_json: bool) -> ExitCode {
+    for (i, (run, error)) in runs.iter().zip(errors).enumerate() {
         if as_json {
-            println!("{}", json(i + 1, run));
+            println!("{}", json(i + 1, run, error));
         } else {
             if runs.len() > 1 {
                 println!("run {}:", i + 1);
             }
-            print_text(run);
+            print_text(run, error);
         }
     }
     if runs.iter().all(|r| r.error_pc.is_none()) {
