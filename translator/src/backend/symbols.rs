@@ -200,8 +200,10 @@ mod tests {
         }
         assert_eq!(Symbols::new("env").entry("helper_fn"), "fc_env__helper_5Ffn");
         assert_eq!(Symbols::new("native").container_part(), "_native");
-        assert_eq!(Symbols::new("vm").entry("new"), "fc_vm__new");
-        assert_eq!(Symbols::new("vm").entry("run"), "fc_vm_run");
+        // Container `vm`'s data would be `fc_vm_data`, the C API's function: the part is escaped.
+        assert_eq!(Symbols::new("vm").entry("new"), "fc__vm_new");
+        assert_eq!(Symbols::new("vm").entry("run"), "fc__vm_run");
+        assert_eq!(Symbols::new("env").entry("run"), "fc_env_run");
         // `build`'s glue calls container `main`'s bytes `fc_container_main`.
         assert_eq!(Symbols::new("container").entry("main"), "fc__container_main");
     }
