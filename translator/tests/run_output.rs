@@ -66,7 +66,7 @@ fn json_has_the_same_facts_one_object_per_run() {
     let runs: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     assert_eq!(runs.len(), 2, "{}", stdout(&o));
     let first = serde_json::json!({
-        "run": 1, "r0": 1, "r0_signed": 1, "error": "OK", "error_code": 0, "error_insn": null,
+        "run": 1, "r0": 1, "r0_signed": 1, "error": "OK", "error_code": 0, "error_insn": null, "error_line": "OK",
         "printf": [], "app_helper_log": [], "ctx": "0a000000", "data": "0100000000000000",
         "global_store": [[1, 1]], "local_store": [],
     });

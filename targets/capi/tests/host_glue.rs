@@ -80,9 +80,21 @@ fn calls_builtin(c: &Container, builtin: Builtin) -> bool {
     })
 }
 
+/// `fc-aot run`'s report without what only the command line adds to its error line (the
+/// source line and the replay's explanation after `at insn N`), which the C report lacks.
+fn error_lines_cut(stdout: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stdout);
+    let cut = |line: &str| match line.strip_prefix("error: ").and_then(|rest| rest.split_once(" at insn ")) {
+        Some((code, rest)) => format!("error: {code} at insn {}", rest.split([' ', ':']).next().unwrap_or(rest)),
+        None => line.to_string(),
+    };
+    text.split_inclusive('\n').map(|l| cut(l.trim_end_matches('\n')) + if l.ends_with('\n') { "\n" } else { "" }).collect::<String>().into_bytes()
+}
+
 /// One comparison: `fc-aot run` and the native program on the same arguments.
 fn compare(fc_aot: &Path, exe: &Path, bin: &Path, args: &[&str], what: &str) -> (i32, String) {
-    let interp = output(Command::new(fc_aot).arg("run").arg(bin).args(args));
+    let mut interp = output(Command::new(fc_aot).arg("run").arg(bin).args(args));
+    interp.stdout = error_lines_cut(&interp.stdout);
     let native = output(Command::new(exe).arg(bin).args(args));
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     assert_eq!(
