@@ -5,6 +5,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
+use crate::fallible;
 use crate::helpers::{work_units, Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
 use crate::memory::{Access, HelperMemory};
 use crate::stores::{Owner, StoreContext};
@@ -48,49 +49,42 @@ impl<'a> Environment<'a> {
     pub fn local_owner(&self) -> Owner {
         self.local
     }
-    /// Where printf output goes, one line (with its newline) at a time.
-    pub fn set_output(&mut self, sink: impl FnMut(&[u8]) + 'a) {
-        self.sink = Some(Box::new(sink));
+    /// Where printf output goes, one line (with its newline) at a time. False (and the
+    /// sink as it was) when there is no memory for it.
+    pub fn set_output(&mut self, sink: impl FnMut(&[u8]) + 'a) -> bool {
+        match fallible::boxed(sink) {
+            Ok(sink) => self.sink = Some(sink),
+            Err(_) => return false,
+        }
+        true
     }
-    /// The clock `bpf_now_ms` reads; without one it returns 0.
-    pub fn set_clock(&mut self, clock: impl Fn() -> u32 + 'a) {
-        self.clock = Some(Box::new(clock));
+    /// The clock `bpf_now_ms` reads; without one it returns 0. False when there is no memory for it.
+    pub fn set_clock(&mut self, clock: impl Fn() -> u32 + 'a) -> bool {
+        match fallible::boxed(clock) {
+            Ok(clock) => self.clock = Some(clock),
+            Err(_) => return false,
+        }
+        true
     }
     /// Registers (or replaces) application helper `id` (>= 0x100) reading `arity` arguments.
-    /// Returns false for an id below 0x100.
+    /// Returns false for an id below 0x100, or when there is no memory for the helper.
     pub fn register(&mut self, id: u32, arity: u8, helper: impl FnMut([u64; 5], &mut HelperMemory) -> u64 + 'a) -> bool {
         if id < FIRST_APP_HELPER {
             return false;
         }
+        let Ok(helper) = fallible::boxed(helper) else { return false };
         self.apps.retain(|(i, _, _)| *i != id);
-        self.apps.push((id, arity.min(5), Box::new(helper)));
-        true
+        fallible::push(&mut self.apps, (id, arity.min(5), helper)).is_ok()
     }
     /// Delivers printf output that did not end in a newline (called when a run ends).
     pub fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            let line = core::mem::take(&mut self.pending);
-            if let Some(sink) = self.sink.as_mut() {
-                sink(&line);
-            }
-        }
-    }
-
-    fn emit(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.pending.push(b);
-            if b == b'\n' {
-                self.flush();
-            }
-        }
+        Printer { pending: &mut self.pending, sink: &mut self.sink, printed: 0 }.flush();
     }
 
     fn printf(&mut self, args: [u64; 5], memory: &HelperMemory) -> u64 {
-        match format(args, memory) {
-            Some(out) => {
-                self.emit(&out);
-                out.len() as u64
-            }
+        let mut printer = Printer { pending: &mut self.pending, sink: &mut self.sink, printed: 0 };
+        match render(args, memory, &mut printer) {
+            Some(()) => printer.printed,
             None => FAIL,
         }
     }
@@ -149,12 +143,44 @@ trait Output {
     fn extend_from_slice(&mut self, bytes: &[u8]);
 }
 
-impl Output for Vec<u8> {
+/// printf output on its way to the sink: each line is delivered at its newline. A run
+/// allocates only the line buffer; when even that cannot grow, the line is delivered in
+/// pieces rather than lost.
+struct Printer<'e, 'a> {
+    pending: &'e mut Vec<u8>,
+    sink: &'e mut Option<Sink<'a>>,
+    printed: u64,
+}
+
+impl Printer<'_, '_> {
+    fn deliver(&mut self, bytes: &[u8]) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink(bytes);
+        }
+    }
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let line = core::mem::take(self.pending);
+            self.deliver(&line);
+            // The buffer is kept for the next line.
+            *self.pending = line;
+            self.pending.clear();
+        }
+    }
+}
+
+impl Output for Printer<'_, '_> {
     fn push(&mut self, byte: u8) {
-        Vec::push(self, byte)
+        self.printed += 1;
+        if fallible::push(self.pending, byte).is_err() {
+            self.flush();
+            self.deliver(&[byte]);
+        } else if byte == b'\n' {
+            self.flush();
+        }
     }
     fn extend_from_slice(&mut self, bytes: &[u8]) {
-        Vec::extend_from_slice(self, bytes)
+        bytes.iter().for_each(|&b| self.push(b));
     }
 }
 
@@ -168,13 +194,6 @@ impl Output for Count {
     fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.0 += bytes.len() as u64;
     }
-}
-
-/// Renders a printf call; `None` when the format or a `%s` argument is not readable.
-fn format(args: [u64; 5], memory: &HelperMemory) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    render(args, memory, &mut out)?;
-    Some(out)
 }
 
 /// The bytes a printf call prints (0 when it fails and prints nothing).
@@ -236,7 +255,8 @@ fn render(args: [u64; 5], memory: &HelperMemory, out: &mut impl Output) -> Optio
             if !pass {
                 continue;
             }
-            let mut text = alloc::string::String::new();
+            // 24 bytes hold the longest rendering, i64::MIN's 20.
+            let mut text = heapless::String::<24>::new();
             let _ = match (conv, longs) {
                 (Some(b'd' | b'i'), 0) => write!(text, "{}", v as i32),
                 (Some(b'd' | b'i'), _) => write!(text, "{}", v as i64),
@@ -310,7 +330,17 @@ mod tests {
         rodata.extend_from_slice(b"\0str\0");
         let mut m = MemoryMap::default();
         m.map_readonly(Slot::Rodata, &rodata).unwrap();
-        format([0x1000_0000, args[0], args[1], args[2], args[3]], &m.helper_view())
+        let mut out = Vec::new();
+        render([0x1000_0000, args[0], args[1], args[2], args[3]], &m.helper_view(), &mut out).map(|()| out)
+    }
+
+    impl Output for Vec<u8> {
+        fn push(&mut self, byte: u8) {
+            Vec::push(self, byte)
+        }
+        fn extend_from_slice(&mut self, bytes: &[u8]) {
+            Vec::extend_from_slice(self, bytes)
+        }
     }
 
     #[test]

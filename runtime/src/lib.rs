@@ -10,6 +10,8 @@ extern crate std;
 #[cfg(feature = "alloc")]
 pub mod env;
 pub mod error;
+#[cfg(feature = "alloc")]
+pub mod fallible;
 pub mod format;
 pub mod helpers;
 pub mod insn;

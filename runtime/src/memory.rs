@@ -69,6 +69,8 @@ pub enum MapError {
     TooLarge,
     /// All extra slots (5..=15) are taken.
     NoFreeSlot,
+    /// The VM could not allocate its entry for the region.
+    NoMemory,
 }
 
 /// The regions a container sees during one run. Borrows every region for `'a`,

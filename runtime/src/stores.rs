@@ -39,11 +39,12 @@ struct Entry {
 
 const FREE: Entry = Entry { owner: None, key: 0, value: 0 };
 
-/// Called around every pool access, for firmware that runs VMs from interrupts or on two cores.
+/// Called around every pool access, for firmware that runs VMs from interrupts or on two
+/// cores. C functions, so that firmware hands its critical section to the C API as it is.
 #[derive(Clone, Copy, Debug)]
 pub struct LockHook {
-    pub lock: fn(),
-    pub unlock: fn(),
+    pub lock: extern "C" fn(),
+    pub unlock: extern "C" fn(),
 }
 
 /// The pool and its lock hook. Firmware keeps one; tests make one each.
@@ -69,10 +70,15 @@ impl StoreContext {
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut [Entry; STORE_NUM_VALUES]) -> R) -> R {
+        self.under_lock(|| f(&mut self.pool.borrow_mut()))
+    }
+
+    /// Runs `f` under the lock hook, for the host's own bookkeeping about this pool.
+    pub fn under_lock<R>(&self, f: impl FnOnce() -> R) -> R {
         if let Some(h) = self.hook {
             (h.lock)();
         }
-        let r = f(&mut self.pool.borrow_mut());
+        let r = f();
         if let Some(h) = self.hook {
             (h.unlock)();
         }

@@ -6,12 +6,13 @@ use core::fmt;
 
 use crate::env::Environment;
 use crate::error::{ErrorCode, Trap};
+use crate::fallible::{self, OutOfMemory};
 use crate::format::{Container, FormatError, LayoutChoice};
 use crate::helpers::{Helpers, Profile};
 use crate::interp::{Engine, EngineFailure, Interp, Invocation, DEFAULT_BUDGET, DEFAULT_FRAME_SIZE};
 use crate::memory::{MapError, MemoryMap, Slot, CONTEXT_START, MAX_REGION_LEN, SLOT_SIZE};
 use crate::stores::{Owner, Store, StoreContext};
-use crate::verifier::{self, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
+use crate::verifier::{self, Rejection, VerifiedProgram, VerifyError, DEFAULT_MAX_CALL_DEPTH};
 
 /// Default stack size per frame, as in Sming's `defaultStackSize`.
 pub const DEFAULT_STACK_SIZE: usize = DEFAULT_FRAME_SIZE;
@@ -24,6 +25,9 @@ pub enum Section {
     Data,
     /// The whole reserved stack: `frames` frames of `frame_size` bytes.
     Stack { frame_size: usize, frames: usize },
+    /// Not a region: the verifier's and the VM's tables of the program (decoded
+    /// instructions, functions, names). Only a NO_MEMORY is about it.
+    Tables,
 }
 
 impl fmt::Display for Section {
@@ -33,6 +37,7 @@ impl fmt::Display for Section {
             Section::Data => f.write_str("data + bss"),
             Section::Stack { frame_size, frames: 1 } => write!(f, "stack (1 frame of {frame_size} bytes)"),
             Section::Stack { frame_size, frames } => write!(f, "stack ({frames} frames of {frame_size} bytes)"),
+            Section::Tables => f.write_str("the program's tables"),
         }
     }
 }
@@ -47,7 +52,7 @@ pub enum LoadError {
     /// A region needs `bytes` (exact, even where a `usize` would overflow), more than
     /// its slot of the address map holds ([`MAX_REGION_LEN`]): ILLEGAL_LEN.
     TooLarge { section: Section, bytes: u128 },
-    /// Allocating the RAM of a region that fits its slot failed: NO_MEMORY.
+    /// Allocating the RAM of a region that fits its slot, or of the program's tables, failed: NO_MEMORY.
     NoMemory { section: Section, bytes: usize },
     /// The engine could not prepare the verified program (a native engine's compiler
     /// failed): its error code and, when it says, why ([`Engine::failure`]).
@@ -68,6 +73,21 @@ impl LoadError {
         match self {
             LoadError::Verify(errors) => errors.first().map_or(0, |e| e.pc),
             _ => 0,
+        }
+    }
+}
+
+impl From<OutOfMemory> for LoadError {
+    fn from(e: OutOfMemory) -> Self {
+        LoadError::NoMemory { section: Section::Tables, bytes: e.bytes }
+    }
+}
+
+impl From<Rejection> for LoadError {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Invalid(errors) => LoadError::Verify(errors),
+            Rejection::NoMemory(e) => e.into(),
         }
     }
 }
@@ -178,6 +198,19 @@ pub struct Parts<'a> {
     pub functions: Vec<(&'a str, usize)>,
 }
 
+impl<'a> Parts<'a> {
+    /// The parts of a parsed container.
+    fn of(c: &Container<'a>) -> Result<Parts<'a>, OutOfMemory> {
+        Ok(Parts {
+            text: c.text,
+            data: c.data,
+            bss_len: c.header.bss_len as usize,
+            rodata: c.rodata,
+            functions: fallible::collect(c.functions().map(|f| (f.name, f.slot())))?,
+        })
+    }
+}
+
 /// A host region added to a VM (spec §2 "extra"), mapped at slot 5 + its index.
 enum Extra<'a> {
     ReadOnly(&'a [u8]),
@@ -230,7 +263,7 @@ impl<'a> VirtualMachine<'a> {
         if len as u64 >= crate::memory::SLOT_SIZE {
             return Err(MapError::TooLarge);
         }
-        self.extras.push(extra);
+        fallible::push(&mut self.extras, extra).map_err(|_| MapError::NoMemory)?;
         Ok(crate::memory::slot_start(slot))
     }
 
@@ -263,7 +296,8 @@ impl<'a> VirtualMachine<'a> {
     fn fail_load(&mut self, e: LoadError) -> bool {
         self.last_error = e.code().code();
         self.last_error_pc = e.pc();
-        self.load_error = Some(Box::new(e));
+        // Without memory for the error itself only its code is kept.
+        self.load_error = fallible::boxed(e).ok();
         false
     }
 
@@ -279,14 +313,13 @@ impl<'a> VirtualMachine<'a> {
     }
 
     pub fn load_container(&mut self, c: &Container<'a>, stack_size: usize) -> bool {
-        let parts = Parts {
-            text: c.text,
-            data: c.data,
-            bss_len: c.header.bss_len as usize,
-            rodata: c.rodata,
-            functions: c.functions().map(|f| (f.name, f.slot())).collect(),
-        };
-        self.load_parts(parts, stack_size)
+        match Parts::of(c) {
+            Ok(parts) => self.load_parts(parts, stack_size),
+            Err(e) => {
+                self.unload();
+                self.fail_load(e.into())
+            }
+        }
     }
 
     /// Loads a program from its parts (the conformance runner loads bare text this way).
@@ -308,16 +341,22 @@ impl<'a> VirtualMachine<'a> {
             let reason = self.engine.failure().cloned();
             return self.fail_load(LoadError::Engine { engine: self.engine.name(), code, reason });
         }
-        let names = parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))).collect();
-        self.loaded = Some(Box::new(Loaded {
-            stack,
-            program,
-            rodata: parts.rodata,
-            data_init: parts.data,
-            data,
-            frame_size: stack_size,
-            names,
-        }));
+        let names = fallible::collect(parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))));
+        let loaded = names.and_then(|names| {
+            fallible::boxed(Loaded {
+                stack,
+                program,
+                rodata: parts.rodata,
+                data_init: parts.data,
+                data,
+                frame_size: stack_size,
+                names,
+            })
+        });
+        match loaded {
+            Ok(loaded) => self.loaded = Some(loaded),
+            Err(e) => return self.fail_load(e.into()),
+        }
         self.last_error = 0;
         self.last_error_pc = 0;
         true
@@ -340,9 +379,7 @@ impl<'a> VirtualMachine<'a> {
     /// Everything [`check_container`](Self::check_container) checks, and the verified
     /// program it proved, for a translator that needs exactly this VM's verdict.
     pub fn verify_container<'p>(&self, c: &Container<'p>, stack_size: usize) -> Result<(VerifiedProgram<'p>, Footprint), LoadError> {
-        let functions = c.functions().map(|f| (f.name, f.slot())).collect();
-        let parts = Parts { text: c.text, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata, functions };
-        self.check_parts(&parts, stack_size)
+        self.check_parts(&Parts::of(c)?, stack_size)
     }
 
     /// The verified program and the RAM it needs, or why `parts` cannot be loaded.
@@ -353,8 +390,8 @@ impl<'a> VirtualMachine<'a> {
         let env = &self.env;
         let arity = |id| env.arity(id);
         let config = verifier::Config { max_call_depth: self.max_call_depth, helper_arity: &arity };
-        let slots: Vec<usize> = parts.functions.iter().map(|f| f.1).collect();
-        let program = verifier::verify(parts.text, &slots, &config).map_err(LoadError::Verify)?;
+        let slots = fallible::collect(parts.functions.iter().map(|f| f.1))?;
+        let program = verifier::verify(parts.text, &slots, &config)?;
         let footprint = footprint(&program, parts.rodata.len(), parts.data.len(), parts.bss_len, stack_size)?;
         Ok((program, footprint))
     }

@@ -14,7 +14,7 @@ fn conformance_arity(id: u32) -> Option<u8> {
 
 fn verify_with_entries(text: &[u8], entries: &[usize]) -> Result<(), Vec<VerifyError>> {
     let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &conformance_arity };
-    verify(text, entries, &config).map(|_| ())
+    verify(text, entries, &config).map(|_| ()).map_err(|r| r.errors().to_vec())
 }
 
 /// Loads `text` with host-callable functions at `slots` the way a host passes them to

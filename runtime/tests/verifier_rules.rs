@@ -29,7 +29,7 @@ fn sming_arity(id: u32) -> Option<u8> {
 
 fn check_with(bytes: &[u8], entries: &[usize], max_call_depth: usize) -> Result<(), Vec<VerifyError>> {
     let config = Config { max_call_depth, helper_arity: &sming_arity };
-    verify(bytes, entries, &config).map(|_| ())
+    verify(bytes, entries, &config).map(|_| ()).map_err(|r| r.errors().to_vec())
 }
 
 /// The program is rejected, and the first error is `kind` at `pc`.

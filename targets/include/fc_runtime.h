@@ -65,9 +65,6 @@ extern "C" {
 #define FC_ENGINE_REFERENCE 0 /* the reference interpreter */
 #define FC_ENGINE_INTERP 1    /* the optimized interpreter (pre-decodes at load; the default) */
 
-/* How many store contexts may have a lock hook at the same time. */
-#define FC_MAX_LOCKED_STORES 8
-
 /* A store context: the pool of global and local store entries. */
 typedef struct fc_stores fc_stores;
 /* A virtual machine: one loaded container, its helpers and settings. */
@@ -103,8 +100,7 @@ void fc_stores_free(fc_stores *stores);
  *  The hook is called around every pool access, in every thread that uses the
  *  context; it must not call this API. Only possible while no VM uses the
  *  context (set it right after fc_stores_new); the global entries are kept.
- *  Returns false for a NULL handle, a half-NULL pair, while VMs exist, or
- *  when FC_MAX_LOCKED_STORES contexts already have a hook. */
+ *  Returns false for a NULL handle, a half-NULL pair, or while VMs exist. */
 bool fc_stores_set_lock(fc_stores *stores, fc_lock_fn lock, fc_lock_fn unlock);
 
 /** Number of entries a pool holds (BPF_STORE_NUM_VALUES when the runtime was built). */
@@ -309,6 +305,29 @@ const char *fc_error_string(int code);
 
 /** Version of the runtime library, e.g. "0.1.0" (static string). */
 const char *fc_runtime_version(void);
+
+/* ---- The firmware library --------------------------------------------------
+ * Built without std for a SoC (`fc-aot runtime --target SOC -o DIR`), the runtime
+ * takes its memory from an arena the firmware hands over once, at start-up, and
+ * reports a panic (a bug in the runtime: no input should get there) to the
+ * firmware. The host library (std) has none of these: it uses the C library's heap. */
+
+/** Gives the runtime its heap: `len` bytes at `arena` (static RAM; at least 64),
+ *  once, before any other call. `lock`/`unlock` (both or neither; a critical
+ *  section suits interrupts and two cores) are taken around every heap access;
+ *  without them the runtime must be used from one context at a time. Running out
+ *  of the arena fails a load with FC_NO_MEMORY (or a constructor with NULL),
+ *  never aborts. False when called again, for NULL, too small an arena or a half
+ *  pair. */
+bool fc_runtime_init(void *arena, size_t len, fc_lock_fn lock, fc_lock_fn unlock);
+
+/** The arena's size; in *used (when not NULL) the bytes in use now, in *peak the
+ *  most ever in use: what an arena is sized by. */
+size_t fc_runtime_heap(size_t *used, size_t *peak);
+
+/** Provided by the firmware: the runtime panicked at `file` (`file_len` bytes,
+ *  not NUL-terminated), `line`. Report it and reset; must not return. */
+void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line);
 
 #ifdef __cplusplus
 }

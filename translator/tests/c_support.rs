@@ -283,14 +283,14 @@ static LOCKS: AtomicUsize = AtomicUsize::new(0);
 static DEPTH: AtomicUsize = AtomicUsize::new(0);
 static UNPAIRED: AtomicUsize = AtomicUsize::new(0);
 
-fn on_lock() {
+extern "C" fn on_lock() {
     LOCKS.fetch_add(1, Ordering::SeqCst);
     if DEPTH.fetch_add(1, Ordering::SeqCst) != 0 {
         UNPAIRED.fetch_add(1, Ordering::SeqCst);
     }
 }
 
-fn on_unlock() {
+extern "C" fn on_unlock() {
     if DEPTH.fetch_sub(1, Ordering::SeqCst) != 1 {
         UNPAIRED.fetch_add(1, Ordering::SeqCst);
     }

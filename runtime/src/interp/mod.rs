@@ -114,7 +114,9 @@ impl Engine for Interp {
     fn prepare(&mut self, program: &VerifiedProgram) -> Result<(), ErrorCode> {
         let mut buffer = self.code.take().map(fast::Code::into_buffer).unwrap_or_default();
         buffer.clear();
-        buffer.resize(program.slot_count(), fast::Compiled::TAIL);
+        let n = program.slot_count();
+        buffer.try_reserve_exact(n).map_err(|_| ErrorCode::NoMemory)?;
+        buffer.resize(n, fast::Compiled::TAIL);
         self.code = Some(fast::compile(program, buffer)?);
         Ok(())
     }

@@ -9,12 +9,13 @@
 mod program;
 
 pub use program::{Function, Instr, Instruction, ProgramId, Target, VerifiedProgram};
+use program::BuildError;
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::error::ErrorCode;
+use crate::fallible::{self, OutOfMemory};
 use crate::format::Container;
 use crate::insn::{self, DecodeErrorKind, Op, Reg, RegSet};
 
@@ -114,6 +115,31 @@ impl fmt::Display for VerifyErrorKind {
     }
 }
 
+/// Why the verifier refused a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// The program breaks these rules (sorted by slot, never empty).
+    Invalid(Vec<VerifyError>),
+    /// The verifier's tables did not fit in the memory left (NO_MEMORY).
+    NoMemory(OutOfMemory),
+}
+
+impl Rejection {
+    /// The broken rules; none when the verifier ran out of memory.
+    pub fn errors(&self) -> &[VerifyError] {
+        match self {
+            Rejection::Invalid(errors) => errors,
+            Rejection::NoMemory(_) => &[],
+        }
+    }
+}
+
+impl From<OutOfMemory> for Rejection {
+    fn from(e: OutOfMemory) -> Self {
+        Rejection::NoMemory(e)
+    }
+}
+
 impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "insn {}: {}", self.pc, self.kind)
@@ -121,53 +147,50 @@ impl fmt::Display for VerifyError {
 }
 
 /// Verifies the text of a container; the function table gives the entry points.
-pub fn verify_container<'a>(c: &Container<'a>, config: &Config) -> Result<VerifiedProgram<'a>, Vec<VerifyError>> {
-    let entries: Vec<usize> = c.functions().map(|f| f.slot()).collect();
+pub fn verify_container<'a>(c: &Container<'a>, config: &Config) -> Result<VerifiedProgram<'a>, Rejection> {
+    let entries = fallible::collect(c.functions().map(|f| f.slot()))?;
     verify(c.text, &entries, config)
 }
 
 /// Verifies `text`; `entry_slots` are the host-callable functions (slot 0 when empty).
-pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Result<VerifiedProgram<'a>, Vec<VerifyError>> {
+pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Result<VerifiedProgram<'a>, Rejection> {
     let n = insn::slot_count(text);
-    let fail = |pc, kind| Err(vec![VerifyError { pc, kind }]);
+    let fail = |pc, kind| match fallible::collect([VerifyError { pc, kind }]) {
+        Ok(one) => Err(Rejection::Invalid(one)),
+        Err(e) => Err(Rejection::NoMemory(e)),
+    };
     if n == 0 {
         return fail(0, VerifyErrorKind::EmptyProgram);
     }
     if n > MAX_SLOTS {
         return fail(MAX_SLOTS, VerifyErrorKind::TooLarge { slots: n });
     }
-    let mut v = Verifier { config, ops: vec![None; n], errors: Vec::new() };
+    let mut v = Verifier { config, ops: fallible::filled(None, n)?, errors: Vec::new(), out_of_memory: None };
     v.decode_all(text);
-    if !v.errors.is_empty() {
-        return Err(v.errors);
-    }
-    let roots: Vec<usize> = if entry_slots.is_empty() { vec![0] } else { entry_slots.to_vec() };
+    v.rejection()?;
+    let roots = if entry_slots.is_empty() { fallible::collect([0])? } else { fallible::collect(entry_slots.iter().copied())? };
     // A host passes any slots (`VirtualMachine::load_parts`); the passes below index by them.
     for &slot in &roots {
         if v.ops.get(slot).is_none_or(|op| op.is_none()) {
             v.error(slot, VerifyErrorKind::EntryNotInstruction { slot });
         }
     }
-    if !v.errors.is_empty() {
-        return Err(v.errors);
-    }
-    let functions = v.functions(&roots);
-    if !v.errors.is_empty() {
-        return Err(v.errors);
-    }
-    let mut functions = v.check_bodies(functions);
-    let entries: Vec<usize> = roots.iter().filter_map(|r| functions.iter().position(|f| f.start == *r)).collect();
-    let order = v.call_order(&mut functions, &entries);
+    v.rejection()?;
+    let functions = v.functions(&roots)?;
+    v.rejection()?;
+    let mut functions = v.check_bodies(functions)?;
+    let entries = fallible::collect(roots.iter().filter_map(|r| functions.iter().position(|f| f.start == *r)))?;
+    let order = v.call_order(&mut functions, &entries)?;
     if v.errors.is_empty() {
-        v.check_registers(&functions, &entries, &order);
+        v.check_registers(&functions, &entries, &order)?;
     }
-    if !v.errors.is_empty() {
-        v.errors.sort_by_key(|e| e.pc);
-        v.errors.dedup();
-        return Err(v.errors);
+    v.rejection()?;
+    let leaders = v.leaders(&functions)?;
+    match VerifiedProgram::new(text, &v.ops, functions, leaders, entries) {
+        Ok(program) => Ok(program),
+        Err(BuildError::Invalid(e)) => fail(e.pc, e.kind),
+        Err(BuildError::NoMemory(e)) => Err(Rejection::NoMemory(e)),
     }
-    let leaders = v.leaders(&functions);
-    VerifiedProgram::new(text, &v.ops, functions, leaders, entries).map_err(|e| vec![e])
 }
 
 struct Verifier<'c, 'h> {
@@ -175,11 +198,37 @@ struct Verifier<'c, 'h> {
     /// The instruction starting at each slot; `None` for LDDW second slots.
     ops: Vec<Option<Op>>,
     errors: Vec<VerifyError>,
+    /// An error could not be recorded: the load fails with NO_MEMORY whatever else was found.
+    out_of_memory: Option<OutOfMemory>,
 }
 
 impl Verifier<'_, '_> {
     fn error(&mut self, pc: usize, kind: VerifyErrorKind) {
-        self.errors.push(VerifyError { pc, kind });
+        if let Err(e) = fallible::push(&mut self.errors, VerifyError { pc, kind }) {
+            self.out_of_memory = Some(e);
+        }
+    }
+
+    /// The errors found so far, sorted by slot, as the verdict; Ok while there are none.
+    fn rejection(&mut self) -> Result<(), Rejection> {
+        if let Some(e) = self.out_of_memory {
+            return Err(Rejection::NoMemory(e));
+        }
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        let mut errors = core::mem::take(&mut self.errors);
+        // Stable (the first error found at a slot stays first) without the scratch buffer
+        // `sort_by_key` allocates; each pass reports in slot order, so this is near linear.
+        for i in 1..errors.len() {
+            let mut j = i;
+            while j > 0 && errors[j - 1].pc > errors[j].pc {
+                errors.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        errors.dedup();
+        Err(Rejection::Invalid(errors))
     }
 
     fn decode_all(&mut self, text: &[u8]) {
@@ -193,25 +242,25 @@ impl Verifier<'_, '_> {
 
     /// Function starts are the entries and every local call target; each function
     /// runs to the next start.
-    fn functions(&mut self, roots: &[usize]) -> Vec<Function> {
+    fn functions(&mut self, roots: &[usize]) -> Result<Vec<Function>, OutOfMemory> {
         let n = self.ops.len();
-        let mut starts: Vec<usize> = roots.to_vec();
+        let mut starts = fallible::collect(roots.iter().copied())?;
         for pc in 0..n {
             let Some(target) = self.ops[pc].and_then(|op| op.call_target(pc)) else { continue };
             match usize::try_from(target).ok().filter(|&t| t < n && self.ops[t].is_some()) {
-                Some(t) => starts.push(t),
+                Some(t) => fallible::push(&mut starts, t)?,
                 None => self.error(pc, VerifyErrorKind::CallTargetNotFunction { target }),
             }
         }
         starts.sort_unstable();
         starts.dedup();
         let ends = starts.iter().skip(1).copied().chain([n]);
-        starts.iter().zip(ends).map(|(&start, end)| Function { start, end, callees: Vec::new(), depth: 0, instructions: 0..0 }).collect()
+        fallible::collect(starts.iter().zip(ends).map(|(&start, end)| Function { start, end, callees: Vec::new(), depth: 0, instructions: 0..0 }))
     }
 
     /// Per-instruction rules that need the function's extent; fills in the callees.
-    fn check_bodies(&mut self, mut functions: Vec<Function>) -> Vec<Function> {
-        let starts: Vec<usize> = functions.iter().map(|f| f.start).collect();
+    fn check_bodies(&mut self, mut functions: Vec<Function>) -> Result<Vec<Function>, OutOfMemory> {
+        let starts = fallible::collect(functions.iter().map(|f| f.start))?;
         for f in functions.iter_mut() {
             for pc in f.start..f.end {
                 let Some(op) = self.ops[pc] else { continue };
@@ -236,7 +285,7 @@ impl Verifier<'_, '_> {
                         let target = op.call_target(pc).unwrap_or(-1) as usize;
                         if let Ok(callee) = starts.binary_search(&target) {
                             if !f.callees.contains(&callee) {
-                                f.callees.push(callee);
+                                fallible::push(&mut f.callees, callee)?;
                             }
                         }
                     }
@@ -244,7 +293,7 @@ impl Verifier<'_, '_> {
                 }
             }
         }
-        functions
+        Ok(functions)
     }
 
     fn first_call_to(&self, f: &Function, callee_start: usize) -> usize {
@@ -253,7 +302,7 @@ impl Verifier<'_, '_> {
 
     /// Rejects recursion, computes depths, and returns the functions reachable
     /// from the entries with every caller before its callees.
-    fn call_order(&mut self, functions: &mut [Function], entries: &[usize]) -> Vec<usize> {
+    fn call_order(&mut self, functions: &mut [Function], entries: &[usize]) -> Result<Vec<usize>, OutOfMemory> {
         // Depth-first post-order; a function met again while on the stack is recursion.
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -261,10 +310,10 @@ impl Verifier<'_, '_> {
             Active,
             Done,
         }
-        let mut mark = vec![Mark::New; functions.len()];
+        let mut mark = fallible::filled(Mark::New, functions.len())?;
         let mut post = Vec::new();
         for &root in entries {
-            let mut stack = vec![(root, 0usize)];
+            let mut stack = fallible::collect([(root, 0usize)])?;
             if mark[root] != Mark::New {
                 continue;
             }
@@ -275,7 +324,7 @@ impl Verifier<'_, '_> {
                     match mark[callee] {
                         Mark::New => {
                             mark[callee] = Mark::Active;
-                            stack.push((callee, 0));
+                            fallible::push(&mut stack, (callee, 0))?;
                         }
                         Mark::Active => {
                             let pc = self.first_call_to(&functions[f], functions[callee].start);
@@ -285,16 +334,16 @@ impl Verifier<'_, '_> {
                     }
                 } else {
                     mark[f] = Mark::Done;
-                    post.push(f);
+                    fallible::push(&mut post, f)?;
                     stack.pop();
                 }
             }
         }
         if !self.errors.is_empty() {
-            return post;
+            return Ok(post);
         }
         // Post-order visits callees first, so their depths and work are final when read.
-        let mut work = vec![0u64; functions.len()];
+        let mut work = fallible::filled(0u64, functions.len())?;
         for &f in &post {
             functions[f].depth = functions[f].callees.iter().map(|&c| functions[c].depth + 1).max().unwrap_or(0);
             let (start, end) = (functions[f].start, functions[f].end);
@@ -317,23 +366,23 @@ impl Verifier<'_, '_> {
             }
         }
         post.reverse();
-        post
+        Ok(post)
     }
 
     /// Forward data flow of the set of defined registers through each function,
     /// callers first so every call site's state is known before its callee's entry.
-    fn check_registers(&mut self, functions: &[Function], entries: &[usize], order: &[usize]) {
+    fn check_registers(&mut self, functions: &[Function], entries: &[usize], order: &[usize]) -> Result<(), OutOfMemory> {
         // A callee starts with r10 and those of r1..r5 defined at every call site.
-        let mut entry_state: Vec<Option<RegSet>> = vec![None; functions.len()];
+        let mut entry_state: Vec<Option<RegSet>> = fallible::filled(None, functions.len())?;
         for &e in entries {
             entry_state[e] = Some(RegSet::ALL);
         }
         for &f in order {
             let func = &functions[f];
             let Some(start_state) = entry_state[f] else { continue };
-            let mut state: Vec<Option<RegSet>> = vec![None; func.end - func.start];
+            let mut state: Vec<Option<RegSet>> = fallible::filled(None, func.end - func.start)?;
             state[0] = Some(start_state);
-            let mut work = vec![func.start];
+            let mut work = fallible::collect([func.start])?;
             while let Some(pc) = work.pop() {
                 let (Some(op), Some(defined)) = (self.ops[pc], state[pc - func.start]) else { continue };
                 let after = match op {
@@ -353,7 +402,7 @@ impl Verifier<'_, '_> {
                     let merged = state[slot].map_or(after, |s| s.intersect(after));
                     if state[slot] != Some(merged) {
                         state[slot] = Some(merged);
-                        work.push(next);
+                        fallible::push(&mut work, next)?;
                     }
                 }
             }
@@ -369,11 +418,12 @@ impl Verifier<'_, '_> {
                 }
             }
         }
+        Ok(())
     }
 
-    fn leaders(&self, functions: &[Function]) -> Vec<u64> {
+    fn leaders(&self, functions: &[Function]) -> Result<Vec<u64>, OutOfMemory> {
         let n = self.ops.len();
-        let mut bits = vec![0u64; n.div_ceil(64)];
+        let mut bits = fallible::filled(0u64, n.div_ceil(64))?;
         let mut set = |slot: usize| {
             if slot < n {
                 bits[slot / 64] |= 1 << (slot % 64);
@@ -392,6 +442,6 @@ impl Verifier<'_, '_> {
                 set(pc + 1);
             }
         }
-        bits
+        Ok(bits)
     }
 }

@@ -7,14 +7,33 @@
 //! verifier builds a [`VerifiedProgram`] (and its [`Target`]s); static facts about
 //! the program belong here too.
 
-use alloc::vec;
 use alloc::vec::Vec;
 use core::ops::Range;
+
+use crate::fallible::{self, OutOfMemory};
 
 use crate::insn::{self, AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use crate::memory::{DATA_START, RODATA_START};
 
 use super::{VerifyError, VerifyErrorKind};
+
+/// Why [`VerifiedProgram::new`] could not build the program.
+pub(super) enum BuildError {
+    Invalid(VerifyError),
+    NoMemory(OutOfMemory),
+}
+
+impl From<VerifyError> for BuildError {
+    fn from(e: VerifyError) -> Self {
+        BuildError::Invalid(e)
+    }
+}
+
+impl From<OutOfMemory> for BuildError {
+    fn from(e: OutOfMemory) -> Self {
+        BuildError::NoMemory(e)
+    }
+}
 
 /// Where a jump goes: an instruction start of the same function. Only the verifier makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,9 +156,9 @@ impl<'a> VerifiedProgram<'a> {
         mut functions: Vec<Function>,
         leaders: Vec<u64>,
         entries: Vec<usize>,
-    ) -> Result<VerifiedProgram<'a>, VerifyError> {
+    ) -> Result<VerifiedProgram<'a>, BuildError> {
         // Instruction index of every instruction start inside a function.
-        let mut index_of = vec![None; ops.len()];
+        let mut index_of = fallible::filled(None, ops.len())?;
         let mut count = 0;
         for f in &functions {
             for slot in f.start..f.end {
@@ -149,8 +168,8 @@ impl<'a> VerifiedProgram<'a> {
                 }
             }
         }
-        let starts: Vec<usize> = functions.iter().map(|f| f.start).collect();
-        let mut instructions = Vec::with_capacity(count);
+        let starts = fallible::collect(functions.iter().map(|f| f.start))?;
+        let mut instructions = fallible::with_capacity(count)?;
         for f in functions.iter_mut() {
             let first = instructions.len();
             let extent = f.start..f.end;
@@ -159,7 +178,7 @@ impl<'a> VerifiedProgram<'a> {
                 let fail = |kind| VerifyError { pc: slot, kind };
                 // Whatever falls through has a next instruction in its function.
                 if op.falls_through() && slot + op.slots() >= f.end {
-                    return Err(fail(VerifyErrorKind::FallsOffEnd));
+                    return Err(fail(VerifyErrorKind::FallsOffEnd).into());
                 }
                 // A jump reaches an instruction start of its own function.
                 let jump = |rel: i64| {
@@ -195,7 +214,7 @@ impl<'a> VerifiedProgram<'a> {
                     }
                     Op::Exit => Instr::Exit,
                 };
-                instructions.push(Instruction { slot, op, instr });
+                fallible::push(&mut instructions, Instruction { slot, op, instr })?;
             }
             f.instructions = first..instructions.len();
         }

@@ -2,11 +2,12 @@
 //!
 //! Ownership and lifetimes (the Rust API borrows, C cannot):
 //!
-//! - `fc_stores` is an `Arc<fc_stores>` turned into a raw pointer. The handle
-//!   holds one reference and every `fc_vm` made from it another, so
-//!   `fc_stores_free` with live VMs only drops the handle's reference: the pool
-//!   goes away with the last VM. Each VM's `VirtualMachine<'static>` borrows the
-//!   `StoreContext` inside that `Arc`, which stays put until the count reaches 0.
+//! - `fc_stores` is a boxed context with a reference count (kept under the context's
+//!   lock hook: the SoCs have no atomic read-modify-write). The handle holds one
+//!   reference and every `fc_vm` made from it another, so `fc_stores_free` with live
+//!   VMs only drops the handle's reference: the pool goes away with the last VM. Each
+//!   VM's `VirtualMachine<'static>` borrows the `StoreContext` inside that box, which
+//!   stays put until the count reaches 0.
 //! - `fc_vm_load` borrows the caller's container bytes (firmware keeps them in
 //!   flash); `fc_vm_load_copy` copies them into a boxed buffer the handle owns as a
 //!   raw pointer and frees only after the VM has unloaded. The `'static` lifetime
@@ -17,23 +18,34 @@
 //!   again from there. The `&mut` to the VM lives only while the handle's state is
 //!   `Running`; reentrant calls on the same VM see that and fail with an error code
 //!   (stores and `last_error` stay usable, `fc_vm_free` is deferred to the end of
-//!   the run). Nothing unwinds into C: every body runs under `catch_unwind`.
+//!   the run). Nothing unwinds into C: with `std` every body runs under
+//!   `catch_unwind`; the firmware library (no `std`) is built with panics that abort,
+//!   through [`bare_metal`]'s handler.
+//! - Every allocation of a load is fallible: running out of the heap (on a SoC, the
+//!   arena given to `fc_runtime_init`) fails the load with NO_MEMORY.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![allow(non_camel_case_types)]
 
-use std::cell::{Cell, UnsafeCell};
-use std::ffi::{c_char, c_int, c_void, CStr};
-use std::io::Write as _;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::sync::Arc;
+extern crate alloc;
+
+#[cfg(not(feature = "std"))]
+mod bare_metal;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, UnsafeCell};
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::fmt::Write as _;
+use core::ptr::{self, NonNull};
 
 use fc_runtime::error::{error_string, ErrorCode};
+use fc_runtime::fallible;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
-use fc_runtime::interp::{Interp, Reference};
+use fc_runtime::interp::{Engine, Interp, Reference};
 use fc_runtime::memory::{Access, HelperMemory};
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
 use fc_runtime::stores::{LockHook, Owner, StoreContext, STORE_NUM_VALUES};
@@ -51,82 +63,21 @@ pub const FC_PROFILE_CONFORMANCE: c_int = 2;
 /// `FC_ENGINE_*` of the header.
 pub const FC_ENGINE_REFERENCE: c_int = 0;
 pub const FC_ENGINE_INTERP: c_int = 1;
-/// How many store contexts may have a lock hook at the same time (see `fc_stores_set_lock`).
-pub const FC_MAX_LOCKED_STORES: usize = 8;
 
 /// Runs `f`, turning a panic into `fallback`: nothing unwinds into C.
+#[cfg(feature = "std")]
 fn guard<R>(fallback: R, f: impl FnOnce() -> R) -> R {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
-// ---------------------------------------------------------------------------
-// Lock hooks: `LockHook` takes plain `fn()`s, which cannot carry the C function
-// pointers. Each locked store context takes one of a fixed set of slots; the
-// slot's trampolines call the C functions stored in it.
-
-type CLockFn = unsafe extern "C" fn();
-
-struct LockSlot {
-    used: AtomicBool,
-    lock: AtomicPtr<()>,
-    unlock: AtomicPtr<()>,
+/// Without `std` panics abort (`bare_metal`'s handler): nothing to catch.
+#[cfg(not(feature = "std"))]
+fn guard<R>(_fallback: R, f: impl FnOnce() -> R) -> R {
+    f()
 }
 
-#[allow(clippy::declare_interior_mutable_const)]
-const FREE_SLOT: LockSlot =
-    LockSlot { used: AtomicBool::new(false), lock: AtomicPtr::new(ptr::null_mut()), unlock: AtomicPtr::new(ptr::null_mut()) };
-
-static LOCK_SLOTS: [LockSlot; FC_MAX_LOCKED_STORES] = [FREE_SLOT; FC_MAX_LOCKED_STORES];
-
-fn call_slot(f: &AtomicPtr<()>) {
-    let f = f.load(Ordering::Acquire);
-    if !f.is_null() {
-        // SAFETY: `f` is non-null, and only `HeldSlot::take` stores into a slot, from a `CLockFn`:
-        // this turns it back into that function pointer.
-        let f: CLockFn = unsafe { std::mem::transmute::<*mut (), CLockFn>(f) };
-        // SAFETY: `fc_stores_set_lock`'s caller promised `lock` and `unlock` are callable `void
-        // (*)(void)` that do not call this API.
-        unsafe { f() }
-    }
-}
-
-fn slot_lock<const I: usize>() {
-    call_slot(&LOCK_SLOTS[I].lock);
-}
-
-fn slot_unlock<const I: usize>() {
-    call_slot(&LOCK_SLOTS[I].unlock);
-}
-
-macro_rules! hooks {
-    ($($i:literal)*) => { [$(LockHook { lock: slot_lock::<$i>, unlock: slot_unlock::<$i> }),*] };
-}
-
-const SLOT_HOOKS: [LockHook; FC_MAX_LOCKED_STORES] = hooks!(0 1 2 3 4 5 6 7);
-
-/// A lock slot taken by one store context; dropping it frees the slot.
-struct HeldSlot(usize);
-
-impl HeldSlot {
-    fn take(lock: CLockFn, unlock: CLockFn) -> Option<HeldSlot> {
-        let i = LOCK_SLOTS.iter().position(|s| s.used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok())?;
-        LOCK_SLOTS[i].lock.store(lock as *mut (), Ordering::Release);
-        LOCK_SLOTS[i].unlock.store(unlock as *mut (), Ordering::Release);
-        Some(HeldSlot(i))
-    }
-    fn hook(&self) -> LockHook {
-        SLOT_HOOKS[self.0]
-    }
-}
-
-impl Drop for HeldSlot {
-    fn drop(&mut self) {
-        let s = &LOCK_SLOTS[self.0];
-        s.lock.store(ptr::null_mut(), Ordering::Release);
-        s.unlock.store(ptr::null_mut(), Ordering::Release);
-        s.used.store(false, Ordering::Release);
-    }
-}
+/// The C signature of a lock hook function.
+pub type CLockFn = extern "C" fn();
 
 // ---------------------------------------------------------------------------
 // Store contexts.
@@ -134,24 +85,50 @@ impl Drop for HeldSlot {
 /// The pool shared by the global store and the local stores of the VMs made from it.
 pub struct fc_stores {
     ctx: StoreContext,
-    /// Declared after `ctx`: the slot is freed only once the context is gone.
-    lock: Option<HeldSlot>,
+    /// The handle's reference and one per VM, changed under `ctx`'s lock hook.
+    refs: Cell<usize>,
 }
 
-/// The context behind a handle (a pointer `Arc::into_raw` made).
+impl fc_stores {
+    fn acquire(&self) {
+        self.ctx.under_lock(|| self.refs.set(self.refs.get() + 1));
+    }
+    /// Whether this was the last reference.
+    fn release(&self) -> bool {
+        self.ctx.under_lock(|| {
+            self.refs.set(self.refs.get() - 1);
+            self.refs.get() == 0
+        })
+    }
+}
+
+/// Drops one reference to a context, freeing it with the last.
+///
+/// # Safety
+/// `stores` is a handle from `fc_stores_new` and the caller owns one of its references.
+unsafe fn release(stores: NonNull<fc_stores>) {
+    // SAFETY: the caller owns a reference, so the context is live.
+    if unsafe { stores.as_ref() }.release() {
+        // SAFETY: made by `Box::into_raw` in `fc_stores_new`; that was the last reference, so no
+        // VM borrows the context any more.
+        drop(unsafe { Box::from_raw(stores.as_ptr()) });
+    }
+}
+
+/// The context behind a handle.
 unsafe fn stores_ref<'s>(stores: *const fc_stores) -> Option<&'s fc_stores> {
     // SAFETY: the caller passes NULL or a handle from `fc_stores_new` that is still referenced
     // (this function's contract): a pointer to a live `fc_stores`.
     unsafe { stores.as_ref() }
 }
 
-/// A new, empty store context (`StoreContext::new`); free it with `fc_stores_free`.
+/// A new, empty store context (`StoreContext::new`); NULL without memory for it. Free it
+/// with `fc_stores_free`.
 #[no_mangle]
-// An `Arc` for its atomic count: with a lock hook, VMs of one context may be freed on
-// different threads. The context itself is only reached through the C API's rules.
-#[allow(clippy::arc_with_non_send_sync)]
 pub extern "C" fn fc_stores_new() -> *mut fc_stores {
-    guard(ptr::null_mut(), || Arc::into_raw(Arc::new(fc_stores { ctx: StoreContext::new(), lock: None })).cast_mut())
+    guard(ptr::null_mut(), || {
+        fallible::boxed(fc_stores { ctx: StoreContext::new(), refs: Cell::new(1) }).map_or(ptr::null_mut(), Box::into_raw)
+    })
 }
 
 /// Drops the handle's reference; the pool lives on while VMs made from it do.
@@ -165,13 +142,13 @@ pub unsafe extern "C" fn fc_stores_free(stores: *mut fc_stores) {
     }
     guard((), || {
         // SAFETY: `stores` is a non-null handle from `fc_stores_new` not freed before (contract):
-        // it owns one strong reference, given up here.
-        drop(unsafe { Arc::from_raw(stores.cast_const()) });
+        // the handle's reference, given up here.
+        unsafe { release(NonNull::new_unchecked(stores)) }
     });
 }
 
 /// Installs (both non-NULL) or removes (both NULL) the lock hook; false while VMs
-/// use the context, for a half-NULL pair, or when all lock slots are taken.
+/// use the context, or for a half-NULL pair.
 ///
 /// # Safety
 /// `stores` is NULL or a live handle; `lock`/`unlock` are callable and do not call this API.
@@ -181,29 +158,22 @@ pub unsafe extern "C" fn fc_stores_set_lock(stores: *mut fc_stores, lock: Option
         return false;
     }
     guard(false, || {
-        // SAFETY: `stores` is a live handle (contract) made by `Arc::into_raw`; `ManuallyDrop`
-        // borrows the handle's reference without giving it up.
-        let mut arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(stores.cast_const()) });
-        // Unique: no VM borrows the context, so it may be replaced.
-        let Some(s) = Arc::get_mut(&mut arc) else { return false };
-        let slot = match (lock, unlock) {
-            (Some(l), Some(u)) => match HeldSlot::take(l, u) {
-                Some(slot) => Some(slot),
-                None => return false,
-            },
-            (None, None) => None,
+        // SAFETY: `stores` is a live handle (contract).
+        let s = unsafe { &mut *stores };
+        // Only the handle's reference: no VM borrows the context, so it may be replaced.
+        if s.refs.get() != 1 {
+            return false;
+        }
+        let ctx = match (lock, unlock) {
+            (Some(lock), Some(unlock)) => StoreContext::with_lock(LockHook { lock, unlock }),
+            (None, None) => StoreContext::new(),
             _ => return false,
-        };
-        let ctx = match &slot {
-            Some(slot) => StoreContext::with_lock(slot.hook()),
-            None => StoreContext::new(),
         };
         // Without VMs only global entries can be in the pool: carry them over.
         for (k, v) in s.ctx.entries(Owner::Global) {
             ctx.update(Owner::Global, k, v);
         }
         s.ctx = ctx;
-        s.lock = slot;
         true
     })
 }
@@ -341,34 +311,45 @@ struct Native {
 impl Native {
     /// The engine for `container`: each function-table entry mapped to its entry point by name.
     /// Err: the error code and text of the failed load.
-    fn link(&self, container: &Container) -> Result<Linked, (i32, String)> {
+    fn link(&self, container: &Container) -> Result<Linked, (i32, Option<String>)> {
+        let text = |args: core::fmt::Arguments| fallible::format(args).ok();
         if self.abi_version != ABI_VERSION {
             return Err((
                 ILLEGAL_INSTRUCTION,
-                format!("translated code has native ABI version {}, this runtime runs version {ABI_VERSION}", self.abi_version),
+                text(format_args!("translated code has native ABI version {}, this runtime runs version {ABI_VERSION}", self.abi_version)),
             ));
         }
-        let table: Vec<(&str, usize)> = container.functions().map(|f| (f.name, f.slot())).collect();
-        let names = || table.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let in_table = |name: &str| container.functions().any(|f| f.name == name);
+        let names = || {
+            let mut all = String::new();
+            for (i, f) in container.functions().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                if all.try_reserve(sep.len() + f.name.len() + 2).is_err() {
+                    break;
+                }
+                let _ = write!(all, "{sep}`{}`", f.name);
+            }
+            all
+        };
         for (i, (name, _)) in self.entries.iter().enumerate() {
-            if !table.iter().any(|(n, _)| n == name) {
-                return Err((ILLEGAL_CALL, format!("native function `{name}` is not in the container's function table ({})", names())));
+            if !in_table(name) {
+                return Err((ILLEGAL_CALL, text(format_args!("native function `{name}` is not in the container's function table ({})", names()))));
             }
             if self.entries[..i].iter().any(|(n, _)| n == name) {
-                return Err((ILLEGAL_CALL, format!("native function `{name}` is registered twice")));
+                return Err((ILLEGAL_CALL, text(format_args!("native function `{name}` is registered twice"))));
             }
         }
-        let mut by_slot = Vec::with_capacity(table.len());
-        for &(name, slot) in &table {
-            match self.entries.iter().find(|(n, _)| n == name) {
-                Some(&(_, entry)) => by_slot.push((slot, entry)),
-                None => return Err((ILLEGAL_CALL, format!("no native code for function `{name}` of the container"))),
+        let mut by_slot = fallible::with_capacity(container.functions().count()).map_err(|_| (NO_MEMORY, None))?;
+        for f in container.functions() {
+            match self.entries.iter().find(|(n, _)| n == f.name) {
+                Some(&(_, entry)) => by_slot.push((f.slot(), entry)),
+                None => return Err((ILLEGAL_CALL, text(format_args!("no native code for function `{}` of the container", f.name)))),
             }
         }
         // SAFETY: the entries are what `fc_vm_set_native` was given, whose contract is
         // that they are code fc-aot translated for this ABI. The version was checked
         // above, so `new` accepts it.
-        unsafe { Linked::new(self.abi_version, by_slot) }.map_err(|e| (e.code(), format!("native code refused: {}", e.text())))
+        unsafe { Linked::new(self.abi_version, by_slot) }.map_err(|e| (e.code(), text(format_args!("native code refused: {}", e.text()))))
     }
 }
 
@@ -402,9 +383,26 @@ pub struct fc_vm {
     last_error: Cell<i32>,
     last_error_pc: Cell<usize>,
     local: Owner,
-    /// Dropped before `stores` (declaration order): the VM borrows the context.
-    inner: UnsafeCell<Inner>,
-    stores: Arc<fc_stores>,
+    /// Dropped before `stores` is released (`Drop`): the VM borrows the context.
+    inner: UnsafeCell<core::mem::ManuallyDrop<Inner>>,
+    /// This VM's reference to its context.
+    stores: NonNull<fc_stores>,
+}
+
+impl fc_vm {
+    fn stores(&self) -> &fc_stores {
+        // SAFETY: the VM holds a reference to its context, which stays live until `Drop` gives it up.
+        unsafe { self.stores.as_ref() }
+    }
+}
+
+impl Drop for fc_vm {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here; nothing uses `inner` afterwards.
+        unsafe { core::mem::ManuallyDrop::drop(self.inner.get_mut()) };
+        // SAFETY: the VM's own reference, given up after the VM stopped borrowing the context.
+        unsafe { release(self.stores) };
+    }
 }
 
 /// The memory map of the current run, as application helpers see it (a
@@ -471,26 +469,28 @@ pub unsafe extern "C" fn fc_vm_new(stores: *mut fc_stores) -> *mut fc_vm {
         return ptr::null_mut();
     }
     guard(ptr::null_mut(), || {
-        // SAFETY: `stores` is a non-null live handle (contract) made by `Arc::into_raw`: count one
-        // more reference and take it as this VM's `Arc`.
-        let arc = unsafe {
-            Arc::increment_strong_count(stores.cast_const());
-            Arc::from_raw(stores.cast_const())
+        // SAFETY: `stores` is a non-null live handle (contract).
+        let shared = unsafe { NonNull::new_unchecked(stores) };
+        // SAFETY: live (contract); the reference taken here keeps the context at this address until
+        // the VM is dropped (`fc_vm`'s `Drop` releases it after the inner VM); the `'static` never
+        // leaves this file.
+        let ctx: &'static StoreContext = unsafe {
+            shared.as_ref().acquire();
+            &*ptr::addr_of!((*stores).ctx)
         };
-        // SAFETY: the `Arc` keeps the context at this address until the VM, dropped before `stores`
-        // in `fc_vm`, is gone; the `'static` never leaves this file.
-        let ctx: &'static StoreContext = unsafe { &*ptr::addr_of!(arc.ctx) };
         // The runtime takes the lock hook while it allocates the VM's local store.
         let mut vm = VirtualMachine::new(ctx);
         let local = vm.environment().local_owner();
-        Box::into_raw(Box::new(fc_vm {
+        let handle = fc_vm {
             state: Cell::new(State::Idle),
             last_error: Cell::new(0),
             last_error_pc: Cell::new(0),
             local,
-            inner: UnsafeCell::new(Inner { vm, copy: None, native: None, native_error: None }),
-            stores: arc,
-        }))
+            inner: UnsafeCell::new(core::mem::ManuallyDrop::new(Inner { vm, copy: None, native: None, native_error: None })),
+            stores: shared,
+        };
+        // Without memory the handle is dropped here, giving the reference back.
+        fallible::boxed(handle).map_or(ptr::null_mut(), Box::into_raw)
     })
 }
 
@@ -526,7 +526,7 @@ pub unsafe extern "C" fn fc_vm_load(vm: *mut fc_vm, container: *const u8, len: u
         // SAFETY: `container` is non-null and `len <= isize::MAX`, and the caller keeps the bytes
         // readable and unchanged until the VM unloads, loads again or is freed (this function's
         // contract).
-        unsafe { std::slice::from_raw_parts(container, len) }
+        unsafe { core::slice::from_raw_parts(container, len) }
     };
     let op = |h: &fc_vm, inner: &mut Inner| {
         guard(false, || {
@@ -548,12 +548,20 @@ fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usi
     };
     match linked {
         Some(Err((code, text))) => {
-            inner.native_error = Some(text);
+            // Without memory for the text only the code is reported.
+            inner.native_error = Some(text.unwrap_or_default());
             h.last_error.set(code);
             h.last_error_pc.set(0);
             return false;
         }
-        Some(Ok(engine)) => inner.vm.set_engine(Box::new(engine)),
+        Some(Ok(engine)) => match fallible::boxed(engine) {
+            Ok(engine) => inner.vm.set_engine(engine),
+            Err(_) => {
+                h.last_error.set(NO_MEMORY);
+                h.last_error_pc.set(0);
+                return false;
+            }
+        },
         None => {}
     }
     let ok = inner.vm.load(bytes, stack_size);
@@ -576,8 +584,14 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
             inner.unload();
             // SAFETY: `container` is non-null and `len <= isize::MAX` (checked above), readable for
             // `len` bytes during this call (contract).
-            let copy: Box<[u8]> = unsafe { std::slice::from_raw_parts(container, len) }.into();
-            let raw = NonNull::from(Box::leak(copy));
+            let bytes = unsafe { core::slice::from_raw_parts(container, len) };
+            let Ok(mut copy) = fallible::with_capacity(len) else {
+                h.last_error.set(NO_MEMORY);
+                h.last_error_pc.set(0);
+                return false;
+            };
+            copy.extend_from_slice(bytes);
+            let raw = NonNull::from(Box::leak(copy.into_boxed_slice()));
             inner.copy = Some(raw);
             // SAFETY: `raw` is the box just leaked; `Inner::unload` and `free_copy` free it only
             // after the VM stopped borrowing it.
@@ -633,7 +647,7 @@ unsafe fn ctx_slice<'c>(ctx: *mut c_void, len: usize) -> Option<&'c mut [u8]> {
     }
     // SAFETY: `ctx` is non-null and `len <= isize::MAX`, and the caller lends `len` writable bytes
     // that nothing else uses while the slice lives (this function's contract).
-    Some(unsafe { std::slice::from_raw_parts_mut(ctx.cast::<u8>(), len) })
+    Some(unsafe { core::slice::from_raw_parts_mut(ctx.cast::<u8>(), len) })
 }
 
 unsafe fn execute(vm: *mut fc_vm, name: Option<&str>, ctx: *mut c_void, ctx_len: usize) -> i64 {
@@ -713,37 +727,62 @@ pub unsafe extern "C" fn fc_vm_last_error_pc(vm: *const fc_vm) -> usize {
 pub unsafe extern "C" fn fc_vm_load_error_text(vm: *mut fc_vm, buf: *mut c_char, capacity: usize) -> usize {
     let op = |_: &fc_vm, inner: &mut Inner| {
         guard(0, || {
-            let text = match &inner.native_error {
-                Some(text) => text.clone(),
-                None => inner.vm.load_error().map(|e| e.to_string()).unwrap_or_default(),
+            // Rendered straight into `buf`: no allocation, so it works when the heap is full.
+            let out: &mut [u8] = if buf.is_null() || capacity == 0 {
+                &mut []
+            } else {
+                // SAFETY: `buf` is non-null and writable for `capacity` bytes (contract).
+                unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), capacity) }
             };
-            if !buf.is_null() && capacity > 0 {
-                let n = text.len().min(capacity - 1);
-                // SAFETY: `buf` is non-null and writable for `capacity` bytes (contract), and n + 1
-                // <= capacity.
-                unsafe {
-                    ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
-                    buf.add(n).write(0);
-                }
-            }
-            text.len()
+            let mut w = Truncating { out, len: 0 };
+            let _ = match &inner.native_error {
+                Some(text) => w.write_str(text),
+                None => match inner.vm.load_error() {
+                    Some(e) => write!(w, "{e}"),
+                    None => Ok(()),
+                },
+            };
+            w.finish()
         })
     };
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, 0, op) }
 }
 
-/// Applies a setting to an idle VM: false for NULL, during its own run, or on a panic.
+/// Writes text into a C buffer, keeping the first `capacity - 1` bytes and a NUL; counts all of it.
+struct Truncating<'b> {
+    out: &'b mut [u8],
+    len: usize,
+}
+
+impl Truncating<'_> {
+    /// NUL-terminates what was kept; the full length.
+    fn finish(self) -> usize {
+        if let Some(last) = self.out.len().checked_sub(1) {
+            self.out[self.len.min(last)] = 0;
+        }
+        self.len
+    }
+}
+
+impl core::fmt::Write for Truncating<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let room = self.out.len().saturating_sub(1).saturating_sub(self.len);
+        let n = s.len().min(room);
+        let start = self.len.min(self.out.len());
+        self.out[start..start + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += s.len();
+        Ok(())
+    }
+}
+
+/// Applies a setting to an idle VM: false for NULL, during its own run, on a panic, or
+/// when `f` says it could not (no memory).
 ///
 /// # Safety
 /// `vm` is NULL or a live handle.
-unsafe fn set(vm: *mut fc_vm, f: impl FnOnce(&mut VirtualMachine<'static>)) -> bool {
-    let op = |_: &fc_vm, inner: &mut Inner| {
-        guard(false, || {
-            f(&mut inner.vm);
-            true
-        })
-    };
+unsafe fn set(vm: *mut fc_vm, f: impl FnOnce(&mut VirtualMachine<'static>) -> bool) -> bool {
+    let op = |_: &fc_vm, inner: &mut Inner| guard(false, || f(&mut inner.vm));
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     unsafe { with_vm(vm, false, op) }
 }
@@ -755,7 +794,10 @@ unsafe fn set(vm: *mut fc_vm, f: impl FnOnce(&mut VirtualMachine<'static>)) -> b
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_budget(vm: *mut fc_vm, budget: u32, enabled: bool) -> bool {
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
-    unsafe { set(vm, |vm| vm.set_budget(enabled.then_some(budget))) }
+    unsafe { set(vm, |vm| {
+        vm.set_budget(enabled.then_some(budget));
+        true
+    }) }
 }
 
 /// Call depth the verifier accepts (checked at the next load).
@@ -765,7 +807,10 @@ pub unsafe extern "C" fn fc_vm_set_budget(vm: *mut fc_vm, budget: u32, enabled: 
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_max_call_depth(vm: *mut fc_vm, depth: usize) -> bool {
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
-    unsafe { set(vm, |vm| vm.set_max_call_depth(depth)) }
+    unsafe { set(vm, |vm| {
+        vm.set_max_call_depth(depth);
+        true
+    }) }
 }
 
 /// The helper-id profile (FC_PROFILE_*), used from the next load on.
@@ -781,7 +826,10 @@ pub unsafe extern "C" fn fc_vm_set_profile(vm: *mut fc_vm, profile: c_int) -> bo
         _ => return false,
     };
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
-    unsafe { set(vm, |vm| vm.environment().set_profile(profile)) }
+    unsafe { set(vm, |vm| {
+        vm.environment().set_profile(profile);
+        true
+    }) }
 }
 
 /// The engine (FC_ENGINE_*); unloads the current container.
@@ -798,10 +846,15 @@ pub unsafe extern "C" fn fc_vm_set_engine(vm: *mut fc_vm, engine: c_int) -> bool
             // Unload through Inner so a container copy is freed too.
             inner.unload();
             inner.native = None;
-            if engine == FC_ENGINE_INTERP {
-                inner.vm.set_engine(Box::new(Interp::default()));
+            // `Reference` has no size: boxing it cannot fail.
+            let boxed: Result<Box<dyn Engine>, _> = if engine == FC_ENGINE_INTERP {
+                fallible::boxed(Interp::default()).map(|e| e as Box<dyn Engine>)
             } else {
-                inner.vm.set_engine(Box::new(Reference));
+                fallible::boxed(Reference).map(|e| e as Box<dyn Engine>)
+            };
+            match boxed {
+                Ok(e) => inner.vm.set_engine(e),
+                Err(_) => return false,
             }
             true
         })
@@ -830,21 +883,24 @@ pub struct fc_native_fn {
 /// containers the VM will load.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns: *const fc_native_fn, n: usize) -> bool {
-    if vm.is_null() || fns.is_null() || n > isize::MAX as usize / std::mem::size_of::<fc_native_fn>() {
+    if vm.is_null() || fns.is_null() || n > isize::MAX as usize / core::mem::size_of::<fc_native_fn>() {
         return false;
     }
     let entries = guard(None, || {
         // SAFETY: `fns` is non-null and `n` elements fit the address space (checked above); the
         // caller provides `n` elements (contract).
-        let fns = unsafe { std::slice::from_raw_parts(fns, n) };
-        let mut entries = Vec::with_capacity(n);
+        let fns = unsafe { core::slice::from_raw_parts(fns, n) };
+        let mut entries = fallible::with_capacity(n).ok()?;
         for f in fns {
             if f.name.is_null() {
                 return None;
             }
             // SAFETY: checked non-null; NUL-terminated by this function's contract.
             let name = unsafe { CStr::from_ptr(f.name) }.to_str().ok()?;
-            entries.push((name.to_owned(), f.entry?));
+            let mut owned = String::new();
+            owned.try_reserve_exact(name.len()).ok()?;
+            owned.push_str(name);
+            entries.push((owned, f.entry?));
         }
         Some(entries)
     });
@@ -867,7 +923,10 @@ pub unsafe extern "C" fn fc_vm_set_native(vm: *mut fc_vm, abi_version: u32, fns:
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_reset_data(vm: *mut fc_vm) -> bool {
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
-    unsafe { set(vm, |vm| vm.reset_data()) }
+    unsafe { set(vm, |vm| {
+        vm.reset_data();
+        true
+    }) }
 }
 
 /// The container's data and bss as they are now, their length in `*len` (when `len` is
@@ -889,7 +948,7 @@ pub unsafe extern "C" fn fc_vm_data(vm: *const fc_vm, len: *mut usize) -> *const
         unsafe { *len = data.len() };
     }
     if data.is_empty() {
-        std::ptr::null()
+        ptr::null()
     } else {
         data.as_ptr()
     }
@@ -910,15 +969,26 @@ pub type HelperFn = unsafe extern "C" fn(user: *mut c_void, mem: *mut fc_mem, ar
 pub unsafe extern "C" fn fc_vm_set_output(vm: *mut fc_vm, sink: Option<OutputFn>, user: *mut c_void) -> bool {
     let install = |vm: &mut VirtualMachine<'static>| match sink {
         Some(sink) => {
-            let mut line = Vec::new();
+            let mut line: Vec<u8> = Vec::new();
             vm.environment().set_output(move |text: &[u8]| {
                 line.clear();
-                line.extend_from_slice(text);
-                line.push(0);
-                // SAFETY: `sink` is callable with `user` while the VM may run (`fc_vm_set_output`'s
-                // contract); `line` is `text` and a NUL.
-                unsafe { sink(user, line.as_ptr().cast(), text.len()) }
-            });
+                if line.try_reserve(text.len() + 1).is_ok() {
+                    line.extend_from_slice(text);
+                    line.push(0);
+                    // SAFETY: `sink` is callable with `user` while the VM may run (`fc_vm_set_output`'s
+                    // contract); `line` is `text` and a NUL.
+                    unsafe { sink(user, line.as_ptr().cast(), text.len()) }
+                    return;
+                }
+                // No memory for a NUL-terminated copy: the line goes out in pieces.
+                let mut piece = [0u8; 64];
+                for chunk in text.chunks(piece.len() - 1) {
+                    piece[..chunk.len()].copy_from_slice(chunk);
+                    piece[chunk.len()] = 0;
+                    // SAFETY: as above; `piece` holds `chunk` and a NUL.
+                    unsafe { sink(user, piece.as_ptr().cast(), chunk.len()) }
+                }
+            })
         }
         None => vm.environment().set_output(|_| {}),
     };
@@ -961,7 +1031,7 @@ pub unsafe extern "C" fn fc_vm_register_helper(vm: *mut fc_vm, id: u32, arity: u
     };
     // SAFETY: `vm` is NULL or a live handle (this function's contract). `register` can only refuse
     // ids below 0x100, checked above.
-    unsafe { set(vm, |vm| _ = vm.environment().register(id, arity, call)) }
+    unsafe { set(vm, |vm| vm.environment().register(id, arity, call)) }
 }
 
 /// `LocalStore::update` of the VM.
@@ -972,7 +1042,7 @@ pub unsafe extern "C" fn fc_vm_register_helper(vm: *mut fc_vm, id: u32, arity: u
 pub unsafe extern "C" fn fc_local_update(vm: *mut fc_vm, key: u32, value: u32) -> bool {
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return false };
-    update(&h.stores.ctx, h.local, key, value)
+    update(&h.stores().ctx, h.local, key, value)
 }
 
 /// `LocalStore::fetch` of the VM.
@@ -984,7 +1054,7 @@ pub unsafe extern "C" fn fc_local_fetch(vm: *mut fc_vm, key: u32, value: *mut u3
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return false };
     // SAFETY: `value` is NULL or writable (this function's contract).
-    unsafe { fetch(&h.stores.ctx, h.local, key, value) }
+    unsafe { fetch(&h.stores().ctx, h.local, key, value) }
 }
 
 /// `LocalStore::get` of the VM.
@@ -995,7 +1065,7 @@ pub unsafe extern "C" fn fc_local_fetch(vm: *mut fc_vm, key: u32, value: *mut u3
 pub unsafe extern "C" fn fc_local_get(vm: *mut fc_vm, key: u32) -> u32 {
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return 0 };
-    guard(0, || h.stores.ctx.fetch(h.local, key).unwrap_or(0))
+    guard(0, || h.stores().ctx.fetch(h.local, key).unwrap_or(0))
 }
 
 /// The VM's local entries, keys ascending (as `fc_global_entries`).
@@ -1007,7 +1077,7 @@ pub unsafe extern "C" fn fc_local_entries(vm: *const fc_vm, keys: *mut u32, valu
     // SAFETY: `vm` is NULL or a live handle (this function's contract).
     let Some(h) = (unsafe { vm_ref(vm) }) else { return 0 };
     // SAFETY: `keys` and `values` are NULL or hold `capacity` elements (this function's contract).
-    unsafe { entries(&h.stores.ctx, h.local, keys, values, capacity) }
+    unsafe { entries(&h.stores().ctx, h.local, keys, values, capacity) }
 }
 
 // ---------------------------------------------------------------------------
@@ -1119,27 +1189,35 @@ fn known_text(code: ErrorCode) -> &'static CStr {
     }
 }
 
+/// Renders `ERROR n` into `buf` (24 bytes hold any `ERROR <i32>` and its NUL).
+fn unknown_text(code: c_int, buf: &mut [u8; 24]) -> *const c_char {
+    let mut w = Truncating { out: buf, len: 0 };
+    let _ = write!(w, "{}", error_string(code));
+    w.finish();
+    buf.as_ptr().cast()
+}
+
+#[cfg(feature = "std")]
 thread_local! {
-    /// `ERROR n` for codes the spec does not name; "ERROR -2147483648" needs 18 bytes.
     static UNKNOWN_TEXT: UnsafeCell<[u8; 24]> = const { UnsafeCell::new([0; 24]) };
 }
 
-/// `getErrorString`: a static string for known codes; for others `ERROR n` in a
-/// per-thread buffer that the next unknown code on the same thread overwrites.
+/// `getErrorString`: a static string for known codes; for others `ERROR n` in a buffer
+/// that the next unknown code overwrites (per thread on the host; one for the firmware
+/// library, whose callers on two cores must not ask for unknown codes at once).
 #[no_mangle]
 pub extern "C" fn fc_error_string(code: c_int) -> *const c_char {
     guard(c"ERROR".as_ptr(), || match ErrorCode::from_code(code) {
         Some(e) => known_text(e).as_ptr(),
+        #[cfg(feature = "std")]
         None => UNKNOWN_TEXT
             .try_with(|cell| {
                 // SAFETY: this thread's buffer; the only `&mut` to it is this one, for this call.
-                let buf = unsafe { &mut *cell.get() };
-                let mut w = &mut buf[..];
-                // 24 bytes hold any `ERROR <i32>` and its NUL.
-                let _ = write!(w, "{}\0", error_string(code));
-                buf.as_ptr().cast::<c_char>()
+                unknown_text(code, unsafe { &mut *cell.get() })
             })
             .unwrap_or(c"ERROR".as_ptr()),
+        #[cfg(not(feature = "std"))]
+        None => bare_metal::with_unknown_text(|buf| unknown_text(code, buf)),
     })
 }
 

@@ -11,7 +11,10 @@ pub fn verify_conformance(program: &[u8]) -> Result<VerifiedProgram<'_>, Executi
     let arity = |id| ConformanceHelpers.arity(id);
     let config = verifier::Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &arity };
     verifier::verify(program, &[], &config)
-        .map_err(|errors| Execution::Rejected(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))
+        .map_err(|r| Execution::Rejected(match r.errors() {
+            [] => "no memory for the verifier's tables".to_string(),
+            errors => errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
+        }))
 }
 
 /// Taken jumps a conformance program may make: far above what any test needs,

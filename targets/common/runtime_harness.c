@@ -1,0 +1,210 @@
+/*
+ * runtime_harness.c - runs one container on the fc-aot runtime itself, bare metal under
+ * qemu-user on the SoCs: the firmware library (libfc_runtime_capi.a, `fc-aot runtime`)
+ * parses, verifies and runs it, on its interpreters or, built with -DFC_HARNESS_NATIVE,
+ * on translated code linked in (fc_prog_native[]: the container's function table, each
+ * name with its fc_prog_<name> entry). The harness of `fc-aot run --target SOC` and of
+ * the conformance suite there, for every engine.
+ *
+ *     prog CONTAINER-HEX [CTX-HEX] [-ereference|-einterp] [-fNAME] [-b<budget>|-boff]
+ *          [-n<runs>] [-s<frame>] [-priot|-pconformance] [-v] [-m]
+ *
+ * r1 = a private copy of the context (absent or empty: none, r1 = 0), r2 = its length;
+ * frames of -s bytes (default 512); budget 1 << 24 units unless -b says otherwise;
+ * -f runs that function-table entry instead of the first. The helpers are the runtime's
+ * (the profile's built-ins; now_ms reads no clock and gives 0 here, which keeps runs
+ * reproducible); no application helpers.
+ *
+ * Output: without -v only the last line `0x<r0>` (exit 0) or `error <code> at insn
+ * <slot>` (exit 1). With -v, per run: its printf lines as `printf: LINE`, then
+ * `ctx: HEX`, `data: HEX`, `global store: k=v, ...`, `local store: k=v, ...` (keys
+ * ascending) and the r0 / error line. A load the runtime refuses prints `load: <code>
+ * <text>` (exit 3); what the harness cannot hold is refused before any run with
+ * `harness: <reason>` (exit 2). -m ends with the heap's high-water mark.
+ */
+#include <stdint.h>
+
+#include "crt.h"
+#include "fc_hex.h"
+#include "fc_runtime.h"
+
+#define FRAME 512u
+#define BUDGET (1u << 24)
+#define MAX_MEMORY (1u << 14)
+#define MAX_CONTAINER (1u << 15)
+#define ARENA (1u << 17)
+
+#ifdef FC_HARNESS_NATIVE
+extern const fc_native_fn fc_prog_native[];
+extern const size_t fc_prog_native_len;
+#endif
+
+static uint8_t arena[ARENA] __attribute__((aligned(16)));
+static uint8_t container[MAX_CONTAINER];
+static uint8_t memory[MAX_MEMORY];
+static uint8_t memory_init[MAX_MEMORY];
+
+/* The runtime's last word: a bug, never an input's fault. */
+void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
+    fc_flush();
+    fc_puts("harness: the runtime panicked at ");
+    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
+    fc_putc(':');
+    fc_put_udec(line);
+    fc_putc('\n');
+    fc_flush();
+    fc_exit(101);
+}
+
+/* ---- printf: each output line becomes `printf: LINE` ---- */
+static void print_line(void *user, const char *text, size_t len) {
+    (void)user;
+    fc_puts("printf: ");
+    for (size_t i = 0; i < len; i++) fc_putc(text[i]);
+    /* The rest of a run's output may end without a newline. */
+    if (len == 0 || text[len - 1] != '\n') fc_putc('\n');
+}
+
+static void put_bytes(const char *name, const uint8_t *b, size_t n) {
+    fc_puts(name);
+    fc_puts(": ");
+    for (size_t i = 0; i < n; i++) {
+        fc_putc("0123456789abcdef"[b[i] >> 4]);
+        fc_putc("0123456789abcdef"[b[i] & 15]);
+    }
+    fc_putc('\n');
+}
+
+static void put_entries(const char *name, const uint32_t *keys, const uint32_t *values, size_t n) {
+    fc_puts(name);
+    fc_puts(" store:");
+    for (size_t i = 0; i < n; i++) {
+        fc_puts(i ? ", " : " ");
+        fc_put_udec(keys[i]);
+        fc_putc('=');
+        fc_put_udec(values[i]);
+    }
+    fc_putc('\n');
+}
+
+/* ---- arguments ---- */
+static uint64_t parse_dec(const char *s) {
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
+    return v;
+}
+
+static int starts(const char *s, const char *prefix) {
+    for (; *prefix; s++, prefix++) {
+        if (*s != *prefix) return 0;
+    }
+    return 1;
+}
+
+static int fail(const char *what) {
+    fc_puts("harness: ");
+    fc_puts(what);
+    fc_putc('\n');
+    fc_flush();
+    return 2;
+}
+
+/* Bytes of the hex text `s` (its digits in pairs, as fc_hex_parse_loose reads them). */
+static size_t hex_bytes(const char *s) {
+    size_t digits = 0;
+    for (; *s; s++) digits += fc_hex_digit(*s) >= 0;
+    return digits / 2;
+}
+
+int main(int argc, char **argv) {
+    uint32_t budget = BUDGET, runs = 1;
+    bool bounded = true;
+    size_t frame = FRAME, len = 0, container_len = 0;
+    int verbose = 0, heap = 0, profile = FC_PROFILE_SMING, engine = FC_ENGINE_INTERP, have_container = 0;
+    const char *function = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (starts(a, "-boff")) bounded = false;
+        else if (starts(a, "-b")) budget = (uint32_t)parse_dec(a + 2), bounded = true;
+        else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
+        else if (starts(a, "-s")) frame = (size_t)parse_dec(a + 2);
+        else if (starts(a, "-priot")) profile = FC_PROFILE_RIOT;
+        else if (starts(a, "-pconformance")) profile = FC_PROFILE_CONFORMANCE;
+        else if (starts(a, "-ereference")) engine = FC_ENGINE_REFERENCE;
+        else if (starts(a, "-einterp")) engine = FC_ENGINE_INTERP;
+        else if (starts(a, "-f")) function = a + 2;
+        else if (starts(a, "-v")) verbose = 1;
+        else if (starts(a, "-m")) heap = 1;
+        else if (!have_container) {
+            if (hex_bytes(a) > MAX_CONTAINER) return fail("the container is larger than its 32768 bytes");
+            container_len = fc_hex_parse_loose(a, container, MAX_CONTAINER);
+            have_container = 1;
+        } else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 16384 bytes");
+        else len = fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
+    }
+    if (!have_container) return fail("no container given");
+    if (!fc_runtime_init(arena, sizeof arena, NULL, NULL)) return fail("fc_runtime_init refused the arena");
+    fc_stores *stores = fc_stores_new();
+    fc_vm *vm = fc_vm_new(stores);
+    if (!vm) return fail("no memory for the VM");
+    fc_vm_set_engine(vm, engine);
+#ifdef FC_HARNESS_NATIVE
+    if (!fc_vm_set_native(vm, FC_ABI_VERSION, fc_prog_native, fc_prog_native_len)) return fail("fc_vm_set_native refused the table");
+#endif
+    fc_vm_set_profile(vm, profile);
+    fc_vm_set_budget(vm, budget, bounded);
+    fc_vm_set_output(vm, print_line, NULL);
+    if (!fc_vm_load(vm, container, container_len, frame)) {
+        char text[200];
+        fc_vm_load_error_text(vm, text, sizeof text);
+        fc_puts("load: ");
+        fc_put_dec(fc_vm_last_error(vm));
+        fc_putc(' ');
+        fc_puts(text);
+        fc_putc('\n');
+        fc_flush();
+        return 3;
+    }
+    int status = 0;
+    for (uint32_t run = 0; run < runs; run++) {
+        memcpy(memory, memory_init, len);
+        int64_t r0 = function ? fc_vm_execute_function(vm, function, len ? memory : NULL, len)
+                              : fc_vm_execute(vm, len ? memory : NULL, len);
+        int error = fc_vm_last_error(vm);
+        if (verbose) {
+            size_t data_len = 0;
+            const uint8_t *data = fc_vm_data(vm, &data_len);
+            put_bytes("ctx", memory, len);
+            put_bytes("data", data, data_len);
+            uint32_t keys[64], values[64];
+            size_t n = fc_global_entries(stores, keys, values, 64);
+            put_entries("global", keys, values, n < 64 ? n : 64);
+            n = fc_local_entries(vm, keys, values, 64);
+            put_entries("local", keys, values, n < 64 ? n : 64);
+        }
+        if (error != 0) {
+            fc_puts("error ");
+            fc_put_dec(error);
+            fc_puts(" at insn ");
+            fc_put_udec(fc_vm_last_error_pc(vm));
+            fc_putc('\n');
+            status = 1;
+        } else {
+            fc_puts("0x");
+            fc_put_hex((uint64_t)r0);
+            fc_putc('\n');
+            status = 0;
+        }
+    }
+    if (heap) {
+        size_t used = 0, peak = 0;
+        size_t size = fc_runtime_heap(&used, &peak);
+        fc_puts("heap: ");
+        fc_put_udec(peak);
+        fc_puts(" of ");
+        fc_put_udec(size);
+        fc_puts(" bytes at most in use\n");
+    }
+    fc_flush();
+    return status;
+}
