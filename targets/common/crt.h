@@ -22,6 +22,8 @@ void *memset(void *dst, int c, size_t n);
 void *memcpy(void *restrict dst, const void *restrict src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+__attribute__((noreturn)) void abort(void);
 
 /* Buffered stdout: fc_flush() writes it out (fc_exit does too). */
 void fc_putc(char c);

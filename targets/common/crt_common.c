@@ -1,6 +1,7 @@
 /*
  * crt_common.c - the part of the bare-metal SoC targets' little C run-time that does not
- * depend on the SoC (ESP32-C3, RP2040, ESP8266): memset, memcpy, memmove, memcmp and
+ * depend on the SoC (ESP32-C3, RP2040, ESP8266): memset, memcpy, memmove, memcmp, strlen
+ * and abort (what the Rust runtime's library takes from the firmware's C library) and
  * (crt_output.c) the buffered output over fc_write / fc_exit. Each target's crt.c defines
  * its system-call layer (fc_write, fc_exit) and then includes this file (compile it with
  * -I targets/common), so that it is one object per target as before. It is compiled with
@@ -40,6 +41,17 @@ int memcmp(const void *a, const void *b, size_t n) {
         if (*x != *y) return *x < *y ? -1 : 1;
     }
     return 0;
+}
+
+size_t strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* What a trap instruction becomes where the core has none (LLVM's Xtensa backend). */
+void abort(void) {
+    fc_exit(134);
 }
 
 /* The buffered output: shared with the Linux ISAs' crt (targets/linux/crt.c). */

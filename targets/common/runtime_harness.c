@@ -32,7 +32,7 @@
 #define BUDGET (1u << 24)
 #define MAX_MEMORY (1u << 14)
 #define MAX_CONTAINER (1u << 15)
-#define ARENA (1u << 17)
+#define ARENA (1u << 16)
 
 #ifdef FC_HARNESS_NATIVE
 extern const fc_native_fn fc_prog_native[];

@@ -27,5 +27,10 @@ void fc_exit(int status) {
     for (;;) {
     }
 }
+/* The personality routine the Rust runtime's unwind tables name. Its panics abort, so
+ * nothing ever unwinds through them; without this, libgcc's unwinder (and its need for
+ * __exidx_start/__exidx_end) would be linked in. */
+void __aeabi_unwind_cpp_pr0(void) {}
+
 /* memset, memcpy, memmove, memcmp and the buffered output: shared by every SoC. */
 #include "crt_common.c"
