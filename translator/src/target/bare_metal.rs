@@ -1,7 +1,9 @@
-//! The bare-metal SoC runner of the `c` engine (ESP32-C3, RP2040, ESP8266): the emitted
-//! C cross-compiled with the SoC's gcc, linked with its start-up, crt and the shared
-//! harness (`targets/common/bare_metal_harness.c`, no libc) and run under qemu-user.
-//! Each SoC is one [`Soc`] description in the table of [`super::socs`].
+//! The bare-metal SoCs (ESP32-C3, RP2040, ESP8266): programs cross-compiled with the SoC's
+//! gcc, linked with its start-up and crt (no libc) and run under qemu-user. Containers run
+//! on the runtime itself there (`targets/common/runtime_harness.c` over the firmware
+//! library, [`super::runtime_lib`]): interpreted, or as translated C the runtime calls
+//! through the native ABI. Each SoC is one [`Soc`] description in the table of
+//! [`super::socs`].
 //!
 //! The start-up, crt and harness are compiled once into the shared object cache
 //! ([`super::workdir::cached`]) and only linked per program; every program gets its own
@@ -17,14 +19,19 @@ use fc_runtime::verifier::VerifiedProgram;
 
 use super::execution::{Execution, Run};
 use super::harness::{self, Harness, HarnessError, Request, SHARED_SOURCES};
+use super::runtime_lib::{self, LibraryCache, Opt, RustTarget};
 use super::tools::{run_tool, write, ToolError};
 use super::workdir::{cached, compiler_identity};
 use crate::backend::c::emit;
+use crate::backend::symbols::Symbols;
 use crate::backend::Input;
 
 /// The SoC-independent part of the bare-metal crt (memset and the others), which every
 /// SoC's crt.c includes.
 pub const CRT_COMMON_C: &str = include_str!("../../../targets/common/crt_common.c");
+/// The harness of containers on the runtime, and the runtime's C API it includes.
+pub const RUNTIME_HARNESS_C: &str = include_str!("../../../targets/common/runtime_harness.c");
+pub const RUNTIME_H: &str = include_str!("../../../targets/include/fc_runtime.h");
 
 /// One bare-metal SoC: its toolchain, its qemu and the sources it is built from.
 pub struct Soc {
@@ -48,8 +55,21 @@ pub struct Soc {
     pub linker_scripts: &'static [(&'static str, &'static str)],
     /// Where the translated functions can go, the default (flash) first.
     pub placements: &'static [Placement],
+    /// The SoC's Rust target, for the firmware library.
+    pub rust_target: RustTarget,
     /// The objects, compiled on first use.
     pub cache: ObjectCache,
+    /// The firmware library, built on first use.
+    pub runtime: LibraryCache,
+}
+
+/// Which engine of the runtime runs a container on a SoC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocEngine {
+    Reference,
+    Interp,
+    /// The container translated to C, linked in and called by the runtime.
+    Native,
 }
 
 /// Where a SoC's linker puts the translated functions (`.text.fc_*`): flash or a RAM.
@@ -81,7 +101,13 @@ impl Default for ObjectCache {
 /// entry: read only).
 pub struct Objects {
     dir: PathBuf,
-    files: Vec<PathBuf>,
+    /// Start-up, crt and the SoC's extra objects: what every program links.
+    crt: Vec<PathBuf>,
+    /// The harness of single translated functions (bare_metal_harness.c).
+    harness: PathBuf,
+    /// runtime_harness.c for the interpreters, and with -DFC_HARNESS_NATIVE.
+    runtime_harness: PathBuf,
+    runtime_harness_native: PathBuf,
 }
 
 impl Soc {
@@ -100,16 +126,17 @@ impl Soc {
     }
 
     fn build_objects(&self) -> Result<Objects, ToolError> {
-        let shared = [("crt_common.c", CRT_COMMON_C)];
+        let shared = [("crt_common.c", CRT_COMMON_C), ("runtime_harness.c", RUNTIME_HARNESS_C), ("fc_runtime.h", RUNTIME_H)];
         let files: Vec<(&str, &str)> = self.sources.iter().chain(&SHARED_SOURCES).chain(&shared).chain(self.linker_scripts).copied().collect();
         let start_and_crt: [(&str, &[&str]); 2] = [
             ("start.S", &[]),
             // memset/memcpy must not be turned into calls of themselves.
             ("crt.c", &["-fno-builtin", "-fno-tree-loop-distribute-patterns"]),
         ];
-        let harness: [(&str, &[&str]); 1] = [("harness.c", &[])];
+        let harness: [(&str, &[&str]); 3] =
+            [("harness.c", &[]), ("runtime_harness.c", &[]), ("runtime_harness.c", &["-DFC_HARNESS_NATIVE"])];
         let compiled: Vec<(&str, &[&str])> = start_and_crt.iter().chain(self.extra_objects).chain(&harness).copied().collect();
-        let object = |source: &str| source.replace(['.'], "_") + ".o";
+        let object = |source: &str, extra: &[&str]| source.replace(['.'], "_") + if extra.contains(&"-DFC_HARNESS_NATIVE") { "_native.o" } else { ".o" };
         // The key: the compiler, every flag and every file the objects are built from.
         let identity = compiler_identity(self.gcc, self.gcc_package)?;
         let mut inputs: Vec<&[u8]> = vec![self.gcc.as_bytes(), identity.as_bytes()];
@@ -126,13 +153,72 @@ impl Soc {
                 write(&dir.join(name), text)?;
             }
             for (source, extra) in &compiled {
-                run_tool(Command::new(self.gcc).args(self.cflags).args(*extra).arg("-I").arg(dir).arg("-c").arg(dir.join(source)).arg("-o").arg(dir.join(object(source))))
+                run_tool(Command::new(self.gcc).args(self.cflags).args(*extra).arg("-I").arg(dir).arg("-c").arg(dir.join(source)).arg("-o").arg(dir.join(object(source, extra))))
                     .map_err(|e| e.install_hint(self.gcc_package))?;
             }
             Ok(())
         })?;
-        let files = compiled.iter().map(|(source, _)| dir.join(object(source))).collect();
-        Ok(Objects { dir, files })
+        let mut files: Vec<PathBuf> = compiled.iter().map(|(source, extra)| dir.join(object(source, extra))).collect();
+        let runtime_harness_native = files.pop().expect("three harness objects");
+        let runtime_harness = files.pop().expect("three harness objects");
+        let harness = files.pop().expect("three harness objects");
+        Ok(Objects { dir, crt: files, harness, runtime_harness, runtime_harness_native })
+    }
+
+    /// The firmware library (the runtime, `opt` optimized) for this SoC.
+    pub fn library(&self, opt: Opt) -> Result<PathBuf, ToolError> {
+        runtime_lib::library(self.name, self.rust_target, opt, &self.runtime)
+    }
+
+    /// The program that runs any container on the runtime's interpreters: one per SoC, in
+    /// the cache (its key: the objects and the library's bytes).
+    fn interpreter_program(&self) -> Result<PathBuf, ToolError> {
+        let objects = self.objects()?;
+        let library = self.library(Opt::Speed)?;
+        let bytes = std::fs::read(&library).map_err(|e| ToolError::Failed(format!("{}: {e}", library.display())))?;
+        let dir = cached(&format!("{}-runtime", self.name), &[objects.dir.as_os_str().as_encoded_bytes(), &bytes], |dir| {
+            self.link_runtime(&objects.runtime_harness, &[], &library, &dir.join("prog"), self.flash())
+        })?;
+        Ok(dir.join("prog"))
+    }
+
+    /// Links the runtime harness object `harness` with `extra` inputs and `library` into `exe`.
+    fn link_runtime(&self, harness: &Path, extra: &[PathBuf], library: &Path, exe: &Path, placement: Placement) -> Result<(), ToolError> {
+        let objects = self.objects()?;
+        run_tool(
+            Command::new(self.gcc)
+                .args(self.cflags)
+                .args(["-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"])
+                .arg("-L")
+                .arg(&objects.dir)
+                .arg("-T")
+                .arg(placement.script)
+                .arg("-o")
+                .arg(exe)
+                .args(&objects.crt)
+                .arg(harness)
+                .args(extra)
+                .arg(library)
+                .arg("-lgcc"),
+        )
+    }
+
+    /// Links a container translated to C with the runtime harness that hands its
+    /// functions to the runtime (`fc_vm_set_native`) into `dir/prog`.
+    fn link_native(&self, input: &Input, dir: &Path, placement: Placement) -> Result<PathBuf, ToolError> {
+        let objects = self.objects()?;
+        let library = self.library(Opt::Speed)?;
+        let (source, table, exe) = (dir.join("prog.c"), dir.join("native_table.c"), dir.join("prog"));
+        write(&source, emit(input))?;
+        write(&table, native_table(input))?;
+        let mut compiled = Vec::new();
+        for c in [&source, &table] {
+            let o = c.with_extension("o");
+            run_tool(Command::new(self.gcc).args(self.cflags).args(["-ffunction-sections", "-fdata-sections"]).arg("-I").arg(&objects.dir).arg("-c").arg(c).arg("-o").arg(&o))?;
+            compiled.push(o);
+        }
+        self.link_runtime(&objects.runtime_harness_native, &compiled, &library, &exe, placement)?;
+        Ok(exe)
     }
 
     /// Compiles `c_source` (a translated container named `prog` exporting `main`) and
@@ -153,7 +239,8 @@ impl Soc {
                 .arg(placement.script)
                 .arg("-o")
                 .arg(&exe)
-                .args(&objects.files)
+                .args(&objects.crt)
+                .arg(&objects.harness)
                 .arg(&source)
                 // 64-bit division and shifts on a 32-bit core (what the SoC's extra sources
                 // or ROM do not provide).
@@ -188,26 +275,29 @@ impl Soc {
     }
 
     /// Bare program text the conformance way (profile `conformance`, 512-byte frames,
-    /// budget 1 << 24, r1 = a copy of `mem`), on the SoC under qemu, from flash.
-    pub fn run_conformance(&self, program: &[u8], mem: &[u8]) -> Execution {
-        harness::run_conformance(&self.placed(self.flash()), program, mem)
+    /// budget 1 << 24, r1 = a copy of `mem`), on the SoC's runtime under qemu with
+    /// `engine` (translated code in flash).
+    pub fn run_conformance(&self, engine: SocEngine, program: &[u8], mem: &[u8]) -> Execution {
+        harness::run_conformance(&self.placed(engine, self.flash()), program, mem)
     }
 
-    /// Runs a container as `request` asks on the SoC under qemu, the translated
-    /// functions placed per `placement` ([`harness::run_container`]).
-    pub fn run_container(&self, container: &Container, request: &Request, placement: Placement) -> Result<Vec<Run>, HarnessError> {
-        harness::run_container(&self.placed(placement), container, request)
+    /// Runs a container as `request` asks on the SoC's runtime under qemu with `engine`,
+    /// translated functions placed per `placement` ([`harness::run_container`]).
+    pub fn run_container(&self, engine: SocEngine, container: &Container, request: &Request, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+        harness::run_container(&self.placed(engine, placement), container, request)
     }
 
-    /// The SoC with its translated functions placed per `placement`: a [`Harness`].
-    pub fn placed(&self, placement: Placement) -> Placed<'_> {
-        Placed { soc: self, placement }
+    /// The SoC's runtime running `engine`, translated functions placed per `placement`: a [`Harness`].
+    pub fn placed(&self, engine: SocEngine, placement: Placement) -> Placed<'_> {
+        Placed { soc: self, engine, placement }
     }
 }
 
-/// A SoC with the placement of its translated functions: what the harness runs on.
+/// The runtime on a SoC with one engine and the placement of translated functions: what
+/// containers run on there.
 pub struct Placed<'s> {
     soc: &'s Soc,
+    engine: SocEngine,
     placement: Placement,
 }
 
@@ -216,11 +306,43 @@ impl Harness for Placed<'_> {
         self.soc.name
     }
     fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError> {
-        self.soc.link(&emit(input), dir, self.placement)
+        match self.engine {
+            SocEngine::Native => self.soc.link_native(input, dir, self.placement),
+            // One program runs every container.
+            SocEngine::Reference | SocEngine::Interp => self.soc.interpreter_program(),
+        }
     }
     fn command(&self, exe: &Path) -> Command {
         self.soc.command(exe)
     }
+    fn on_runtime(&self) -> Option<&'static str> {
+        Some(match self.engine {
+            SocEngine::Reference => "-ereference",
+            SocEngine::Interp | SocEngine::Native => "-einterp",
+        })
+    }
+}
+
+/// The table `runtime_harness.c -DFC_HARNESS_NATIVE` hands to `fc_vm_set_native`: each
+/// function-table name of the container (`input.functions`) with its translated entry.
+fn native_table(input: &Input) -> String {
+    let symbols = Symbols::new(input.container);
+    let mut c = String::from("/* Generated by fc-aot: the native entries of the container. */\n#include \"fc_runtime.h\"\n\n");
+    for (name, _) in input.functions {
+        c += &format!("uint64_t {}(fc_env *env, uint64_t r1, uint64_t r2);\n", symbols.entry(name));
+    }
+    c += "\nconst fc_native_fn fc_prog_native[] = {\n";
+    for (name, _) in input.functions {
+        c += &format!("    {{\"{}\", {}}},\n", c_string(name), symbols.entry(name));
+    }
+    c += "};\nconst size_t fc_prog_native_len = sizeof fc_prog_native / sizeof fc_prog_native[0];\n";
+    c
+}
+
+/// `text` inside a C string literal: letters, digits and `_` as they are, every other
+/// byte as a three-digit octal escape (which no following digit can extend).
+fn c_string(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("\\{b:03o}") }).collect()
 }
 
 /// The C of a verified program as container `prog` with its function `function` (an

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use fc_runtime::format::Container;
+use fc_runtime::format::{self, Container, Image, Layout};
 use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
 use fc_runtime::verifier::{Instr, VerifiedProgram};
 use fc_runtime::vm::LoadError;
@@ -43,6 +43,13 @@ pub trait Harness {
     fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError>;
     /// The command that runs `exe` (qemu-user and its options, or `exe` itself).
     fn command(&self, exe: &Path) -> Command;
+    /// Whether the program is the runtime itself (`targets/common/runtime_harness.c`),
+    /// with the flag choosing its engine: it is handed the container's bytes and runs
+    /// any function of its table by name; translated code it is linked with exports
+    /// every table entry. `None`: the program runs its one translated `main`.
+    fn on_runtime(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 impl<H: Harness + ?Sized> Harness for &H {
@@ -54,6 +61,9 @@ impl<H: Harness + ?Sized> Harness for &H {
     }
     fn command(&self, exe: &Path) -> Command {
         (**self).command(exe)
+    }
+    fn on_runtime(&self) -> Option<&'static str> {
+        (**self).on_runtime()
     }
 }
 
@@ -162,7 +172,11 @@ fn app_helper_called(program: &VerifiedProgram, function: usize) -> Option<u32> 
 /// stores persist between runs, the context starts from `request.ctx` each time).
 pub fn run_container(harness: &dyn Harness, container: &Container, request: &Request) -> Result<Vec<Run>, HarnessError> {
     let (program, function) = prepare(harness.name(), container, request)?;
-    let functions = [("main".to_string(), function)];
+    let on_runtime = harness.on_runtime();
+    let functions = match on_runtime {
+        None => vec![("main".to_string(), function)],
+        Some(_) => table_functions(container, &program),
+    };
     let input = Input {
         container: "prog",
         program: &program,
@@ -174,6 +188,12 @@ pub fn run_container(harness: &dyn Harness, container: &Container, request: &Req
     let dir = Scratch::new()?;
     let exe = harness.link(&input, dir.path())?;
     let mut command = harness.command(&exe);
+    if let Some(engine) = on_runtime {
+        command.arg(hex::encode(&rewritten(container)?)).arg(engine);
+        if let Some(name) = request.function {
+            command.arg(format!("-f{name}"));
+        }
+    }
     command.args(request.args());
     let (_, out) = match request.timeout {
         None => run_to_end(&mut command)?,
@@ -193,17 +213,47 @@ pub fn run_conformance(harness: &dyn Harness, program: &[u8], mem: &[u8]) -> Exe
         Ok(v) => v,
         Err(rejected) => return rejected,
     };
-    let functions = [("main".to_string(), verified.entries()[0])];
+    let on_runtime = harness.on_runtime();
+    // On the runtime the text goes in a container whose one table entry, `main`, is slot 0.
+    let name = if on_runtime.is_some() { CONFORMANCE_ENTRY } else { "main" };
+    let functions = [(name.to_string(), verified.entries()[0])];
     let input = Input { container: "prog", program: &verified, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
     let outcome = Scratch::new().and_then(|dir| {
         let exe = harness.link(&input, dir.path())?;
         let mut command = harness.command(&exe);
+        if let Some(engine) = on_runtime {
+            let image = Image { text: program.to_vec(), functions: vec![(CONFORMANCE_ENTRY.to_string(), 0)], ..Image::default() };
+            let bytes = format::write(&image, Layout::Sming32).map_err(|e| ToolError::Failed(format!("the conformance program as a container: {e}")))?;
+            command.arg(hex::encode(&bytes)).arg(engine).arg("-pconformance");
+        }
         if !mem.is_empty() {
             command.arg(hex::encode(mem));
         }
         run_to_end(&mut command)
     });
     Execution::from_harness(outcome)
+}
+
+/// The table entry a conformance program runs as, on the runtime.
+const CONFORMANCE_ENTRY: &str = "main";
+
+/// Every function-table entry of `container` with its function: what translated code for
+/// the runtime exports (the runtime links the table by these names).
+fn table_functions(container: &Container, program: &VerifiedProgram) -> Vec<(String, usize)> {
+    container.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect()
+}
+
+/// `container` written out again from its parts (its own layout): the bytes the runtime
+/// on a target loads.
+fn rewritten(container: &Container) -> Result<Vec<u8>, ToolError> {
+    let image = Image {
+        data: container.data.to_vec(),
+        bss_len: container.header.bss_len,
+        rodata: container.rodata.to_vec(),
+        text: container.text.to_vec(),
+        functions: container.functions().map(|f| (f.name.to_string(), u32::from(f.location))).collect(),
+    };
+    format::write(&image, container.layout).map_err(|e| ToolError::Failed(format!("the container could not be written again: {e}")))
 }
 
 /// Starts `command` (qemu-user, or the program itself) and waits for it: whether it
@@ -267,6 +317,9 @@ pub fn parse_runs(out: &str, target: &str) -> Result<Vec<Run>, ToolError> {
     for line in out.lines() {
         if let Some(reason) = line.strip_prefix("harness: ") {
             return Err(ToolError::Unavailable(format!("the {target} harness: {reason}")));
+        } else if let Some(why) = line.strip_prefix("load: ") {
+            // The host verified the container first: a refusal there is the target's fault.
+            return Err(ToolError::Failed(format!("the runtime on {target} refused a container the host accepts: {why}")));
         } else if let Some(text) = line.strip_prefix("printf: ") {
             run.lines.push(Line::Printf(text.to_string()));
         } else if let Some(h) = line.strip_prefix("ctx:") {

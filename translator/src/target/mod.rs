@@ -10,6 +10,7 @@ pub mod cross_linux;
 mod execution;
 pub mod harness;
 pub mod host;
+pub mod runtime_lib;
 pub mod socs;
 pub mod tools;
 pub mod workdir;
@@ -22,7 +23,7 @@ use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, Parts};
 use fc_runtime::{error_string, VirtualMachine};
 
-use bare_metal::Soc;
+use bare_metal::{Soc, SocEngine};
 
 use crate::helpers::{AppHelper, HelperSet};
 
@@ -82,16 +83,18 @@ pub enum Target {
     /// Engine aot: RISC-V 64 Linux under qemu-riscv64.
     #[cfg(feature = "cranelift")]
     Riscv64gc,
-    /// Engine c: ESP32-C3 (rv32imc, ilp32), cross-compiled with riscv64-unknown-elf-gcc,
-    /// bare metal under qemu-riscv32 (targets/esp32c3/).
+    /// Engines c, interp, reference: ESP32-C3 (rv32imc, ilp32): the runtime bare metal under
+    /// qemu-riscv32, translated C cross-compiled with riscv64-unknown-elf-gcc (targets/esp32c3/).
     #[value(name = "esp32c3")]
     Esp32c3,
-    /// Engine c: RP2040 (Cortex-M0+, ARMv6-M Thumb), cross-compiled with arm-none-eabi-gcc
-    /// -mcpu=cortex-m0plus -mthumb, bare metal under qemu-arm (targets/rp2040/).
+    /// Engines c, interp, reference: RP2040 (Cortex-M0+, ARMv6-M Thumb): the runtime bare
+    /// metal under qemu-arm, translated C cross-compiled with arm-none-eabi-gcc
+    /// -mcpu=cortex-m0plus -mthumb (targets/rp2040/).
     #[value(name = "rp2040")]
     Rp2040,
-    /// Engine c: ESP8266 (Xtensa LX106, call0 ABI), cross-compiled with xtensa-lx106-elf-gcc
-    /// -mlongcalls, bare metal under qemu-xtensa -cpu lx106 (targets/esp8266/).
+    /// Engines c, interp, reference: ESP8266 (Xtensa LX106, call0 ABI): the runtime bare
+    /// metal under qemu-xtensa -cpu lx106, translated C cross-compiled with
+    /// xtensa-lx106-elf-gcc -mlongcalls (targets/esp8266/).
     #[value(name = "esp8266")]
     Esp8266,
 }
@@ -131,8 +134,8 @@ pub fn engine(kind: EngineKind, target: Target) -> Result<Box<dyn Engine>, Strin
 pub enum Place {
     /// In this process ([`engine`]).
     Host,
-    /// On a bare-metal SoC under qemu, through the harness.
-    Soc(&'static Soc),
+    /// On a bare-metal SoC under qemu, on the runtime there with one of its engines.
+    Soc(&'static Soc, SocEngine),
     /// On a Linux ISA under qemu-user, through the harness.
     #[cfg(feature = "cranelift")]
     Cross(&'static cross_linux::Cross),
@@ -144,7 +147,7 @@ impl Place {
     pub fn harness(&self) -> Option<Box<dyn harness::Harness>> {
         match *self {
             Place::Host => None,
-            Place::Soc(soc) => Some(Box::new(soc.placed(soc.flash()))),
+            Place::Soc(soc, engine) => Some(Box::new(soc.placed(engine, soc.flash()))),
             #[cfg(feature = "cranelift")]
             Place::Cross(cross) => Some(Box::new(cross)),
         }
@@ -184,12 +187,12 @@ pub fn engines_on(target: Target) -> &'static [EngineKind] {
         }
         #[cfg(feature = "cranelift")]
         Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => &[EngineKind::Aot],
-        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => &[EngineKind::C],
+        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => &[EngineKind::C, EngineKind::Interp, EngineKind::Reference],
     }
 }
 
-/// Where `kind` runs on `target`: every engine on the host, `c` on the SoCs, `aot` on
-/// the other Linux ISAs.
+/// Where `kind` runs on `target`: every engine on the host, `c` and the runtime's
+/// interpreters on the SoCs, `aot` on the other Linux ISAs.
 pub fn place(kind: EngineKind, target: Target) -> Result<Place, NoSuchPair> {
     if !engines_on(target).contains(&kind) {
         return Err(NoSuchPair { kind, target });
@@ -202,9 +205,17 @@ pub fn place(kind: EngineKind, target: Target) -> Result<Place, NoSuchPair> {
         Target::Aarch64 => Place::Cross(&cross_linux::AARCH64),
         #[cfg(feature = "cranelift")]
         Target::Riscv64gc => Place::Cross(&cross_linux::RISCV64),
-        Target::Esp32c3 => Place::Soc(&socs::ESP32C3),
-        Target::Rp2040 => Place::Soc(&socs::RP2040),
-        Target::Esp8266 => Place::Soc(&socs::ESP8266),
+        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => {
+            let soc = soc(target).expect("a SoC target");
+            let engine = match kind {
+                EngineKind::Reference => SocEngine::Reference,
+                EngineKind::Interp => SocEngine::Interp,
+                EngineKind::C => SocEngine::Native,
+                #[cfg(feature = "cranelift")]
+                EngineKind::Jit | EngineKind::Aot => return Err(NoSuchPair { kind, target }),
+            };
+            Place::Soc(soc, engine)
+        }
     })
 }
 

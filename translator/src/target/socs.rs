@@ -2,6 +2,7 @@
 //! flags, qemu, start-up and linker fragments of `targets/<soc>/`.
 
 use super::bare_metal::{target_files, ObjectCache, Placement, Soc};
+use super::runtime_lib::{LibraryCache, RustTarget};
 
 /// ESP32-C3: RV32IMC, ilp32, compiled with `riscv64-unknown-elf-gcc -march=rv32imc
 /// -mabi=ilp32` (the chip's own is riscv32-esp-elf-gcc) and run under `qemu-riscv32`.
@@ -22,7 +23,9 @@ pub static ESP32C3: Soc = Soc {
         // Internal SRAM on the instruction bus (0x4038_0000 up).
         Placement { name: "iram", script: "qemu-iram.ld" },
     ],
+    rust_target: RustTarget::Builtin("riscv32imc-unknown-none-elf"),
     cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
 };
 
 /// RP2040: Cortex-M0+ (ARMv6-M Thumb, no divide), compiled with `arm-none-eabi-gcc
@@ -46,7 +49,9 @@ pub static RP2040: Soc = Soc {
         // Copied to SRAM (0x2000_0000 up), like the pico-sdk's `__not_in_flash_func`.
         Placement { name: "sram", script: "qemu-sram.ld" },
     ],
+    rust_target: RustTarget::Builtin("thumbv6m-none-eabi"),
     cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
 };
 
 /// ESP8266: Xtensa LX106, call0 ABI, compiled with `xtensa-lx106-elf-gcc -mlongcalls`
@@ -74,5 +79,12 @@ pub static ESP8266: Soc = Soc {
         // Internal SRAM on the instruction bus (0x4010_0000 up on the chip, 0x3010_0000 under qemu; 32 KiB).
         Placement { name: "iram", script: "qemu-iram.ld" },
     ],
+    rust_target: RustTarget::XtensaJson {
+        file: "xtensa-lx106-none-elf.json",
+        text: include_str!("../../../targets/esp8266/xtensa-lx106-none-elf.json"),
+        llvm_cpu: "esp8266",
+        ar: "xtensa-lx106-elf-ar",
+    },
     cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
 };
