@@ -30,7 +30,7 @@
 
 #define FRAME 512u
 #define BUDGET (1u << 24)
-#define MAX_MEMORY (1u << 14)
+#define MAX_MEMORY (1u << 15)
 #define MAX_CONTAINER (1u << 15)
 #define ARENA (1u << 16)
 
@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
             if (hex_bytes(a) > MAX_CONTAINER) return fail("the container is larger than its 32768 bytes");
             container_len = fc_hex_parse_loose(a, container, MAX_CONTAINER);
             have_container = 1;
-        } else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 16384 bytes");
+        } else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 32768 bytes");
         else len = fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
     if (!have_container) return fail("no container given");

@@ -155,6 +155,13 @@ bool fc_vm_load(fc_vm *vm, const uint8_t *container, size_t len, size_t stack_si
  *  (freed on unload, reload or free), so the caller's bytes may go right away. */
 bool fc_vm_load_copy(fc_vm *vm, const uint8_t *container, size_t len, size_t stack_size);
 
+/** As fc_vm_load_copy(), but the copy reads the container with aligned 32-bit
+ *  loads only, and nothing else reads it: for containers in memory that takes no
+ *  other access, such as the ESP8266's flash and IRAM (a byte load there raises
+ *  LoadStoreError), where Sming keeps FSTR arrays. The aligned words covering the
+ *  container must be readable. */
+bool fc_vm_load_flash(fc_vm *vm, const uint8_t *container, size_t len, size_t stack_size);
+
 /** Frees the container's RAM and returns the VM's local store entries to the
  *  pool. The VM keeps its settings and helpers. NULL is ignored. */
 void fc_vm_unload(fc_vm *vm);

@@ -575,6 +575,55 @@ fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usi
 /// `vm` is NULL or a live handle; `container` is NULL or readable for `len` bytes during the call.
 #[no_mangle]
 pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, len: usize, stack_size: usize) -> bool {
+    // SAFETY: `vm` is NULL or a live handle; `container` is readable for `len` bytes (contract).
+    unsafe {
+        load_copied(vm, container, len, stack_size, |copy| {
+            // SAFETY: `load_copied` passes a non-null `container` with `len <= isize::MAX`,
+            // readable for `len` bytes during this call (contract).
+            copy.extend_from_slice(core::slice::from_raw_parts(container, len))
+        })
+    }
+}
+
+/// Copies `container` into memory the VM owns with aligned 32-bit loads only, then loads
+/// the copy: for containers in memory that takes no other access (the ESP8266's flash
+/// and IRAM raise LoadStoreError on a byte load). Nothing but this copy reads `container`.
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `container` is NULL or `len` bytes of memory in which the
+/// aligned 32-bit words covering them are readable during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fc_vm_load_flash(vm: *mut fc_vm, container: *const u8, len: usize, stack_size: usize) -> bool {
+    // SAFETY: as this function's contract says; `copy_words` reads only the aligned words that
+    // cover the `len` bytes at `container`.
+    unsafe { load_copied(vm, container, len, stack_size, |copy| copy_words(container, len, copy)) }
+}
+
+/// Appends the `len` bytes at `src` to `out`, reading memory only as aligned 32-bit words
+/// (the first and last word may hold bytes outside the range, which are dropped).
+///
+/// # Safety
+/// The aligned words covering `[src, src + len)` are readable.
+unsafe fn copy_words(src: *const u8, len: usize, out: &mut Vec<u8>) {
+    let start = src as usize;
+    let (first, end) = (start & !3, start + len);
+    let mut word = first;
+    while word < end {
+        // SAFETY: `word` is 4-aligned and one of the words covering the range (contract);
+        // volatile, so the compiler keeps it one 32-bit load and never splits it into bytes.
+        let value = unsafe { core::ptr::read_volatile(word as *const u32) }.to_le_bytes();
+        let from = start.saturating_sub(word).min(4);
+        let to = (end - word).min(4);
+        out.extend_from_slice(&value[from..to]);
+        word += 4;
+    }
+}
+
+/// Loads a copy the VM owns, which `fill` writes into a vector with room for `len` bytes.
+///
+/// # Safety
+/// `vm` is NULL or a live handle; `fill` may read `container` as its caller's contract allows.
+unsafe fn load_copied(vm: *mut fc_vm, container: *const u8, len: usize, stack_size: usize, fill: impl FnOnce(&mut Vec<u8>)) -> bool {
     if container.is_null() || len > isize::MAX as usize {
         // SAFETY: `vm` is NULL or a live handle (this function's contract).
         return unsafe { fc_vm_load(vm, ptr::null(), 0, stack_size) };
@@ -582,15 +631,12 @@ pub unsafe extern "C" fn fc_vm_load_copy(vm: *mut fc_vm, container: *const u8, l
     let op = |h: &fc_vm, inner: &mut Inner| {
         guard(false, || {
             inner.unload();
-            // SAFETY: `container` is non-null and `len <= isize::MAX` (checked above), readable for
-            // `len` bytes during this call (contract).
-            let bytes = unsafe { core::slice::from_raw_parts(container, len) };
             let Ok(mut copy) = fallible::with_capacity(len) else {
                 h.last_error.set(NO_MEMORY);
                 h.last_error_pc.set(0);
                 return false;
             };
-            copy.extend_from_slice(bytes);
+            fill(&mut copy);
             let raw = NonNull::from(Box::leak(copy.into_boxed_slice()));
             inner.copy = Some(raw);
             // SAFETY: `raw` is the box just leaked; `Inner::unload` and `free_copy` free it only

@@ -517,3 +517,39 @@ fn header_constants_match_the_runtime() {
     let flag = defines.iter().find(|(n, _)| n == "FC_FLAG_BUDGET_OFF").map(|(_, v)| v.clone());
     assert_eq!(flag, Some(format!("{}u", fc_runtime::native::FLAG_BUDGET_OFF)));
 }
+
+#[test]
+fn word_copies_take_exactly_the_bytes_asked_for() {
+    // 4-aligned, with a word of room on each side: every covering word is in bounds.
+    let words: Vec<u32> = (0..8u32).map(|i| 0x0302_0100 + i * 0x0404_0404).collect();
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    for start in 4..8 {
+        for len in 0..12 {
+            let mut out = Vec::new();
+            // SAFETY: the words covering [start, start + len) lie inside `words`.
+            unsafe { copy_words(words.as_ptr().cast::<u8>().add(start), len, &mut out) };
+            assert_eq!(out, bytes[start..start + len], "start {start}, len {len}");
+        }
+    }
+}
+
+#[test]
+fn a_container_in_word_only_memory_loads_from_its_copy() {
+    let bin = increment();
+    // One byte in: the container starts unaligned, as in flash it may.
+    let mut padded = vec![0u32; bin.len() / 4 + 3];
+    // SAFETY: `padded` has room for the container one byte in, and its words cover it.
+    unsafe {
+        let at = padded.as_mut_ptr().cast::<u8>().add(1);
+        ptr::copy_nonoverlapping(bin.as_ptr(), at, bin.len());
+        let s = stores();
+        let vm = fc_vm_new(s.0);
+        assert!(fc_vm_load_flash(vm, at, bin.len(), 512), "{}", fc_vm_last_error(vm));
+        // The VM runs its copy: the caller's bytes may change.
+        ptr::write_bytes(at, 0xff, bin.len());
+        let mut ctx = 41u64.to_le_bytes();
+        assert_eq!(fc_vm_execute(vm, ctx.as_mut_ptr().cast(), 8), 42);
+        assert!(!fc_vm_load_flash(vm, ptr::null(), 8, 512));
+        fc_vm_free(vm);
+    }
+}

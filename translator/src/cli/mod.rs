@@ -9,6 +9,7 @@ mod disasm;
 mod dump;
 pub mod explain;
 mod run;
+mod runtime;
 mod translate;
 mod verify;
 
@@ -56,6 +57,9 @@ enum Cmd {
     /// Translate a container to native code: exports `fc_<container>_<function>` (fc_abi.h).
     #[command(after_help = concat!("Examples:\n  fc-aot translate out/crc32.bin                 # out/crc32.x86_64.o on x86-64: named for the target\n  fc-aot translate out/crc32.bin --target aarch64 -o crc32-arm64.o\n  fc-aot translate out/crc32.bin --target esp32c3 --emit obj   # the SoC's gcc: out/crc32.esp32c3.o\n  fc-aot translate out/sort.bin --emit asm -o -\n  fc-aot translate x.bin --target help", "\n\n", exit_status!()))]
     Translate(translate::Args),
+    /// Build the runtime for a SoC as a firmware library: libfc_runtime.a and its C headers, and print its sizes.
+    #[command(after_help = concat!("Examples:\n  fc-aot runtime --target esp32c3 -o fw/fc\n  fc-aot runtime --target rp2040 -o fw/fc --opt size\n\nLink libfc_runtime.a into the firmware, call fc_runtime_init() with a static arena once, and provide fc_runtime_panic() (fc_runtime.h).", "\n\n", exit_status!()))]
+    Runtime(runtime::Args),
     /// Run every *.data conformance test of a folder; the last line is `P passed, F failed, S skipped`.
     #[command(after_help = concat!("Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin", "\n\n", exit_status!()))]
     Conformance(conformance::Args),
@@ -82,5 +86,6 @@ pub fn main() -> ExitCode {
         Cmd::Disasm(args) => disasm::run(args),
         Cmd::Translate(args) => translate::run(args),
         Cmd::Conformance(args) => conformance::run(args),
+        Cmd::Runtime(args) => runtime::run(args),
     }
 }

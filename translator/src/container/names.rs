@@ -16,10 +16,9 @@ use std::sync::OnceLock;
 pub const DATA_SUFFIXES: [&str; 6] = ["abi_version", "rodata", "rodata_len", "data", "data_len", "bss_len"];
 
 /// The C headers fc-aot ships, which firmware compiles together with translated code.
-const HEADERS: [&str; 7] = [
+const HEADERS: [&str; 6] = [
     include_str!("../../../targets/include/fc_abi.h"),
     include_str!("../../../targets/include/fc_runtime.h"),
-    include_str!("../../../targets/common/fc_support.h"),
     include_str!("../../../targets/common/fc_hex.h"),
     include_str!("../../../targets/common/fc_run_report.h"),
     include_str!("../../../targets/common/crt.h"),

@@ -124,7 +124,9 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
         RustTarget::Builtin(triple) => {
             run_tool(cargo.args(["--target", triple]))?;
             let built = dir.join(format!("cargo-{}", opt.name())).join(triple).join("release/libfc_runtime_capi.a");
-            copy(&built, &library)?;
+            let partial = partial_path(&library);
+            copy(&built, &partial)?;
+            rename(&partial, &library)?;
         }
         RustTarget::XtensaJson { file, text, llvm_cpu, ar } => {
             let json = out.join(file);
@@ -141,20 +143,44 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
             let stem = file.trim_end_matches(".json");
             let deps = dir.join(format!("cargo-{}", opt.name())).join(stem).join("release/deps");
             let ir = newest_ir(&deps)?;
+            // The library made from this IR is there already (cargo left the IR as it was).
+            let modified = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+            if let (Some(lib), Some(ir)) = (modified(&library), modified(&ir)) {
+                if lib > ir {
+                    return Ok(library);
+                }
+            }
             let llc = format!("{LLVM_BIN}/llc");
             let mc = format!("{LLVM_BIN}/llvm-mc");
-            let (asm, fixed, object) = (out.join("runtime.s"), out.join("runtime-literals.s"), out.join("runtime.o"));
+            // Per process: another build of the same library may be finishing beside this one.
+            let (asm, fixed, object) = (partial_path(&out.join("runtime.s")), partial_path(&out.join("runtime-literals.s")), partial_path(&out.join("runtime.o")));
             let llvm = |e: ToolError| e.install_hint("llvm-22");
             run_tool(Command::new(&llc).args(["-march=xtensa", &format!("-mcpu={llvm_cpu}"), "-O2", "-filetype=asm"]).arg(&ir).arg("-o").arg(&asm)).map_err(llvm)?;
             let text = std::fs::read_to_string(&asm).map_err(|e| ToolError::Failed(format!("{}: {e}", asm.display())))?;
             let moved = literal_sections(&text).map_err(|e| ToolError::Failed(format!("{}: {e}", asm.display())))?;
             super::tools::write(&fixed, moved)?;
             run_tool(Command::new(&mc).args(["-triple=xtensa", &format!("-mcpu={llvm_cpu}"), "-filetype=obj"]).arg(&fixed).arg("-o").arg(&object)).map_err(llvm)?;
-            let _ = std::fs::remove_file(&library);
-            run_tool(Command::new(ar).arg("rcs").arg(&library).arg(&object)).map_err(|e| e.install_hint("binutils-xtensa-lx106"))?;
+            let partial = partial_path(&library);
+            let _ = std::fs::remove_file(&partial);
+            run_tool(Command::new(ar).arg("rcs").arg(&partial).arg(&object)).map_err(|e| e.install_hint("binutils-xtensa-lx106"))?;
+            for scratch in [&asm, &fixed, &object] {
+                let _ = std::fs::remove_file(scratch);
+            }
+            rename(&partial, &library)?;
         }
     }
     Ok(library)
+}
+
+/// `path` with this process's id in its name: the library appears whole, by a rename.
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.partial", std::process::id()));
+    path.with_file_name(name)
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), ToolError> {
+    std::fs::rename(from, to).map_err(|e| ToolError::Failed(format!("{} -> {}: {e}", from.display(), to.display())))
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), ToolError> {

@@ -1,6 +1,7 @@
-//! The tests every bare-metal SoC target of the `c` engine shares (ESP32-C3, RP2040,
-//! ESP8266: translator/tests/esp32c3.rs, rp2040.rs, esp8266.rs), parameterised by the
-//! SoC. Each test file keeps its own `#[test]` functions as short calls of these.
+//! The tests every bare-metal SoC target shares (ESP32-C3, RP2040, ESP8266:
+//! translator/tests/esp32c3.rs, rp2040.rs, esp8266.rs), parameterised by the SoC: the
+//! runtime there with each of its engines (`c`: translated C the runtime calls; `interp`,
+//! `reference`). Each test file keeps its own `#[test]` functions as short calls of these.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fc_aot::helpers::HelperSet;
-use fc_aot::target::bare_metal::{prog_c, Placement};
+use fc_aot::target::bare_metal::{prog_c, Placement, SocEngine};
 use fc_aot::target::harness::{HarnessError, Request};
 use fc_aot::target::{Line, Run};
 use fc_runtime::helpers::Profile;
@@ -39,29 +40,38 @@ impl Soc {
         self.soc.placements[1]
     }
 
-    /// `runs` runs of `container` on the SoC from `placement`, the way `fc-aot run` asks
-    /// (profile sming, 512-byte frames).
-    pub fn run_container(&self, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+    /// `runs` runs of `container` on the SoC's runtime with `engine`, translated code
+    /// placed per `placement`, the way `fc-aot run` asks (profile sming, 512-byte frames).
+    pub fn run_on(&self, engine: SocEngine, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
         let helpers = HelperSet::profile(Profile::Sming);
         let request = Request { ctx, budget, runs, frame: 512, function: None, helpers: &helpers, timeout: None };
-        self.soc.run_container(container, &request, placement)
+        self.soc.run_container(engine, container, &request, placement)
     }
 
-    /// The whole conformance suite through `run_dir`: 312 passed, callx.data skipped.
+    /// [`run_on`](Self::run_on) with the `c` engine.
+    pub fn run_container(&self, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+        self.run_on(SocEngine::Native, container, ctx, budget, runs, placement)
+    }
+
+    /// The whole conformance suite through `run_dir` on every engine of the SoC: 312
+    /// passed, callx.data skipped.
     pub fn the_conformance_suite_passes(&self) {
-        let mut failures = Vec::new();
-        let mut skipped = Vec::new();
-        let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(EngineKind::C, self.target, Vec::new()), |name, v| {
-            match v {
-                Verdict::Fail(why) => failures.push(format!("{name}: {why}")),
-                Verdict::Skip(_) => skipped.push(name.to_string()),
-                Verdict::Pass => {}
-            }
-        })
-        .unwrap();
-        assert!(failures.is_empty(), "{failures:#?}");
-        assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 });
-        assert_eq!(skipped, ["callx.data"]);
+        for kind in [EngineKind::C, EngineKind::Interp, EngineKind::Reference] {
+            let mut failures = Vec::new();
+            let mut skipped = Vec::new();
+            let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(kind, self.target, Vec::new()), |name, v| {
+                match v {
+                    Verdict::Fail(why) => failures.push(format!("{name}: {why}")),
+                    Verdict::Skip(_) => skipped.push(name.to_string()),
+                    Verdict::Pass => {}
+                }
+            })
+            .unwrap();
+            let engine = kind.name();
+            assert!(failures.is_empty(), "{engine}: {failures:#?}");
+            assert_eq!(summary, Summary { passed: 312, failed: 0, skipped: 1 }, "{engine}");
+            assert_eq!(skipped, ["callx.data"], "{engine}");
+        }
     }
 
     /// A few files through the command line: the target's clap name and the summary line.
@@ -108,6 +118,11 @@ impl Soc {
             let want = reference(bin, &ctx, budget, 2);
             let got = self.run_container(&container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(got, want, "{name}: {soc} (left) against the reference (right)");
+            // The runtime's interpreters there, on the same container.
+            for engine in [SocEngine::Interp, SocEngine::Reference] {
+                let got = self.run_on(engine, &container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name} {engine:?}: {e}"));
+                assert_eq!(got, want, "{name}: {engine:?} on {soc} (left) against the host's reference (right)");
+            }
             // One budget too small where the sample loops: the same error at the same slot
             // (translated code in RAM this time).
             if budget > 200 {
