@@ -20,7 +20,9 @@
  * `ctx: HEX`, `data: HEX`, `global store: k=v, ...`, `local store: k=v, ...` (keys
  * ascending) and the r0 / error line. A load the runtime refuses prints `load: <code>
  * <text>` (exit 3); what the harness cannot hold is refused before any run with
- * `harness: <reason>` (exit 2). -m ends with the heap's high-water mark.
+ * `harness: <reason>` (exit 2). -m ends with the heap's high-water mark. Built with
+ * -DFC_HARNESS_FLASH, the container is fc_prog_blob (in flash) instead, loaded through
+ * fc_vm_load_flash, and the first argument is the context.
  */
 #include <stdint.h>
 
@@ -37,6 +39,12 @@
 #ifdef FC_HARNESS_NATIVE
 extern const fc_native_fn fc_prog_native[];
 extern const size_t fc_prog_native_len;
+#endif
+#ifdef FC_HARNESS_FLASH
+/* The container in flash (linked in), loaded with fc_vm_load_flash: every argument that
+ * is not a flag is the context. */
+extern const uint8_t *const fc_prog_blob;
+extern const size_t fc_prog_blob_len;
 #endif
 
 static uint8_t arena[ARENA] __attribute__((aligned(16)));
@@ -135,14 +143,22 @@ int main(int argc, char **argv) {
         else if (starts(a, "-f")) function = a + 2;
         else if (starts(a, "-v")) verbose = 1;
         else if (starts(a, "-m")) heap = 1;
+#ifndef FC_HARNESS_FLASH
         else if (!have_container) {
             if (hex_bytes(a) > MAX_CONTAINER) return fail("the container is larger than its 32768 bytes");
             container_len = fc_hex_parse_loose(a, container, MAX_CONTAINER);
             have_container = 1;
-        } else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 32768 bytes");
+        }
+#endif
+        else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 32768 bytes");
         else len = fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
+#ifdef FC_HARNESS_FLASH
+    (void)have_container;
+    (void)container;
+#else
     if (!have_container) return fail("no container given");
+#endif
     if (!fc_runtime_init(arena, sizeof arena, NULL, NULL)) return fail("fc_runtime_init refused the arena");
     fc_stores *stores = fc_stores_new();
     fc_vm *vm = fc_vm_new(stores);
@@ -154,7 +170,12 @@ int main(int argc, char **argv) {
     fc_vm_set_profile(vm, profile);
     fc_vm_set_budget(vm, budget, bounded);
     fc_vm_set_output(vm, print_line, NULL);
-    if (!fc_vm_load(vm, container, container_len, frame)) {
+#ifdef FC_HARNESS_FLASH
+    bool loaded = fc_vm_load_flash(vm, fc_prog_blob, fc_prog_blob_len, frame);
+#else
+    bool loaded = fc_vm_load(vm, container, container_len, frame);
+#endif
+    if (!loaded) {
         char text[200];
         fc_vm_load_error_text(vm, text, sizeof text);
         fc_puts("load: ");
