@@ -463,3 +463,17 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     assert!(bad >= 3, "typed container accesses in sort: {bad} violations found");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_runtime_library_is_armv6m() {
+    // The firmware library (fc-aot runtime --target rp2040): every function of every object,
+    // core and compiler_builtins included, in ARMv6-M's instruction set. qemu-arm's default
+    // CPU would run Thumb-2 as well, so the green runs alone do not show it.
+    let library = socs::RP2040.library(fc_aot::target::runtime_lib::Opt::Speed).unwrap();
+    let functions = disassemble(&library);
+    let insns: usize = functions.values().map(Vec::len).sum();
+    assert!(functions.keys().any(|f| f == "fc_vm_execute") && insns > 10_000, "{} functions, {insns} instructions", functions.len());
+    let failures: Vec<String> = functions.iter().flat_map(|(f, code)| isa_violations(code).into_iter().map(move |v| format!("{f}: {v}"))).collect();
+    assert!(failures.is_empty(), "not ARMv6-M: {failures:#?}");
+    eprintln!("ARMv6-M scan of the runtime library: {} functions, {insns} instructions", functions.len());
+}
