@@ -35,6 +35,7 @@
 
 #include "crt.h"
 #include "fc_abi.h"
+#include "fc_cmdline.h"
 #include "fc_hex.h"
 
 extern uint64_t fc_prog_main(fc_env *env, uint64_t r1, uint64_t r2);
@@ -320,47 +321,6 @@ static uint64_t helper(fc_env *env, uint32_t id, uint64_t r1, uint64_t r2, uint6
     }
 }
 
-/* ---- arguments ---- */
-static uint64_t parse_dec(const char *s) {
-    uint64_t v = 0;
-    for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
-    return v;
-}
-
-static int starts(const char *s, const char *prefix) {
-    for (; *prefix; s++, prefix++) {
-        if (*s != *prefix) return 0;
-    }
-    return 1;
-}
-
-static void put_bytes(const char *name, const uint8_t *b, uint32_t n) {
-    fc_puts(name);
-    fc_puts(": ");
-    for (uint32_t i = 0; i < n; i++) {
-        fc_putc("0123456789abcdef"[b[i] >> 4]);
-        fc_putc("0123456789abcdef"[b[i] & 15]);
-    }
-    fc_putc('\n');
-}
-
-/* What the harness cannot hold: `harness: <what>`, exit 2, before any run. */
-static int fail(const char *what) {
-    fc_puts("harness: ");
-    fc_puts(what);
-    fc_putc('\n');
-    fc_flush();
-    return 2;
-}
-
-/* Bytes of the hex text `s` (its digits, in pairs; other characters are skipped, as
- * fc_hex_parse_loose skips them). */
-static uint64_t hex_bytes(const char *s) {
-    uint64_t digits = 0;
-    for (; *s; s++) digits += fc_hex_digit(*s) >= 0;
-    return digits / 2;
-}
-
 int main(int argc, char **argv) {
     uint64_t budget = BUDGET, frame = FRAME;
     uint32_t flags = 0;
@@ -368,21 +328,21 @@ int main(int argc, char **argv) {
     int verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (starts(a, "-boff")) budget = UINT64_MAX, flags = FC_FLAG_BUDGET_OFF;
-        else if (starts(a, "-b")) budget = parse_dec(a + 2), flags = 0;
-        else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
-        else if (starts(a, "-s")) frame = parse_dec(a + 2);
-        else if (starts(a, "-priot")) riot = 1;
-        else if (starts(a, "-v")) verbose = 1;
-        else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 65536 bytes");
+        if (fc_starts(a, "-boff")) budget = UINT64_MAX, flags = FC_FLAG_BUDGET_OFF;
+        else if (fc_starts(a, "-b")) budget = fc_parse_dec(a + 2), flags = 0;
+        else if (fc_starts(a, "-n")) runs = (uint32_t)fc_parse_dec(a + 2);
+        else if (fc_starts(a, "-s")) frame = fc_parse_dec(a + 2);
+        else if (fc_starts(a, "-priot")) riot = 1;
+        else if (fc_starts(a, "-v")) verbose = 1;
+        else if (fc_hex_bytes(a) > MAX_MEMORY) return fc_refuse("the context is larger than its 65536 bytes");
         else len = (uint32_t)fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
-    if (fc_prog_abi_version != FC_ABI_VERSION) return fail("ABI version mismatch");
+    if (fc_prog_abi_version != FC_ABI_VERSION) return fc_refuse("ABI version mismatch");
     uint64_t frames = fc_prog_main_depth + 1;
     /* Both factors are below 2^32, so the product cannot wrap. */
-    if (frame > UINT32_MAX || frame * frames > STACK_BYTES) return fail("the stack (frame size times call depth + 1) is larger than its 16896 bytes");
+    if (frame > UINT32_MAX || frame * frames > STACK_BYTES) return fc_refuse("the stack (frame size times call depth + 1) is larger than its 16896 bytes");
     uint32_t data_len = fc_prog_data_len + fc_prog_bss_len;
-    if (data_len > MAX_DATA) return fail("data + bss are larger than its 16384 bytes");
+    if (data_len > MAX_DATA) return fc_refuse("data + bss are larger than its 16384 bytes");
     memcpy(data, fc_prog_data, fc_prog_data_len);
     memset(data + fc_prog_data_len, 0, fc_prog_bss_len);
 
@@ -405,17 +365,13 @@ int main(int argc, char **argv) {
         uint64_t r0 = fc_prog_main(&env, r1, len);
         end_output();
         if (verbose) {
-            put_bytes("ctx", memory, len);
-            put_bytes("data", data, data_len);
+            fc_put_bytes("ctx", memory, len);
+            fc_put_bytes("data", data, data_len);
             print_store("global", GLOBAL);
             print_store("local", LOCAL);
         }
         if (env.error != 0) {
-            fc_puts("error ");
-            fc_put_dec(env.error);
-            fc_puts(" at insn ");
-            fc_put_udec(env.error_pc);
-            fc_putc('\n');
+            fc_put_error(env.error, env.error_pc);
             status = 1;
         } else {
             fc_puts("0x");

@@ -24,6 +24,8 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 __attribute__((noreturn)) void abort(void);
+/* The runtime library's panic report (fc_runtime.h). */
+void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line);
 
 /* Buffered stdout: fc_flush() writes it out (fc_exit does too). */
 void fc_putc(char c);

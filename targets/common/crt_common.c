@@ -54,5 +54,17 @@ void abort(void) {
     fc_exit(134);
 }
 
+/* The firmware's side of the runtime library (fc_runtime.h): its panic (a bug, never an
+ * input's fault) ends the program with status 101 after saying where. */
+void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
+    fc_flush();
+    fc_puts("the runtime panicked at ");
+    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
+    fc_putc(':');
+    fc_put_udec(line);
+    fc_putc('\n');
+    fc_exit(101);
+}
+
 /* The buffered output: shared with the Linux ISAs' crt (targets/linux/crt.c). */
 #include "crt_output.c"

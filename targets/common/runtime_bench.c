@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "crt.h"
+#include "fc_cmdline.h"
 #include "fc_hex.h"
 #ifndef FC_BENCH_STUB
 #include "fc_runtime.h"
@@ -59,17 +60,7 @@ static void put_r0(uint64_t r0) {
 static uint8_t arena[ARENA] __attribute__((aligned(16)));
 static uint8_t memory[MAX_MEMORY] __attribute__((aligned(8)));
 
-/* The runtime's last word: a bug, never an input's fault. */
-void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
-    fc_flush();
-    fc_puts("bench: the runtime panicked at ");
-    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
-    fc_putc(':');
-    fc_put_udec(line);
-    fc_putc('\n');
-    fc_flush();
-    fc_exit(101);
-}
+/* fc_runtime_panic: targets/common/crt_common.c. */
 
 static inline uintptr_t sp_now(void) {
     uintptr_t sp;
@@ -175,11 +166,7 @@ int main(int argc, char **argv) {
         put_field("arena", arena_len);
     }
     if (error != 0) {
-        fc_puts("error ");
-        fc_put_dec(error);
-        fc_puts(" at insn ");
-        fc_put_udec(fc_vm_last_error_pc(vm));
-        fc_putc('\n');
+        fc_put_error(error, fc_vm_last_error_pc(vm));
         return 1;
     }
     return 0;

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "crt.h"
+#include "fc_cmdline.h"
 #include "fc_hex.h"
 #include "fc_runtime.h"
 
@@ -52,18 +53,6 @@ static uint8_t container[MAX_CONTAINER];
 static uint8_t memory[MAX_MEMORY];
 static uint8_t memory_init[MAX_MEMORY];
 
-/* The runtime's last word: a bug, never an input's fault. */
-void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
-    fc_flush();
-    fc_puts("harness: the runtime panicked at ");
-    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
-    fc_putc(':');
-    fc_put_udec(line);
-    fc_putc('\n');
-    fc_flush();
-    fc_exit(101);
-}
-
 /* ---- printf: each output line becomes `printf: LINE` ---- */
 static void print_line(void *user, const char *text, size_t len) {
     (void)user;
@@ -71,16 +60,6 @@ static void print_line(void *user, const char *text, size_t len) {
     for (size_t i = 0; i < len; i++) fc_putc(text[i]);
     /* The rest of a run's output may end without a newline. */
     if (len == 0 || text[len - 1] != '\n') fc_putc('\n');
-}
-
-static void put_bytes(const char *name, const uint8_t *b, size_t n) {
-    fc_puts(name);
-    fc_puts(": ");
-    for (size_t i = 0; i < n; i++) {
-        fc_putc("0123456789abcdef"[b[i] >> 4]);
-        fc_putc("0123456789abcdef"[b[i] & 15]);
-    }
-    fc_putc('\n');
 }
 
 static void put_entries(const char *name, const uint32_t *keys, const uint32_t *values, size_t n) {
@@ -95,35 +74,6 @@ static void put_entries(const char *name, const uint32_t *keys, const uint32_t *
     fc_putc('\n');
 }
 
-/* ---- arguments ---- */
-static uint64_t parse_dec(const char *s) {
-    uint64_t v = 0;
-    for (; *s >= '0' && *s <= '9'; s++) v = v * 10 + (uint64_t)(*s - '0');
-    return v;
-}
-
-static int starts(const char *s, const char *prefix) {
-    for (; *prefix; s++, prefix++) {
-        if (*s != *prefix) return 0;
-    }
-    return 1;
-}
-
-static int fail(const char *what) {
-    fc_puts("harness: ");
-    fc_puts(what);
-    fc_putc('\n');
-    fc_flush();
-    return 2;
-}
-
-/* Bytes of the hex text `s` (its digits in pairs, as fc_hex_parse_loose reads them). */
-static size_t hex_bytes(const char *s) {
-    size_t digits = 0;
-    for (; *s; s++) digits += fc_hex_digit(*s) >= 0;
-    return digits / 2;
-}
-
 int main(int argc, char **argv) {
     uint32_t budget = BUDGET, runs = 1;
     bool bounded = true;
@@ -132,40 +82,40 @@ int main(int argc, char **argv) {
     const char *function = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (starts(a, "-boff")) bounded = false;
-        else if (starts(a, "-b")) budget = (uint32_t)parse_dec(a + 2), bounded = true;
-        else if (starts(a, "-n")) runs = (uint32_t)parse_dec(a + 2);
-        else if (starts(a, "-s")) frame = (size_t)parse_dec(a + 2);
-        else if (starts(a, "-priot")) profile = FC_PROFILE_RIOT;
-        else if (starts(a, "-pconformance")) profile = FC_PROFILE_CONFORMANCE;
-        else if (starts(a, "-ereference")) engine = FC_ENGINE_REFERENCE;
-        else if (starts(a, "-einterp")) engine = FC_ENGINE_INTERP;
-        else if (starts(a, "-f")) function = a + 2;
-        else if (starts(a, "-v")) verbose = 1;
-        else if (starts(a, "-m")) heap = 1;
+        if (fc_starts(a, "-boff")) bounded = false;
+        else if (fc_starts(a, "-b")) budget = (uint32_t)fc_parse_dec(a + 2), bounded = true;
+        else if (fc_starts(a, "-n")) runs = (uint32_t)fc_parse_dec(a + 2);
+        else if (fc_starts(a, "-s")) frame = (size_t)fc_parse_dec(a + 2);
+        else if (fc_starts(a, "-priot")) profile = FC_PROFILE_RIOT;
+        else if (fc_starts(a, "-pconformance")) profile = FC_PROFILE_CONFORMANCE;
+        else if (fc_starts(a, "-ereference")) engine = FC_ENGINE_REFERENCE;
+        else if (fc_starts(a, "-einterp")) engine = FC_ENGINE_INTERP;
+        else if (fc_starts(a, "-f")) function = a + 2;
+        else if (fc_starts(a, "-v")) verbose = 1;
+        else if (fc_starts(a, "-m")) heap = 1;
 #ifndef FC_HARNESS_FLASH
         else if (!have_container) {
-            if (hex_bytes(a) > MAX_CONTAINER) return fail("the container is larger than its 32768 bytes");
+            if (fc_hex_bytes(a) > MAX_CONTAINER) return fc_refuse("the container is larger than its 32768 bytes");
             container_len = fc_hex_parse_loose(a, container, MAX_CONTAINER);
             have_container = 1;
         }
 #endif
-        else if (hex_bytes(a) > MAX_MEMORY) return fail("the context is larger than its 32768 bytes");
+        else if (fc_hex_bytes(a) > MAX_MEMORY) return fc_refuse("the context is larger than its 32768 bytes");
         else len = fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
     }
 #ifdef FC_HARNESS_FLASH
     (void)have_container;
     (void)container;
 #else
-    if (!have_container) return fail("no container given");
+    if (!have_container) return fc_refuse("no container given");
 #endif
-    if (!fc_runtime_init(arena, sizeof arena, NULL, NULL)) return fail("fc_runtime_init refused the arena");
+    if (!fc_runtime_init(arena, sizeof arena, NULL, NULL)) return fc_refuse("fc_runtime_init refused the arena");
     fc_stores *stores = fc_stores_new();
     fc_vm *vm = fc_vm_new(stores);
-    if (!vm) return fail("no memory for the VM");
+    if (!vm) return fc_refuse("no memory for the VM");
     fc_vm_set_engine(vm, engine);
 #ifdef FC_HARNESS_NATIVE
-    if (!fc_vm_set_native(vm, FC_ABI_VERSION, fc_prog_native, fc_prog_native_len)) return fail("fc_vm_set_native refused the table");
+    if (!fc_vm_set_native(vm, FC_ABI_VERSION, fc_prog_native, fc_prog_native_len)) return fc_refuse("fc_vm_set_native refused the table");
 #endif
     fc_vm_set_profile(vm, profile);
     fc_vm_set_budget(vm, budget, bounded);
@@ -195,8 +145,8 @@ int main(int argc, char **argv) {
         if (verbose) {
             size_t data_len = 0;
             const uint8_t *data = fc_vm_data(vm, &data_len);
-            put_bytes("ctx", memory, len);
-            put_bytes("data", data, data_len);
+            fc_put_bytes("ctx", memory, len);
+            fc_put_bytes("data", data, data_len);
             uint32_t keys[64], values[64];
             size_t n = fc_global_entries(stores, keys, values, 64);
             put_entries("global", keys, values, n < 64 ? n : 64);
@@ -204,11 +154,7 @@ int main(int argc, char **argv) {
             put_entries("local", keys, values, n < 64 ? n : 64);
         }
         if (error != 0) {
-            fc_puts("error ");
-            fc_put_dec(error);
-            fc_puts(" at insn ");
-            fc_put_udec(fc_vm_last_error_pc(vm));
-            fc_putc('\n');
+            fc_put_error(error, fc_vm_last_error_pc(vm));
             status = 1;
         } else {
             fc_puts("0x");

@@ -12,14 +12,13 @@
 //! checks, once per run, that the program is the one the code was compiled from
 //! and that the entry is inside the code.
 
-use heapless::Vec as FixedVec;
 
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
 use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
 use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
-use crate::verifier::{Instr, ProgramId, VerifiedProgram, CALL_DEPTH_LIMIT};
+use crate::verifier::{Instr, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -318,10 +317,27 @@ impl Regions {
     }
 }
 
+#[derive(Clone, Copy, Debug)]
 struct Frame {
     return_pc: usize,
     saved: [u64; 4],
     r10: u64,
+}
+
+/// The call frames of a run, kept in the engine's memory rather than on the native
+/// stack (a microcontroller's is a few KiB): room for the deepest chain of local calls
+/// the verifier proved, allocated once per loaded program.
+#[derive(Clone, Debug, Default)]
+pub struct Frames(alloc::vec::Vec<Frame>);
+
+impl Frames {
+    /// Room for `program`'s deepest call chain; NO_MEMORY when there is none.
+    pub fn for_program(program: &VerifiedProgram) -> Result<Frames, ErrorCode> {
+        let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
+        let mut frames = alloc::vec::Vec::new();
+        frames.try_reserve_exact(depth).map_err(|_| ErrorCode::NoMemory)?;
+        Ok(Frames(frames))
+    }
 }
 
 /// Runs `program`, [`compile`]d into `code`. Code compiled from another program,
@@ -332,6 +348,7 @@ pub fn run<B: Buffer>(
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
+    frames: &mut Frames,
 ) -> Result<u64, Trap> {
     let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
     if code.program != program.id() || code.slots != program.slot_count() {
@@ -351,7 +368,8 @@ pub fn run<B: Buffer>(
     // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
     let off = inv.budget.is_none();
     let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
-    let mut frames: FixedVec<Frame, CALL_DEPTH_LIMIT> = FixedVec::new();
+    let frames = &mut frames.0;
+    frames.clear();
     let frame_size = inv.frame_size as u64;
     macro_rules! fault {
         ($code:expr) => {
@@ -598,9 +616,12 @@ pub fn run<B: Buffer>(
             }
             Kind::CallLocal => {
                 let frame = Frame { return_pc: pc + 1, saved: [r[6], r[7], r[8], r[9]], r10: r[10] };
-                if frames.push(frame).is_err() {
+                // Never full for a verified program (its depth sized the frames); push then
+                // stays within the capacity and never allocates.
+                if frames.len() == frames.capacity() {
                     fault!(ErrorCode::IllegalCall);
                 }
+                frames.push(frame);
                 r[10] -= frame_size;
                 pc = i.a as usize;
                 continue;

@@ -105,6 +105,7 @@ impl Engine for Reference {
 #[derive(Clone, Debug, Default)]
 pub struct Interp {
     code: Option<fast::Code<alloc::vec::Vec<fast::Compiled>>>,
+    frames: fast::Frames,
 }
 
 impl Engine for Interp {
@@ -118,11 +119,12 @@ impl Engine for Interp {
         buffer.try_reserve_exact(n).map_err(|_| ErrorCode::NoMemory)?;
         buffer.resize(n, fast::Compiled::TAIL);
         self.code = Some(fast::compile(program, buffer)?);
+        self.frames = fast::Frames::for_program(program)?;
         Ok(())
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         match &self.code {
-            Some(code) => fast::run(program, code, inv, memory, helpers),
+            Some(code) => fast::run(program, code, inv, memory, helpers, &mut self.frames),
             None => Err(Trap { code: ErrorCode::IllegalInstruction, pc: 0 }),
         }
     }

@@ -28,10 +28,17 @@ pub const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
 pub const HEX_H: &str = include_str!("../../../targets/common/fc_hex.h");
 pub const CRT_H: &str = include_str!("../../../targets/common/crt.h");
 pub const CRT_OUTPUT_C: &str = include_str!("../../../targets/common/crt_output.c");
+pub const CMDLINE_H: &str = include_str!("../../../targets/common/fc_cmdline.h");
 
 /// The shared sources as (file name, text), as the targets write them for their compiler.
-pub const SHARED_SOURCES: [(&str, &str); 5] =
-    [("harness.c", HARNESS_C), ("fc_abi.h", ABI_H), ("fc_hex.h", HEX_H), ("crt.h", CRT_H), ("crt_output.c", CRT_OUTPUT_C)];
+pub const SHARED_SOURCES: [(&str, &str); 6] = [
+    ("harness.c", HARNESS_C),
+    ("fc_abi.h", ABI_H),
+    ("fc_hex.h", HEX_H),
+    ("crt.h", CRT_H),
+    ("crt_output.c", CRT_OUTPUT_C),
+    ("fc_cmdline.h", CMDLINE_H),
+];
 
 /// A target the harness runs on: how a translated program becomes an executable there,
 /// and how that is started.
@@ -318,8 +325,12 @@ pub fn parse_runs(out: &str, target: &str) -> Result<Vec<Run>, ToolError> {
         if let Some(reason) = line.strip_prefix("harness: ") {
             return Err(ToolError::Unavailable(format!("the {target} harness: {reason}")));
         } else if let Some(why) = line.strip_prefix("load: ") {
-            // The host verified the container first: a refusal there is the target's fault.
-            return Err(ToolError::Failed(format!("the runtime on {target} refused a container the host accepts: {why}")));
+            // The host verified the container first: only the target's smaller memory can
+            // refuse it there (NO_MEMORY); anything else is the target's fault.
+            return Err(match why.strip_prefix("-100 ") {
+                Some(what) => ToolError::Unavailable(format!("the {target} harness's arena is too small for the container: {what}")),
+                None => ToolError::Failed(format!("the runtime on {target} refused a container the host accepts: {why}")),
+            });
         } else if let Some(text) = line.strip_prefix("printf: ") {
             run.lines.push(Line::Printf(text.to_string()));
         } else if let Some(h) = line.strip_prefix("ctx:") {

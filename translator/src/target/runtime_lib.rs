@@ -11,7 +11,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use super::tools::{output, run_tool, ToolError};
-use super::workdir::cache_root;
 
 /// Debian's Rust for the SoCs (`rustc-web`, `cargo-web`, `rust-web-src`).
 const RUSTC: &str = "/usr/bin/rustc";
@@ -106,7 +105,9 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
             root.display()
         )));
     }
-    let dir = cache_root().join("runtime");
+    // Beside the sources it is built from (not in the object cache, which a user or a test
+    // may point elsewhere): `target/fc-aot-runtime` of the checkout, or $FC_AOT_RUNTIME_DIR.
+    let dir = std::env::var_os("FC_AOT_RUNTIME_DIR").filter(|d| !d.is_empty()).map_or_else(|| root.join("target/fc-aot-runtime"), PathBuf::from);
     let out = dir.join(format!("{soc}-{}", opt.name()));
     std::fs::create_dir_all(&out).map_err(|e| ToolError::Failed(format!("{}: {e}", out.display())))?;
     let mut cargo = Command::new(CARGO);
