@@ -1,6 +1,6 @@
-//! `fc-aot run X.bin --target T` on every engine/target pair outside the host (issue 14,
-//! point 2): the `c` engine on the SoCs, `aot` on the other Linux ISAs, through the one
-//! harness under qemu, print exactly what `--engine reference --target host` prints for
+//! `fc-aot run X.bin --target T` on every engine/target pair outside the host: the
+//! runtime on the SoCs (engines `c`, `interp`, `reference`), `aot` on the other Linux
+//! ISAs, under qemu, print exactly what `--engine reference --target host` prints for
 //! the same container, and what a target cannot run exits 4 saying why.
 //!
 //! Needs clang and the cross compilers and qemu-user of `scripts/setup`. The qemu runs
@@ -22,9 +22,15 @@ fn samples(tmp: &TempDir) -> PathBuf {
 /// `fc-aot run BIN ARGS` on the reference interpreter and on `target` (its default
 /// engine): the same stdout and exit status; returns the stdout.
 fn same_as_the_reference(bin: &Path, args: &[&str], target: &str) -> String {
+    same_as_the_reference_on(bin, args, target, None)
+}
+
+/// [`same_as_the_reference`] with `engine` there (its default when `None`).
+fn same_as_the_reference_on(bin: &Path, args: &[&str], target: &str, engine: Option<&str>) -> String {
     let bin = bin.to_str().unwrap();
     let reference = fc_aot(&[&["run", bin, "--engine", "reference"][..], args].concat());
-    let there = fc_aot(&[&["run", bin, "--target", target][..], args].concat());
+    let engine_args = engine.map_or_else(Vec::new, |e| vec!["--engine", e]);
+    let there = fc_aot(&[&["run", bin, "--target", target][..], &engine_args, args].concat());
     let what = format!("{bin} {args:?} on {target}");
     assert_eq!(stdout(&there), stdout(&reference), "{what}: stdout (left) against the reference's (right); stderr: {}", stderr(&there));
     assert_eq!(there.status.code(), reference.status.code(), "{what}: exit status; stderr: {}", stderr(&there));
@@ -33,6 +39,11 @@ fn same_as_the_reference(bin: &Path, args: &[&str], target: &str) -> String {
 
 /// Each sample with its context and budget from containers/samples.txt, two runs.
 fn samples_match(out: &Path, target: &str, names: Option<&[&str]>) {
+    samples_match_on(out, target, None, names)
+}
+
+/// [`samples_match`] with `engine` on the target.
+fn samples_match_on(out: &Path, target: &str, engine: Option<&str>, names: Option<&[&str]>) {
     let table = sample_table();
     let mut checked = 0;
     for (name, (ctx, budget)) in &table {
@@ -40,7 +51,7 @@ fn samples_match(out: &Path, target: &str, names: Option<&[&str]>) {
             continue;
         }
         let budget = budget.to_string();
-        let text = same_as_the_reference(&out.join(format!("{name}.bin")), &["--ctx", ctx, "--budget", &budget, "--runs", "2"], target);
+        let text = same_as_the_reference_on(&out.join(format!("{name}.bin")), &["--ctx", ctx, "--budget", &budget, "--runs", "2"], target, engine);
         assert!(text.contains("run 2:\n"), "{name}: {text}");
         checked += 1;
     }
@@ -78,6 +89,23 @@ fn some_samples_run_on_the_other_targets_as_on_the_host() {
 }
 
 #[test]
+fn every_sample_runs_on_the_runtime_of_each_soc_as_on_the_host() {
+    // The runtime's own interpreters there (one program runs them all: nothing to link).
+    let tmp = TempDir::new("run-targets-runtime");
+    let out = samples(&tmp);
+    let runs: Vec<_> = [("esp32c3", "interp"), ("rp2040", "interp"), ("esp8266", "interp"), ("esp32c3", "reference")]
+        .into_iter()
+        .map(|(target, engine)| {
+            let out = out.clone();
+            std::thread::spawn(move || samples_match_on(&out, target, Some(engine), None))
+        })
+        .collect();
+    for run in runs {
+        run.join().expect("a SoC's samples");
+    }
+}
+
+#[test]
 fn function_stack_budget_profile_and_json_work_on_a_target() {
     let tmp = TempDir::new("run-targets-options");
     let out = samples(&tmp);
@@ -111,8 +139,12 @@ fn what_a_target_cannot_run_exits_4_saying_why() {
     let o = fc_aot(&["run", app, "--app-helper", "0x100:1=echo", "--target", "esp32c3"]);
     assert_eq!(o.status.code(), Some(4));
     assert_eq!(stderr(&o), format!("fc-aot: {app}: the esp32c3 harness has no helper 0x100 (app_helper): run it on --target host\n"));
-    // A function that does not reach the call runs there.
-    let text = same_as_the_reference(Path::new(app), &["--app-helper", "0x100:1=echo", "--function", "plain"], "esp32c3");
+    // The runtime there verifies the whole container: not even a function that does not
+    // reach the call runs; a harness of one translated function runs it.
+    let o = fc_aot(&["run", app, "--app-helper", "0x100:1=echo", "--function", "plain", "--target", "rp2040", "--engine", "interp"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the rp2040 harness has no helper 0x100"), "{}", stderr(&o));
+    let text = same_as_the_reference(Path::new(app), &["--app-helper", "0x100:1=echo", "--function", "plain"], "aarch64");
     assert!(text.starts_with("r0: 7 (0x7)\n"), "{text}");
     // More stack than the harness holds.
     let o = fc_aot(&["run", endless, "--stack", "32768", "--target", "aarch64"]);
@@ -133,15 +165,22 @@ fn what_a_target_cannot_run_exits_4_saying_why() {
     }
     // A pair that does not exist is a usage error naming what runs there.
     let o = fc_aot(&["run", app, "--engine", "jit", "--target", "rp2040"]);
-    assert_eq!((o.status.code(), stderr(&o)), (Some(2), "fc-aot: engine `jit` does not run on target `rp2040` (there: c)\n".to_string()));
+    assert_eq!((o.status.code(), stderr(&o)), (Some(2), "fc-aot: engine `jit` does not run on target `rp2040` (there: c, interp, reference)\n".to_string()));
 }
 
 #[test]
 fn run_help_names_the_engines_of_each_target() {
     let help = stdout(&fc_aot(&["run", "--help"]));
-    for (target, engine) in [("esp32c3", "c"), ("rp2040", "c"), ("esp8266", "c"), ("x86_64", "aot"), ("aarch64", "aot"), ("riscv64gc", "aot")] {
+    for (target, engine) in [
+        ("esp32c3", "Engines c, interp, reference:"),
+        ("rp2040", "Engines c, interp, reference:"),
+        ("esp8266", "Engines c, interp, reference:"),
+        ("x86_64", "Engine aot:"),
+        ("aarch64", "Engine aot:"),
+        ("riscv64gc", "Engine aot:"),
+    ] {
         let line = help.lines().find(|l| l.trim_start().starts_with(&format!("- {target}:"))).unwrap_or_else(|| panic!("no {target} in\n{help}"));
-        assert!(line.contains(&format!("Engine {engine}:")), "{line}");
+        assert!(line.contains(engine), "{line}");
     }
     assert!(!help.contains("conformance data"), "{help}");
 }

@@ -137,8 +137,10 @@ impl From<ToolError> for HarnessError {
 }
 
 /// Verifies `container` as a VM offering `request.helpers` with its frame size loads it,
-/// and picks the function to run: the program and the function's index.
-fn prepare<'c>(target: &str, container: &Container<'c>, request: &Request) -> Result<(VerifiedProgram<'c>, usize), HarnessError> {
+/// and picks the function to run: the program and the function's index. `whole`: the
+/// target's runtime verifies the whole container, so an application helper called
+/// anywhere in it (none is there) keeps it from loading, not only one `function` reaches.
+fn prepare<'c>(target: &str, container: &Container<'c>, request: &Request, whole: bool) -> Result<(VerifiedProgram<'c>, usize), HarnessError> {
     let program = request.helpers.verify_with_stack(container, request.frame).map_err(HarnessError::Rejected)?;
     // The names a host VM can run: table entries at a function start.
     let named: Vec<(&str, usize)> = container.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name, i))).collect();
@@ -150,7 +152,8 @@ fn prepare<'c>(target: &str, container: &Container<'c>, request: &Request) -> Re
         name: request.function.unwrap_or_default().to_string(),
         have: named.iter().map(|(n, _)| n.to_string()).collect(),
     })?;
-    if let Some(id) = app_helper_called(&program, function) {
+    let roots = if whole { (0..program.functions().len()).collect() } else { vec![function] };
+    if let Some(id) = roots.into_iter().find_map(|f| app_helper_called(&program, f)) {
         let why = format!("the {target} harness has no helper 0x{id:x} (app_helper): run it on --target host");
         return Err(HarnessError::Tool(ToolError::Unavailable(why)));
     }
@@ -178,8 +181,8 @@ fn app_helper_called(program: &VerifiedProgram, function: usize) -> Option<u32> 
 /// Runs a whole container `request.runs` times in one harness process (data, bss and the
 /// stores persist between runs, the context starts from `request.ctx` each time).
 pub fn run_container(harness: &dyn Harness, container: &Container, request: &Request) -> Result<Vec<Run>, HarnessError> {
-    let (program, function) = prepare(harness.name(), container, request)?;
     let on_runtime = harness.on_runtime();
+    let (program, function) = prepare(harness.name(), container, request, on_runtime.is_some())?;
     let functions = match on_runtime {
         None => vec![("main".to_string(), function)],
         Some(_) => table_functions(container, &program),
