@@ -12,9 +12,9 @@ use crate::target::{soc, Target};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SoC: esp32c3, rp2040 or esp8266.
-    #[arg(long)]
-    pub target: Target,
+    /// The SoC.
+    #[arg(long, value_enum)]
+    pub target: SocArg,
     /// Folder for libfc_runtime.a, fc_runtime.h and fc_abi.h.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -24,6 +24,30 @@ pub struct Args {
     /// Replace output files that fc-aot did not write.
     #[arg(long)]
     pub force: bool,
+}
+
+/// The SoCs with a firmware library.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SocArg {
+    /// ESP32-C3 (RV32IMC): riscv32imc-unknown-none-elf.
+    #[value(name = "esp32c3")]
+    Esp32c3,
+    /// RP2040 (Cortex-M0+): thumbv6m-none-eabi.
+    #[value(name = "rp2040")]
+    Rp2040,
+    /// ESP8266 (Xtensa LX106): targets/esp8266/xtensa-lx106-none-elf.json, finished by LLVM 22.
+    #[value(name = "esp8266")]
+    Esp8266,
+}
+
+impl From<SocArg> for Target {
+    fn from(s: SocArg) -> Target {
+        match s {
+            SocArg::Esp32c3 => Target::Esp32c3,
+            SocArg::Rp2040 => Target::Rp2040,
+            SocArg::Esp8266 => Target::Esp8266,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -47,8 +71,8 @@ const HEADERS: [(&str, &str); 2] =
     [("fc_runtime.h", include_str!("../../../targets/include/fc_runtime.h")), ("fc_abi.h", include_str!("../../../targets/include/fc_abi.h"))];
 
 pub fn run(args: Args) -> ExitCode {
-    let Some(soc) = soc(args.target) else {
-        eprintln!("fc-aot: runtime: `{}` is not a SoC (esp32c3, rp2040 or esp8266)", args.target.name());
+    let Some(soc) = soc(args.target.into()) else {
+        eprintln!("fc-aot: runtime: `{:?}` has no firmware library", args.target);
         return ExitCode::from(EXIT_USAGE);
     };
     let library = match soc.library(args.opt.into()) {
