@@ -12,9 +12,9 @@ use crate::target::{soc, Target};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The SoC.
-    #[arg(long, value_enum)]
-    pub target: SocArg,
+    /// The SoC (see `fc-aot run --help` for each).
+    #[arg(long, value_parser = soc_target())]
+    pub target: Target,
     /// Folder for libfc_runtime.a, fc_runtime.h and fc_abi.h.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -26,28 +26,11 @@ pub struct Args {
     pub force: bool,
 }
 
-/// The SoCs with a firmware library.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum SocArg {
-    /// ESP32-C3 (RV32IMC): riscv32imc-unknown-none-elf.
-    #[value(name = "esp32c3")]
-    Esp32c3,
-    /// RP2040 (Cortex-M0+): thumbv6m-none-eabi.
-    #[value(name = "rp2040")]
-    Rp2040,
-    /// ESP8266 (Xtensa LX106): targets/esp8266/xtensa-lx106-none-elf.json, finished by LLVM 22.
-    #[value(name = "esp8266")]
-    Esp8266,
-}
-
-impl From<SocArg> for Target {
-    fn from(s: SocArg) -> Target {
-        match s {
-            SocArg::Esp32c3 => Target::Esp32c3,
-            SocArg::Rp2040 => Target::Rp2040,
-            SocArg::Esp8266 => Target::Esp8266,
-        }
-    }
+/// `--target`: one of the SoCs that have a firmware library (the rest of [`Target`] has none).
+fn soc_target() -> impl clap::builder::TypedValueParser<Value = Target> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["esp32c3", "rp2040", "esp8266"])
+        .map(|name| <Target as clap::ValueEnum>::from_str(&name, false).expect("a SoC is a Target"))
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -71,8 +54,8 @@ const HEADERS: [(&str, &str); 2] =
     [("fc_runtime.h", include_str!("../../../targets/include/fc_runtime.h")), ("fc_abi.h", include_str!("../../../targets/include/fc_abi.h"))];
 
 pub fn run(args: Args) -> ExitCode {
-    let Some(soc) = soc(args.target.into()) else {
-        eprintln!("fc-aot: runtime: `{:?}` has no firmware library", args.target);
+    let Some(soc) = soc(args.target) else {
+        eprintln!("fc-aot: runtime: `{}` has no firmware library", args.target.name());
         return ExitCode::from(EXIT_USAGE);
     };
     let library = match soc.library(args.opt.into()) {
