@@ -81,13 +81,14 @@ pub struct Placement {
     pub script: &'static str,
 }
 
-/// The start-up, crt and harness objects of one SoC: their cache entry, looked up (and
-/// built when missing) once per process.
-pub struct ObjectCache(OnceLock<Result<Objects, ToolError>>);
+/// The start-up, crt and harness objects of one SoC, and its program running the
+/// runtime's interpreters: their cache entries, looked up (and built when missing) once
+/// per process.
+pub struct ObjectCache(OnceLock<Result<Objects, ToolError>>, OnceLock<Result<PathBuf, ToolError>>);
 
 impl ObjectCache {
     pub const fn new() -> Self {
-        ObjectCache(OnceLock::new())
+        ObjectCache(OnceLock::new(), OnceLock::new())
     }
 }
 
@@ -173,6 +174,11 @@ impl Soc {
     /// The program that runs any container on the runtime's interpreters: one per SoC, in
     /// the cache (its key: the objects and the library's bytes).
     fn interpreter_program(&self) -> Result<PathBuf, ToolError> {
+        // Looked up once per process: every conformance program of a run uses it.
+        self.cache.1.get_or_init(|| self.link_interpreter_program()).clone()
+    }
+
+    fn link_interpreter_program(&self) -> Result<PathBuf, ToolError> {
         let objects = self.objects()?;
         let library = self.library(Opt::Speed)?;
         let bytes = std::fs::read(&library).map_err(|e| ToolError::Failed(format!("{}: {e}", library.display())))?;
