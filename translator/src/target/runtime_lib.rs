@@ -116,6 +116,10 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
         .env("RUSTC", RUSTC)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt.level())
+        // One module (fat LTO, one codegen unit): the runtime's crates, core and alloc are
+        // optimized as one, which drops about an eighth of the code a firmware links.
+        .env("CARGO_PROFILE_RELEASE_LTO", "fat")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
         .env_remove("RUSTFLAGS")
         .args(["rustc", "--quiet", "-p", "fc-runtime-capi", "--release", "--no-default-features", "--crate-type", "staticlib"])
         .args(["-Zbuild-std=core,alloc", "--target-dir"])
@@ -132,11 +136,9 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
         RustTarget::XtensaJson { file, text, llvm_cpu, ar } => {
             let json = out.join(file);
             super::tools::write(&json, text)?;
-            // One module (fat LTO, one codegen unit) as LLVM IR: llc makes its assembly.
+            // The one module as LLVM IR: llc makes its assembly.
             run_tool(
                 cargo
-                    .env("CARGO_PROFILE_RELEASE_LTO", "fat")
-                    .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
                     .arg("--target")
                     .arg(&json)
                     .args(["-Zjson-target-spec", "--", "--emit=llvm-ir,link"]),
