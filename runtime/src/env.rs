@@ -3,7 +3,6 @@
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use crate::fallible;
 use crate::helpers::{work_units, Builtin, HelperOutcome, Helpers, Profile, FIRST_APP_HELPER};
@@ -255,24 +254,29 @@ fn render(args: [u64; 5], memory: &HelperMemory, out: &mut impl Output) -> Optio
             if !pass {
                 continue;
             }
-            // 24 bytes hold the longest rendering, i64::MIN's 20.
-            let mut text = heapless::String::<24>::new();
-            let _ = match (conv, longs) {
-                (Some(b'd' | b'i'), 0) => write!(text, "{}", v as i32),
-                (Some(b'd' | b'i'), _) => write!(text, "{}", v as i64),
-                (Some(b'u'), 0) => write!(text, "{}", v as u32),
-                (Some(b'u'), _) => write!(text, "{v}"),
-                (Some(b'x'), 0) => write!(text, "{:x}", v as u32),
-                (Some(b'x'), _) => write!(text, "{v:x}"),
-                (Some(b'X'), _) => write!(text, "{:X}", v as u32),
-                (Some(b'c'), _) => write!(text, "{}", v as u8 as char),
-                _ => write!(text, "0x{v:x}"),
+            // Digits by hand, not core::fmt: on a microcontroller its machinery is kilobytes.
+            let mut buf = [0u8; 24];
+            let (sign, magnitude, radix, upper) = match (conv, longs) {
+                (Some(b'd' | b'i'), 0) => ((v as i32) < 0, (v as i32).unsigned_abs() as u64, 10, false),
+                (Some(b'd' | b'i'), _) => ((v as i64) < 0, (v as i64).unsigned_abs(), 10, false),
+                (Some(b'u'), 0) => (false, v as u32 as u64, 10, false),
+                (Some(b'x'), 0) => (false, v as u32 as u64, 16, false),
+                (Some(b'X'), _) => (false, v as u32 as u64, 16, true),
+                (Some(b'c'), _) => {
+                    out.push(v as u8);
+                    continue;
+                }
+                (Some(b'p'), _) => {
+                    out.extend_from_slice(b"0x");
+                    (false, v, 16, false)
+                }
+                (Some(b'x'), _) => (false, v, 16, false),
+                _ => (false, v, 10, false),
             };
-            if conv == Some(b'c') {
-                out.push(v as u8);
-            } else {
-                out.extend_from_slice(text.as_bytes());
+            if sign {
+                out.push(b'-');
             }
+            out.extend_from_slice(crate::text::digits(magnitude, radix, upper, &mut buf));
         }
     }
     Some(())

@@ -21,6 +21,7 @@ pub mod memory;
 #[cfg(feature = "alloc")]
 pub mod native;
 pub mod stores;
+pub mod text;
 #[cfg(feature = "alloc")]
 pub mod verifier;
 #[cfg(feature = "alloc")]

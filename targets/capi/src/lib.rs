@@ -41,13 +41,14 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write as _;
 use core::ptr::{self, NonNull};
 
-use fc_runtime::error::{error_string, ErrorCode};
+use fc_runtime::error::ErrorCode;
 use fc_runtime::fallible;
 use fc_runtime::format::{Container, LayoutChoice};
 use fc_runtime::helpers::{Profile, FIRST_APP_HELPER};
 use fc_runtime::interp::{Engine, Interp, Reference};
 use fc_runtime::memory::{Access, HelperMemory};
 use fc_runtime::native::{EntryFn, Linked, ABI_VERSION};
+use fc_runtime::text::decimal;
 use fc_runtime::stores::{LockHook, Owner, StoreContext, STORE_NUM_VALUES};
 use fc_runtime::VirtualMachine;
 
@@ -312,12 +313,12 @@ impl Native {
     /// The engine for `container`: each function-table entry mapped to its entry point by name.
     /// Err: the error code and text of the failed load.
     fn link(&self, container: &Container) -> Result<Linked, (i32, Option<String>)> {
-        let text = |args: core::fmt::Arguments| fallible::format(args).ok();
+        // Built from pieces, not core::fmt: its machinery costs kilobytes on a microcontroller.
+        let text = |pieces: &[&str]| fallible::concat(pieces).ok();
         if self.abi_version != ABI_VERSION {
-            return Err((
-                ILLEGAL_INSTRUCTION,
-                text(format_args!("translated code has native ABI version {}, this runtime runs version {ABI_VERSION}", self.abi_version)),
-            ));
+            let (mut ours, mut theirs) = ([0u8; 24], [0u8; 24]);
+            let (ours, theirs) = (decimal(ABI_VERSION.into(), &mut ours), decimal(self.abi_version.into(), &mut theirs));
+            return Err((ILLEGAL_INSTRUCTION, text(&["translated code has native ABI version ", theirs, ", this runtime runs version ", ours])));
         }
         let in_table = |name: &str| container.functions().any(|f| f.name == name);
         let names = || {
@@ -327,29 +328,31 @@ impl Native {
                 if all.try_reserve(sep.len() + f.name.len() + 2).is_err() {
                     break;
                 }
-                let _ = write!(all, "{sep}`{}`", f.name);
+                for piece in [sep, "`", f.name, "`"] {
+                    all.push_str(piece);
+                }
             }
             all
         };
         for (i, (name, _)) in self.entries.iter().enumerate() {
             if !in_table(name) {
-                return Err((ILLEGAL_CALL, text(format_args!("native function `{name}` is not in the container's function table ({})", names()))));
+                return Err((ILLEGAL_CALL, text(&["native function `", name, "` is not in the container's function table (", &names(), ")"])));
             }
             if self.entries[..i].iter().any(|(n, _)| n == name) {
-                return Err((ILLEGAL_CALL, text(format_args!("native function `{name}` is registered twice"))));
+                return Err((ILLEGAL_CALL, text(&["native function `", name, "` is registered twice"])));
             }
         }
         let mut by_slot = fallible::with_capacity(container.functions().count()).map_err(|_| (NO_MEMORY, None))?;
         for f in container.functions() {
             match self.entries.iter().find(|(n, _)| n == f.name) {
                 Some(&(_, entry)) => by_slot.push((f.slot(), entry)),
-                None => return Err((ILLEGAL_CALL, text(format_args!("no native code for function `{}` of the container", f.name)))),
+                None => return Err((ILLEGAL_CALL, text(&["no native code for function `", f.name, "` of the container"]))),
             }
         }
         // SAFETY: the entries are what `fc_vm_set_native` was given, whose contract is
         // that they are code fc-aot translated for this ABI. The version was checked
         // above, so `new` accepts it.
-        unsafe { Linked::new(self.abi_version, by_slot) }.map_err(|e| (e.code(), text(format_args!("native code refused: {}", e.text()))))
+        unsafe { Linked::new(self.abi_version, by_slot) }.map_err(|e| (e.code(), text(&["native code refused: ", e.text()])))
     }
 }
 
@@ -1237,8 +1240,13 @@ fn known_text(code: ErrorCode) -> &'static CStr {
 
 /// Renders `ERROR n` into `buf` (24 bytes hold any `ERROR <i32>` and its NUL).
 fn unknown_text(code: c_int, buf: &mut [u8; 24]) -> *const c_char {
+    // Only unknown codes reach this (the known ones have static texts); no core::fmt.
+    let mut digits = [0u8; 24];
+    let number = decimal(code.unsigned_abs().into(), &mut digits);
     let mut w = Truncating { out: buf, len: 0 };
-    let _ = write!(w, "{}", error_string(code));
+    for piece in ["ERROR ", if code < 0 { "-" } else { "" }, number] {
+        let _ = w.write_str(piece);
+    }
     w.finish();
     buf.as_ptr().cast()
 }
