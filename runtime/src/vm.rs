@@ -234,9 +234,19 @@ pub struct VirtualMachine<'a> {
 impl<'a> VirtualMachine<'a> {
     /// An empty VM using `stores`, the `sming` helper profile and the optimized interpreter.
     pub fn new(stores: &'a StoreContext) -> Self {
+        Self::with_engine(stores, Box::new(Interp::default()))
+    }
+
+    /// [`VirtualMachine::new`], or the memory its engine would have taken: what firmware
+    /// with a fixed arena calls.
+    pub fn try_new(stores: &'a StoreContext) -> Result<Self, OutOfMemory> {
+        Ok(Self::with_engine(stores, fallible::boxed(Interp::default())?))
+    }
+
+    fn with_engine(stores: &'a StoreContext, engine: Box<dyn Engine + 'a>) -> Self {
         VirtualMachine {
             env: Environment::new(stores, Profile::Sming),
-            engine: Box::new(Interp::default()),
+            engine,
             loaded: None,
             budget: Some(DEFAULT_BUDGET),
             max_call_depth: DEFAULT_MAX_CALL_DEPTH,

@@ -75,6 +75,12 @@ fn container() -> Vec<u8> {
 fn a_load_survives_every_refused_allocation() {
     let bin = container();
     let stores = StoreContext::new();
+    // Making the VM allocates its engine: refused, it is an error, not an abort.
+    LEFT.store(0, Ordering::SeqCst);
+    let made = VirtualMachine::try_new(&stores);
+    let refused_one = LEFT.swap(-1, Ordering::SeqCst) < 0;
+    assert!(made.is_err() && refused_one, "a VM made without memory for its engine");
+    drop(made);
     for engine in ["interp", "reference"] {
         let mut vm = VirtualMachine::new(&stores);
         match engine {

@@ -131,7 +131,8 @@ size_t fc_global_entries(const fc_stores *stores, uint32_t *keys, uint32_t *valu
 /** Creates an empty VM using `stores` for its global and local stores: Sming
  *  helper profile, optimized interpreter, budget 200 taken jumps, no output sink
  *  (printf output is dropped), no clock (bpf_now_ms returns 0), no application
- *  helpers. The VM keeps the store context alive. NULL for a NULL `stores`. */
+ *  helpers. The VM keeps the store context alive. NULL for a NULL `stores`, or
+ *  when the arena has no room for it. */
 fc_vm *fc_vm_new(fc_stores *stores);
 
 /** Unloads (releasing the VM's local store entries) and frees the VM. NULL is

@@ -462,7 +462,8 @@ unsafe fn with_vm<R>(vm: *mut fc_vm, busy: R, f: impl FnOnce(&fc_vm, &mut Inner)
     result
 }
 
-/// A new VM using `stores` (sming profile, reference engine, budget 200); NULL for a NULL `stores`.
+/// A new VM using `stores` (sming profile, the optimized interpreter, budget 200); NULL for a
+/// NULL `stores` or without memory for it.
 ///
 /// # Safety
 /// `stores` is NULL or a live handle.
@@ -474,15 +475,15 @@ pub unsafe extern "C" fn fc_vm_new(stores: *mut fc_stores) -> *mut fc_vm {
     guard(ptr::null_mut(), || {
         // SAFETY: `stores` is a non-null live handle (contract).
         let shared = unsafe { NonNull::new_unchecked(stores) };
-        // SAFETY: live (contract); the reference taken here keeps the context at this address until
-        // the VM is dropped (`fc_vm`'s `Drop` releases it after the inner VM); the `'static` never
-        // leaves this file.
-        let ctx: &'static StoreContext = unsafe {
-            shared.as_ref().acquire();
-            &*ptr::addr_of!((*stores).ctx)
-        };
-        // The runtime takes the lock hook while it allocates the VM's local store.
-        let mut vm = VirtualMachine::new(ctx);
+        // SAFETY: live (contract) during this call; the reference taken below keeps the context
+        // at this address until the VM is dropped (`fc_vm`'s `Drop` releases it after the inner
+        // VM); the `'static` never leaves this file.
+        let ctx: &'static StoreContext = unsafe { &*ptr::addr_of!((*stores).ctx) };
+        // The runtime takes the lock hook while it allocates the VM's local store. Without
+        // memory for the VM's engine, NULL (and no reference was taken).
+        let Ok(mut vm) = VirtualMachine::try_new(ctx) else { return ptr::null_mut() };
+        // SAFETY: live (contract).
+        unsafe { shared.as_ref() }.acquire();
         let local = vm.environment().local_owner();
         let handle = fc_vm {
             state: Cell::new(State::Idle),
