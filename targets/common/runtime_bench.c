@@ -11,7 +11,8 @@
  *
  *     none   nothing more
  *     init   fc_runtime_init (static arena), fc_stores_new, fc_vm_new, the settings
- *            (engine interp, Sming profile, budget 1 << 24 taken jumps, enabled)
+ *            (Sming profile, budget 1 << 24 taken jumps, enabled; the engine is
+ *            fc_vm_new's, interp)
  *     load   init + fc_vm_load (512-byte frames)
  *     run    load + one fc_vm_execute on a copy of the context
  *     stack  run, measured rather than counted: before fc_vm_execute it fills 16 KiB of
@@ -122,7 +123,8 @@ int main(int argc, char **argv) {
     fc_vm *vm = fc_vm_new(stores);
     if (!vm) return 2;
     fc_runtime_heap(&heap_vm, &peak);
-    fc_vm_set_engine(vm, FC_ENGINE_INTERP);
+    /* The engine stays fc_vm_new's, the optimized interpreter: a firmware that never
+     * calls fc_vm_set_engine links no reference interpreter, and neither does this. */
     fc_vm_set_profile(vm, FC_PROFILE_SMING);
     fc_vm_set_budget(vm, BUDGET, true);
     if (mode == 'i') {
