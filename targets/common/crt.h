@@ -1,5 +1,5 @@
 /*
- * crt.h - the little C run-time the harness (bare_metal_harness.c) is written against.
+ * crt.h - the little C run-time the harness (runtime_harness.c) is written against.
  * On the bare-metal SoCs (ESP32-C3 rv32imc, RP2040 Cortex-M0+, ESP8266 lx106) there is
  * no libc: each target's crt.c has the system-call layer (fc_write, fc_exit: Linux
  * system calls as that target's qemu-user implements them) and includes crt_common.c,

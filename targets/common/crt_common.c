@@ -2,8 +2,9 @@
  * crt_common.c - the part of the bare-metal SoC targets' little C run-time that does not
  * depend on the SoC (ESP32-C3, RP2040, ESP8266): memset, memcpy, memmove, memcmp, strlen
  * and abort (what the Rust runtime's library takes from the firmware's C library) and
- * (crt_output.c) the buffered output over fc_write / fc_exit. Each target's crt.c defines
- * its system-call layer (fc_write, fc_exit) and then includes this file (compile it with
+ * (crt_output.c) the buffered output over fc_write / fc_exit and fc_runtime_panic. Each
+ * target's crt.c defines its system-call layer (fc_write, fc_exit) and then includes
+ * this file (compile it with
  * -I targets/common), so that it is one object per target as before. It is compiled with
  * -fno-builtin -fno-tree-loop-distribute-patterns so that memset/memcpy do not call
  * themselves. The includer has already included crt.h (targets/common/crt.h).
@@ -66,17 +67,6 @@ void abort(void) {
     fc_exit(134);
 }
 
-/* The firmware's side of the runtime library (fc_runtime.h): its panic (a bug, never an
- * input's fault) ends the program with status 101 after saying where. */
-void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
-    fc_flush();
-    fc_puts("the runtime panicked at ");
-    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
-    fc_putc(':');
-    fc_put_udec(line);
-    fc_putc('\n');
-    fc_exit(101);
-}
-
-/* The buffered output: shared with the Linux ISAs' crt (targets/linux/crt.c). */
+/* The buffered output and the runtime's panic report: shared with the Linux ISAs' crt
+ * (targets/linux/crt.c). */
 #include "crt_output.c"

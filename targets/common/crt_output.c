@@ -1,7 +1,8 @@
 /*
  * crt_output.c - the buffered output of crt.h (fc_putc, fc_puts, fc_put_*, fc_flush) over
- * the includer's fc_write: for the bare-metal SoCs through crt_common.c, for the Linux
- * ISAs through targets/linux/crt.c. The includer has already included crt.h.
+ * the includer's fc_write, and the runtime library's panic report over it: for the
+ * bare-metal SoCs through crt_common.c, for the Linux ISAs through targets/linux/crt.c.
+ * The includer has already included crt.h.
  */
 
 static char out[1024];
@@ -70,4 +71,16 @@ void fc_put_dec(int64_t v) {
     } else {
         fc_put_udec((uint64_t)v);
     }
+}
+
+/* The firmware's side of the runtime library (fc_runtime.h): its panic (a bug, never an
+ * input's fault) ends the program with status 101 after saying where. */
+void fc_runtime_panic(const uint8_t *file, size_t file_len, uint32_t line) {
+    fc_flush();
+    fc_puts("the runtime panicked at ");
+    for (size_t i = 0; i < file_len; i++) fc_putc((char)file[i]);
+    fc_putc(':');
+    fc_put_udec(line);
+    fc_putc('\n');
+    fc_exit(101);
 }

@@ -1,7 +1,7 @@
 /*
- * fc_hex.h - hex digits of a context given on the command line, for the programs
- * that run translated containers: conformance_harness.c, bare_metal_harness.c
- * and bench/bench.c, targets/host/run_native.c and the C support test's driver.
+ * fc_hex.h - hex digits of a container or context given on the command line, for the
+ * programs that run containers: runtime_harness.c and runtime_bench.c (through
+ * fc_cmdline.h), targets/esp32c3/bench/bench.c and targets/host/run_native.c.
  *
  * C99, header only, freestanding: only <stddef.h> and <stdint.h>, no libc call, so the
  * bare-metal rv32imc harnesses can include it as well as hosted programs.

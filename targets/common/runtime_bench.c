@@ -61,7 +61,7 @@ static void put_r0(uint64_t r0) {
 static uint8_t arena[ARENA] __attribute__((aligned(16)));
 static uint8_t memory[MAX_MEMORY] __attribute__((aligned(8)));
 
-/* fc_runtime_panic: targets/common/crt_common.c. */
+/* fc_runtime_panic: targets/common/crt_output.c. */
 
 static inline uintptr_t sp_now(void) {
     uintptr_t sp;

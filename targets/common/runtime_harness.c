@@ -1,10 +1,13 @@
 /*
- * runtime_harness.c - runs one container on the fc-aot runtime itself, bare metal under
- * qemu-user on the SoCs: the firmware library (libfc_runtime_capi.a, `fc-aot runtime`)
- * parses, verifies and runs it, on its interpreters or, built with -DFC_HARNESS_NATIVE,
- * on translated code linked in (fc_prog_native[]: the container's function table, each
- * name with its fc_prog_<name> entry). The harness of `fc-aot run --target SOC` and of
- * the conformance suite there, for every engine.
+ * runtime_harness.c - runs one container on the fc-aot runtime itself under qemu-user
+ * (or natively): the runtime's no_std C API library (libfc_runtime_capi.a, what
+ * `fc-aot runtime` hands out) parses, verifies and runs it, on its interpreters or,
+ * built with -DFC_HARNESS_NATIVE, on translated code linked in (fc_prog_native[]: the
+ * container's function table, each name with its fc_prog_<name> entry). The one harness
+ * of every target outside the host's process: the bare-metal SoCs (no libc: crt.c, own
+ * start-up: start.S; every engine) and the Linux ISAs of the `aot` engine
+ * (targets/linux/crt.c over the C library; -DFC_HARNESS_NATIVE), for `fc-aot run` and
+ * the conformance suite there.
  *
  *     prog CONTAINER-HEX [CTX-HEX] [-ereference|-einterp] [-fNAME] [-b<budget>|-boff]
  *          [-n<runs>] [-s<frame>] [-priot|-pconformance] [-v] [-m]
@@ -23,6 +26,11 @@
  * `harness: <reason>` (exit 2). -m ends with the heap's high-water mark. Built with
  * -DFC_HARNESS_FLASH, the container is fc_prog_blob (in flash) instead, loaded through
  * fc_vm_load_flash, and the first argument is the context.
+ *
+ * Its room, in bytes (decimal, so that the refusals can name it): the context
+ * FC_HARNESS_MAX_CONTEXT, the container FC_HARNESS_MAX_CONTAINER and the runtime's arena
+ * FC_HARNESS_ARENA (the VM, the loaded program, its stack, data and bss); a SoC's RAM
+ * holds the defaults, the Linux ISAs define more.
  */
 #include <stdint.h>
 
@@ -33,9 +41,18 @@
 
 #define FRAME 512u
 #define BUDGET (1u << 24)
-#define MAX_MEMORY (1u << 15)
-#define MAX_CONTAINER (1u << 15)
-#define ARENA (1u << 16)
+#ifndef FC_HARNESS_MAX_CONTEXT
+#define FC_HARNESS_MAX_CONTEXT 32768
+#endif
+#ifndef FC_HARNESS_MAX_CONTAINER
+#define FC_HARNESS_MAX_CONTAINER 32768
+#endif
+#ifndef FC_HARNESS_ARENA
+#define FC_HARNESS_ARENA 65536
+#endif
+/* A number as text, for the refusals. */
+#define TEXT(n) #n
+#define NUMBER(n) TEXT(n)
 
 #ifdef FC_HARNESS_NATIVE
 extern const fc_native_fn fc_prog_native[];
@@ -48,10 +65,10 @@ extern const uint8_t *const fc_prog_blob;
 extern const size_t fc_prog_blob_len;
 #endif
 
-static uint8_t arena[ARENA] __attribute__((aligned(16)));
-static uint8_t container[MAX_CONTAINER];
-static uint8_t memory[MAX_MEMORY];
-static uint8_t memory_init[MAX_MEMORY];
+static uint8_t arena[FC_HARNESS_ARENA] __attribute__((aligned(16)));
+static uint8_t container[FC_HARNESS_MAX_CONTAINER];
+static uint8_t memory[FC_HARNESS_MAX_CONTEXT];
+static uint8_t memory_init[FC_HARNESS_MAX_CONTEXT];
 
 /* ---- printf: each output line becomes `printf: LINE` ---- */
 static void print_line(void *user, const char *text, size_t len) {
@@ -95,13 +112,13 @@ int main(int argc, char **argv) {
         else if (fc_starts(a, "-m")) heap = 1;
 #ifndef FC_HARNESS_FLASH
         else if (!have_container) {
-            if (fc_hex_bytes(a) > MAX_CONTAINER) return fc_refuse("the container is larger than its 32768 bytes");
-            container_len = fc_hex_parse_loose(a, container, MAX_CONTAINER);
+            if (fc_hex_bytes(a) > FC_HARNESS_MAX_CONTAINER) return fc_refuse("the container is larger than its " NUMBER(FC_HARNESS_MAX_CONTAINER) " bytes");
+            container_len = fc_hex_parse_loose(a, container, FC_HARNESS_MAX_CONTAINER);
             have_container = 1;
         }
 #endif
-        else if (fc_hex_bytes(a) > MAX_MEMORY) return fc_refuse("the context is larger than its 32768 bytes");
-        else len = fc_hex_parse_loose(a, memory_init, MAX_MEMORY);
+        else if (fc_hex_bytes(a) > FC_HARNESS_MAX_CONTEXT) return fc_refuse("the context is larger than its " NUMBER(FC_HARNESS_MAX_CONTEXT) " bytes");
+        else len = fc_hex_parse_loose(a, memory_init, FC_HARNESS_MAX_CONTEXT);
     }
 #ifdef FC_HARNESS_FLASH
     (void)have_container;

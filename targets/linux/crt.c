@@ -1,9 +1,10 @@
 /*
  * crt.c - crt.h's interface for the Linux ISAs (x86-64, AArch64, RISC-V 64 under
  * qemu-user) over the C library, so that the one harness of the bare-metal SoCs
- * (targets/common/bare_metal_harness.c) runs there unchanged: fc_write is write(2),
- * fc_exit flushes and calls exit(3); memset, memcpy, memmove and memcmp are the C
- * library's own. Linked statically (qemu-user then needs no sysroot).
+ * (targets/common/runtime_harness.c over the runtime's library) runs there unchanged:
+ * fc_write is write(2), fc_exit flushes and calls exit(3); memset, memcpy, memmove,
+ * memcmp, strlen and abort are the C library's own. Linked statically (qemu-user then
+ * needs no sysroot).
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -19,5 +20,5 @@ void fc_exit(int status) {
     exit(status);
 }
 
-/* The buffered output: shared with the bare-metal SoCs. */
+/* The buffered output and the runtime's panic report: shared with the bare-metal SoCs. */
 #include "crt_output.c"

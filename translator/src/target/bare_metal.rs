@@ -18,20 +18,16 @@ use fc_runtime::format::Container;
 use fc_runtime::verifier::VerifiedProgram;
 
 use super::execution::{Execution, Run};
-use super::harness::{self, Harness, HarnessError, Request, SHARED_SOURCES};
+use super::harness::{self, native_table, Harness, HarnessError, Request, RuntimeEngine, SHARED_SOURCES};
 use super::runtime_lib::{self, LibraryCache, Opt, RustTarget};
 use super::tools::{run_tool, write, ToolError};
 use super::workdir::{cached, compiler_identity};
 use crate::backend::c::emit;
-use crate::backend::symbols::Symbols;
 use crate::backend::Input;
 
 /// The SoC-independent part of the bare-metal crt (memset and the others), which every
 /// SoC's crt.c includes.
-pub const CRT_COMMON_C: &str = include_str!("../../../targets/common/crt_common.c");
-/// The harness of containers on the runtime, and the runtime's C API it includes.
-pub const RUNTIME_HARNESS_C: &str = include_str!("../../../targets/common/runtime_harness.c");
-pub const RUNTIME_H: &str = include_str!("../../../targets/include/fc_runtime.h");
+const CRT_COMMON_C: &str = include_str!("../../../targets/common/crt_common.c");
 
 /// One bare-metal SoC: its toolchain, its qemu and the sources it is built from.
 pub struct Soc {
@@ -48,8 +44,8 @@ pub struct Soc {
     /// The SoC's own sources (start.S, crt.c: its system calls, extra helpers), written to the
     /// object folder next to the shared ones.
     pub sources: &'static [(&'static str, &'static str)],
-    /// Sources compiled once besides start.S, crt.c and the shared harness.c, with their
-    /// extra flags (linked after crt.c, before harness.c).
+    /// Sources compiled once besides start.S, crt.c and the shared runtime_harness.c, with
+    /// their extra flags (linked after crt.c, before the harness).
     pub extra_objects: &'static [(&'static str, &'static [&'static str])],
     /// The address map and the placement fragments, as linker scripts (name, text).
     pub linker_scripts: &'static [(&'static str, &'static str)],
@@ -61,15 +57,6 @@ pub struct Soc {
     pub cache: ObjectCache,
     /// The firmware library, built on first use.
     pub runtime: LibraryCache,
-}
-
-/// Which engine of the runtime runs a container on a SoC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SocEngine {
-    Reference,
-    Interp,
-    /// The container translated to C, linked in and called by the runtime.
-    Native,
 }
 
 /// Where a SoC's linker puts the translated functions (`.text.fc_*`): flash or a RAM.
@@ -104,8 +91,6 @@ pub struct Objects {
     dir: PathBuf,
     /// Start-up, crt and the SoC's extra objects: what every program links.
     crt: Vec<PathBuf>,
-    /// The harness of single translated functions (bare_metal_harness.c).
-    harness: PathBuf,
     /// runtime_harness.c for the interpreters, and with -DFC_HARNESS_NATIVE.
     runtime_harness: PathBuf,
     runtime_harness_native: PathBuf,
@@ -127,15 +112,14 @@ impl Soc {
     }
 
     fn build_objects(&self) -> Result<Objects, ToolError> {
-        let shared = [("crt_common.c", CRT_COMMON_C), ("runtime_harness.c", RUNTIME_HARNESS_C), ("fc_runtime.h", RUNTIME_H)];
-        let files: Vec<(&str, &str)> = self.sources.iter().chain(&SHARED_SOURCES).chain(&shared).chain(self.linker_scripts).copied().collect();
+        let files: Vec<(&str, &str)> =
+            self.sources.iter().chain(&SHARED_SOURCES).chain(&[("crt_common.c", CRT_COMMON_C)]).chain(self.linker_scripts).copied().collect();
         let start_and_crt: [(&str, &[&str]); 2] = [
             ("start.S", &[]),
             // memset/memcpy must not be turned into calls of themselves.
             ("crt.c", &["-fno-builtin", "-fno-tree-loop-distribute-patterns"]),
         ];
-        let harness: [(&str, &[&str]); 3] =
-            [("harness.c", &[]), ("runtime_harness.c", &[]), ("runtime_harness.c", &["-DFC_HARNESS_NATIVE"])];
+        let harness: [(&str, &[&str]); 2] = [("runtime_harness.c", &[]), ("runtime_harness.c", &["-DFC_HARNESS_NATIVE"])];
         let compiled: Vec<(&str, &[&str])> = start_and_crt.iter().chain(self.extra_objects).chain(&harness).copied().collect();
         let object = |source: &str, extra: &[&str]| source.replace(['.'], "_") + if extra.contains(&"-DFC_HARNESS_NATIVE") { "_native.o" } else { ".o" };
         // The key: the compiler, every flag and every file the objects are built from.
@@ -160,10 +144,9 @@ impl Soc {
             Ok(())
         })?;
         let mut files: Vec<PathBuf> = compiled.iter().map(|(source, extra)| dir.join(object(source, extra))).collect();
-        let runtime_harness_native = files.pop().expect("three harness objects");
-        let runtime_harness = files.pop().expect("three harness objects");
-        let harness = files.pop().expect("three harness objects");
-        Ok(Objects { dir, crt: files, harness, runtime_harness, runtime_harness_native })
+        let runtime_harness_native = files.pop().expect("two harness objects");
+        let runtime_harness = files.pop().expect("two harness objects");
+        Ok(Objects { dir, crt: files, runtime_harness, runtime_harness_native })
     }
 
     /// The firmware library (the runtime, `opt` optimized) for this SoC.
@@ -227,34 +210,6 @@ impl Soc {
         Ok(exe)
     }
 
-    /// Compiles `c_source` (a translated container named `prog` exporting `main`) and
-    /// links it with the harness into `dir/prog`, with the SoC's address map and the
-    /// translated functions placed per `placement`.
-    pub fn link(&self, c_source: &str, dir: &Path, placement: Placement) -> Result<PathBuf, ToolError> {
-        let objects = self.objects()?;
-        let (source, exe) = (dir.join("prog.c"), dir.join("prog"));
-        write(&source, c_source)?;
-        run_tool(
-            Command::new(self.gcc)
-                .args(self.cflags)
-                // One section per function: `.text.fc_prog_*`, which fc_container.ld places.
-                .args(["-ffunction-sections", "-fdata-sections"])
-                .arg("-L")
-                .arg(&objects.dir)
-                .arg("-T")
-                .arg(placement.script)
-                .arg("-o")
-                .arg(&exe)
-                .args(&objects.crt)
-                .arg(&objects.harness)
-                .arg(&source)
-                // 64-bit division and shifts on a 32-bit core (what the SoC's extra sources
-                // or ROM do not provide).
-                .arg("-lgcc"),
-        )?;
-        Ok(exe)
-    }
-
     /// Compiles `c_source` alone into `dir/prog.o` with the link's flags (for disassembly).
     pub fn compile_object(&self, c_source: &str, dir: &Path) -> Result<PathBuf, ToolError> {
         let object = dir.join("prog.o");
@@ -283,18 +238,18 @@ impl Soc {
     /// Bare program text the conformance way (profile `conformance`, 512-byte frames,
     /// budget 1 << 24, r1 = a copy of `mem`), on the SoC's runtime under qemu with
     /// `engine` (translated code in flash).
-    pub fn run_conformance(&self, engine: SocEngine, program: &[u8], mem: &[u8]) -> Execution {
+    pub fn run_conformance(&self, engine: RuntimeEngine, program: &[u8], mem: &[u8]) -> Execution {
         harness::run_conformance(&self.placed(engine, self.flash()), program, mem)
     }
 
     /// Runs a container as `request` asks on the SoC's runtime under qemu with `engine`,
     /// translated functions placed per `placement` ([`harness::run_container`]).
-    pub fn run_container(&self, engine: SocEngine, container: &Container, request: &Request, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+    pub fn run_container(&self, engine: RuntimeEngine, container: &Container, request: &Request, placement: Placement) -> Result<Vec<Run>, HarnessError> {
         harness::run_container(&self.placed(engine, placement), container, request)
     }
 
     /// The SoC's runtime running `engine`, translated functions placed per `placement`: a [`Harness`].
-    pub fn placed(&self, engine: SocEngine, placement: Placement) -> Placed<'_> {
+    pub fn placed(&self, engine: RuntimeEngine, placement: Placement) -> Placed<'_> {
         Placed { soc: self, engine, placement }
     }
 }
@@ -303,7 +258,7 @@ impl Soc {
 /// containers run on there.
 pub struct Placed<'s> {
     soc: &'s Soc,
-    engine: SocEngine,
+    engine: RuntimeEngine,
     placement: Placement,
 }
 
@@ -311,44 +266,19 @@ impl Harness for Placed<'_> {
     fn name(&self) -> &'static str {
         self.soc.name
     }
+    fn engine(&self) -> RuntimeEngine {
+        self.engine
+    }
     fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError> {
         match self.engine {
-            SocEngine::Native => self.soc.link_native(input, dir, self.placement),
+            RuntimeEngine::Native => self.soc.link_native(input, dir, self.placement),
             // One program runs every container.
-            SocEngine::Reference | SocEngine::Interp => self.soc.interpreter_program(),
+            RuntimeEngine::Reference | RuntimeEngine::Interp => self.soc.interpreter_program(),
         }
     }
     fn command(&self, exe: &Path) -> Command {
         self.soc.command(exe)
     }
-    fn on_runtime(&self) -> Option<&'static str> {
-        Some(match self.engine {
-            SocEngine::Reference => "-ereference",
-            SocEngine::Interp | SocEngine::Native => "-einterp",
-        })
-    }
-}
-
-/// The table `runtime_harness.c -DFC_HARNESS_NATIVE` hands to `fc_vm_set_native`: each
-/// function-table name of the container (`input.functions`) with its translated entry.
-fn native_table(input: &Input) -> String {
-    let symbols = Symbols::new(input.container);
-    let mut c = String::from("/* Generated by fc-aot: the native entries of the container. */\n#include \"fc_runtime.h\"\n\n");
-    for (name, _) in input.functions {
-        c += &format!("uint64_t {}(fc_env *env, uint64_t r1, uint64_t r2);\n", symbols.entry(name));
-    }
-    c += "\nconst fc_native_fn fc_prog_native[] = {\n";
-    for (name, _) in input.functions {
-        c += &format!("    {{\"{}\", {}}},\n", c_string(name), symbols.entry(name));
-    }
-    c += "};\nconst size_t fc_prog_native_len = sizeof fc_prog_native / sizeof fc_prog_native[0];\n";
-    c
-}
-
-/// `text` inside a C string literal: letters, digits and `_` as they are, every other
-/// byte as a three-digit octal escape (which no following digit can extend).
-fn c_string(text: &str) -> String {
-    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("\\{b:03o}") }).collect()
 }
 
 /// The C of a verified program as container `prog` with its function `function` (an

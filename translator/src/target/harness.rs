@@ -1,8 +1,8 @@
 //! The one C harness of every target outside this process (the bare-metal SoCs and the
-//! Linux ISAs under qemu-user: `targets/common/bare_metal_harness.c`), from the Rust side:
-//! what a run asks of it (its arguments), which helpers it lacks, building and starting
-//! the program, and reading what it printed back into [`Run`]s, which the command line
-//! prints exactly as the host's.
+//! Linux ISAs under qemu-user: `targets/common/runtime_harness.c`, the runtime's own C API
+//! library running the container), from the Rust side: what a run asks of it (its
+//! arguments), which helpers it lacks, building and starting the program, and reading
+//! what it printed back into [`Run`]s, which the command line prints exactly as the host's.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,60 +17,71 @@ use fc_runtime::vm::LoadError;
 use super::execution::{verify_conformance, Execution, Line, Run};
 use super::tools::{output, tied_to_this_process, ToolError};
 use super::workdir::Scratch;
+use crate::backend::symbols::Symbols;
 use crate::backend::Input;
 use crate::helpers::HelperSet;
 use crate::text::hex;
 
-/// The sources every harness target shares: the harness (plain C over crt.h), the ABI and
-/// hex headers, the crt's interface and its buffered output.
-pub const HARNESS_C: &str = include_str!("../../../targets/common/bare_metal_harness.c");
-pub const ABI_H: &str = include_str!("../../../targets/include/fc_abi.h");
-pub const HEX_H: &str = include_str!("../../../targets/common/fc_hex.h");
-pub const CRT_H: &str = include_str!("../../../targets/common/crt.h");
-pub const CRT_OUTPUT_C: &str = include_str!("../../../targets/common/crt_output.c");
-pub const CMDLINE_H: &str = include_str!("../../../targets/common/fc_cmdline.h");
-
-/// The shared sources as (file name, text), as the targets write them for their compiler.
-pub const SHARED_SOURCES: [(&str, &str); 6] = [
-    ("harness.c", HARNESS_C),
-    ("fc_abi.h", ABI_H),
-    ("fc_hex.h", HEX_H),
-    ("crt.h", CRT_H),
-    ("crt_output.c", CRT_OUTPUT_C),
-    ("fc_cmdline.h", CMDLINE_H),
+/// The sources every harness target shares: the harness, the runtime's C API and ABI
+/// headers, the hex and command-line headers, the crt's interface and its buffered output.
+pub const SHARED_SOURCES: [(&str, &str); 7] = [
+    ("runtime_harness.c", include_str!("../../../targets/common/runtime_harness.c")),
+    ("fc_runtime.h", include_str!("../../../targets/include/fc_runtime.h")),
+    ("fc_abi.h", include_str!("../../../targets/include/fc_abi.h")),
+    ("fc_hex.h", include_str!("../../../targets/common/fc_hex.h")),
+    ("crt.h", include_str!("../../../targets/common/crt.h")),
+    ("crt_output.c", include_str!("../../../targets/common/crt_output.c")),
+    ("fc_cmdline.h", include_str!("../../../targets/common/fc_cmdline.h")),
 ];
+
+/// Which engine of the runtime in the harness runs a container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuntimeEngine {
+    Reference,
+    Interp,
+    /// The container translated (C on the SoCs, Cranelift on the Linux ISAs), linked in
+    /// and called by the runtime through the native ABI.
+    Native,
+}
+
+impl RuntimeEngine {
+    /// The harness's engine flag (translated code linked in is called whatever the
+    /// interpreter chosen: the runtime runs native code when it has it).
+    fn flag(self) -> &'static str {
+        match self {
+            RuntimeEngine::Reference => "-ereference",
+            RuntimeEngine::Interp | RuntimeEngine::Native => "-einterp",
+        }
+    }
+}
 
 /// A target the harness runs on: how a translated program becomes an executable there,
 /// and how that is started.
 pub trait Harness {
     /// The `--target` name (`esp32c3`, `aarch64`), for messages.
     fn name(&self) -> &'static str;
-    /// Translates `input` (container `prog`, exporting `main`) and links it with the
-    /// harness into an executable in `dir`.
+    /// The runtime's engine there: with [`RuntimeEngine::Native`], [`link`](Self::link)
+    /// links `input` translated; else one program runs every container.
+    fn engine(&self) -> RuntimeEngine;
+    /// The harness program for `input` (container `prog`, exporting every entry of its
+    /// function table), linked into `dir` when it has translated code.
     fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError>;
     /// The command that runs `exe` (qemu-user and its options, or `exe` itself).
     fn command(&self, exe: &Path) -> Command;
-    /// Whether the program is the runtime itself (`targets/common/runtime_harness.c`),
-    /// with the flag choosing its engine: it is handed the container's bytes and runs
-    /// any function of its table by name; translated code it is linked with exports
-    /// every table entry. `None`: the program runs its one translated `main`.
-    fn on_runtime(&self) -> Option<&'static str> {
-        None
-    }
 }
 
 impl<H: Harness + ?Sized> Harness for &H {
     fn name(&self) -> &'static str {
         (**self).name()
     }
+    fn engine(&self) -> RuntimeEngine {
+        (**self).engine()
+    }
     fn link(&self, input: &Input, dir: &Path) -> Result<PathBuf, ToolError> {
         (**self).link(input, dir)
     }
     fn command(&self, exe: &Path) -> Command {
         (**self).command(exe)
-    }
-    fn on_runtime(&self) -> Option<&'static str> {
-        (**self).on_runtime()
     }
 }
 
@@ -137,56 +148,39 @@ impl From<ToolError> for HarnessError {
 }
 
 /// Verifies `container` as a VM offering `request.helpers` with its frame size loads it,
-/// and picks the function to run: the program and the function's index. `whole`: the
-/// target's runtime verifies the whole container, so an application helper called
-/// anywhere in it (none is there) keeps it from loading, not only one `function` reaches.
-fn prepare<'c>(target: &str, container: &Container<'c>, request: &Request, whole: bool) -> Result<(VerifiedProgram<'c>, usize), HarnessError> {
+/// and checks there is the function to run: the program and its function table (each
+/// entry's name and function). The runtime in the harness verifies the whole container,
+/// so an application helper called anywhere in it (none is there) keeps it from loading,
+/// not only one the function reaches.
+fn prepare<'c>(target: &str, container: &Container<'c>, request: &Request) -> Result<(VerifiedProgram<'c>, Vec<(String, usize)>), HarnessError> {
     let program = request.helpers.verify_with_stack(container, request.frame).map_err(HarnessError::Rejected)?;
-    // The names a host VM can run: table entries at a function start.
-    let named: Vec<(&str, usize)> = container.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name, i))).collect();
-    let function = match request.function {
-        None => program.entries().first().copied(),
-        Some(name) => named.iter().find(|(n, _)| *n == name).map(|&(_, i)| i),
+    let table = table_functions(container, &program);
+    let found = match request.function {
+        None => !program.entries().is_empty(),
+        Some(name) => table.iter().any(|(n, _)| n == name),
     };
-    let function = function.ok_or_else(|| HarnessError::NoFunction {
-        name: request.function.unwrap_or_default().to_string(),
-        have: named.iter().map(|(n, _)| n.to_string()).collect(),
-    })?;
-    let roots = if whole { (0..program.functions().len()).collect() } else { vec![function] };
-    if let Some(id) = roots.into_iter().find_map(|f| app_helper_called(&program, f)) {
+    if !found {
+        let have = table.into_iter().map(|(n, _)| n).collect();
+        return Err(HarnessError::NoFunction { name: request.function.unwrap_or_default().to_string(), have });
+    }
+    if let Some(id) = app_helper_called(&program) {
         let why = format!("the {target} harness has no helper 0x{id:x} (app_helper): run it on --target host");
         return Err(HarnessError::Tool(ToolError::Unavailable(why)));
     }
-    Ok((program, function))
+    Ok((program, table))
 }
 
-/// The first application helper `function` or a function it calls may call: the
-/// harnesses have none (the host's `--app-helper` behaviours exist only in process).
-fn app_helper_called(program: &VerifiedProgram, function: usize) -> Option<u32> {
-    let mut seen = vec![false; program.functions().len()];
-    let mut todo = vec![function];
-    while let Some(f) = todo.pop() {
-        if std::mem::replace(&mut seen[f], true) {
-            continue;
-        }
-        todo.extend(&program.functions()[f].callees);
-        let mut called = program.body(f).iter().filter_map(|i| if let Instr::CallHelper { id } = i.instr() { Some(id) } else { None });
-        if let Some(id) = called.find(|&id| id >= FIRST_APP_HELPER) {
-            return Some(id);
-        }
-    }
-    None
+/// The first application helper the program may call: the harnesses have none (the
+/// host's `--app-helper` behaviours exist only in process).
+fn app_helper_called(program: &VerifiedProgram) -> Option<u32> {
+    let mut called = (0..program.functions().len()).flat_map(|f| program.body(f)).filter_map(|i| if let Instr::CallHelper { id } = i.instr() { Some(id) } else { None });
+    called.find(|&id| id >= FIRST_APP_HELPER)
 }
 
 /// Runs a whole container `request.runs` times in one harness process (data, bss and the
 /// stores persist between runs, the context starts from `request.ctx` each time).
 pub fn run_container(harness: &dyn Harness, container: &Container, request: &Request) -> Result<Vec<Run>, HarnessError> {
-    let on_runtime = harness.on_runtime();
-    let (program, function) = prepare(harness.name(), container, request, on_runtime.is_some())?;
-    let functions = match on_runtime {
-        None => vec![("main".to_string(), function)],
-        Some(_) => table_functions(container, &program),
-    };
+    let (program, functions) = prepare(harness.name(), container, request)?;
     let input = Input {
         container: "prog",
         program: &program,
@@ -198,11 +192,9 @@ pub fn run_container(harness: &dyn Harness, container: &Container, request: &Req
     let dir = Scratch::new()?;
     let exe = harness.link(&input, dir.path())?;
     let mut command = harness.command(&exe);
-    if let Some(engine) = on_runtime {
-        command.arg(hex::encode(&rewritten(container)?)).arg(engine);
-        if let Some(name) = request.function {
-            command.arg(format!("-f{name}"));
-        }
+    command.arg(hex::encode(&rewritten(container)?)).arg(harness.engine().flag());
+    if let Some(name) = request.function {
+        command.arg(format!("-f{name}"));
     }
     command.args(request.args());
     let (_, out) = match request.timeout {
@@ -217,25 +209,21 @@ pub fn run_container(harness: &dyn Harness, container: &Container, request: &Req
 }
 
 /// Bare program text the conformance way (profile `conformance`, 512-byte frames, budget
-/// 1 << 24, r1 = a copy of `mem`) on the harness.
+/// 1 << 24, r1 = a copy of `mem`) on the harness: the text goes in a container whose one
+/// table entry, `main`, is slot 0.
 pub fn run_conformance(harness: &dyn Harness, program: &[u8], mem: &[u8]) -> Execution {
     let verified = match verify_conformance(program) {
         Ok(v) => v,
         Err(rejected) => return rejected,
     };
-    let on_runtime = harness.on_runtime();
-    // On the runtime the text goes in a container whose one table entry, `main`, is slot 0.
-    let name = if on_runtime.is_some() { CONFORMANCE_ENTRY } else { "main" };
-    let functions = [(name.to_string(), verified.entries()[0])];
+    let functions = [(CONFORMANCE_ENTRY.to_string(), verified.entries()[0])];
     let input = Input { container: "prog", program: &verified, functions: &functions, data: &[], bss_len: 0, rodata: &[] };
     let outcome = Scratch::new().and_then(|dir| {
         let exe = harness.link(&input, dir.path())?;
         let mut command = harness.command(&exe);
-        if let Some(engine) = on_runtime {
-            let image = Image { text: program.to_vec(), functions: vec![(CONFORMANCE_ENTRY.to_string(), 0)], ..Image::default() };
-            let bytes = format::write(&image, Layout::Sming32).map_err(|e| ToolError::Failed(format!("the conformance program as a container: {e}")))?;
-            command.arg(hex::encode(&bytes)).arg(engine).arg("-pconformance");
-        }
+        let image = Image { text: program.to_vec(), functions: vec![(CONFORMANCE_ENTRY.to_string(), 0)], ..Image::default() };
+        let bytes = format::write(&image, Layout::Sming32).map_err(|e| ToolError::Failed(format!("the conformance program as a container: {e}")))?;
+        command.arg(hex::encode(&bytes)).arg(harness.engine().flag()).arg("-pconformance");
         if !mem.is_empty() {
             command.arg(hex::encode(mem));
         }
@@ -244,13 +232,35 @@ pub fn run_conformance(harness: &dyn Harness, program: &[u8], mem: &[u8]) -> Exe
     Execution::from_harness(outcome)
 }
 
-/// The table entry a conformance program runs as, on the runtime.
+/// The table entry a conformance program runs as.
 const CONFORMANCE_ENTRY: &str = "main";
 
 /// Every function-table entry of `container` with its function: what translated code for
 /// the runtime exports (the runtime links the table by these names).
-fn table_functions(container: &Container, program: &VerifiedProgram) -> Vec<(String, usize)> {
+pub fn table_functions(container: &Container, program: &VerifiedProgram) -> Vec<(String, usize)> {
     container.functions().filter_map(|f| program.function_at(f.slot()).map(|i| (f.name.to_string(), i))).collect()
+}
+
+/// The table `runtime_harness.c -DFC_HARNESS_NATIVE` hands to `fc_vm_set_native`: each
+/// function-table name of the container (`input.functions`) with its translated entry.
+pub fn native_table(input: &Input) -> String {
+    let symbols = Symbols::new(input.container);
+    let mut c = String::from("/* Generated by fc-aot: the native entries of the container. */\n#include \"fc_runtime.h\"\n\n");
+    for (name, _) in input.functions {
+        c += &format!("uint64_t {}(fc_env *env, uint64_t r1, uint64_t r2);\n", symbols.entry(name));
+    }
+    c += "\nconst fc_native_fn fc_prog_native[] = {\n";
+    for (name, _) in input.functions {
+        c += &format!("    {{\"{}\", {}}},\n", c_string(name), symbols.entry(name));
+    }
+    c += "};\nconst size_t fc_prog_native_len = sizeof fc_prog_native / sizeof fc_prog_native[0];\n";
+    c
+}
+
+/// `text` inside a C string literal: letters, digits and `_` as they are, every other
+/// byte as a three-digit octal escape (which no following digit can extend).
+fn c_string(text: &str) -> String {
+    text.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("\\{b:03o}") }).collect()
 }
 
 /// `container` written out again from its parts (its own layout): the bytes the runtime

@@ -23,7 +23,8 @@ use fc_runtime::stores::StoreContext;
 use fc_runtime::vm::{LoadError, Parts};
 use fc_runtime::{error_string, VirtualMachine};
 
-use bare_metal::{Soc, SocEngine};
+use bare_metal::Soc;
+use harness::RuntimeEngine;
 
 use crate::helpers::{AppHelper, HelperSet};
 
@@ -135,7 +136,7 @@ pub enum Place {
     /// In this process ([`engine`]).
     Host,
     /// On a bare-metal SoC under qemu, on the runtime there with one of its engines.
-    Soc(&'static Soc, SocEngine),
+    Soc(&'static Soc, RuntimeEngine),
     /// On a Linux ISA under qemu-user, through the harness.
     #[cfg(feature = "cranelift")]
     Cross(&'static cross_linux::Cross),
@@ -208,9 +209,9 @@ pub fn place(kind: EngineKind, target: Target) -> Result<Place, NoSuchPair> {
         Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => {
             let soc = soc(target).expect("a SoC target");
             let engine = match kind {
-                EngineKind::Reference => SocEngine::Reference,
-                EngineKind::Interp => SocEngine::Interp,
-                EngineKind::C => SocEngine::Native,
+                EngineKind::Reference => RuntimeEngine::Reference,
+                EngineKind::Interp => RuntimeEngine::Interp,
+                EngineKind::C => RuntimeEngine::Native,
                 #[cfg(feature = "cranelift")]
                 EngineKind::Jit | EngineKind::Aot => return Err(NoSuchPair { kind, target }),
             };

@@ -1,7 +1,9 @@
-//! The firmware library of a SoC: the runtime's C API built `no_std` for the SoC's own Rust target (`libfc_runtime.a`), what `fc-aot runtime` hands out and the SoC harness links.
+//! The firmware library of a SoC: the runtime's C API built `no_std` for the SoC's own Rust target (`libfc_runtime.a`), what `fc-aot runtime` hands out and the harness links (on the SoCs and, built for `<isa>-unknown-linux-gnu`, on the Linux ISAs).
 //!
 //! rustup cannot fetch the SoCs' targets here, so Debian's `rustc-web` builds them from
-//! the standard library's sources (`-Zbuild-std`). Xtensa LX106 needs two more steps:
+//! the standard library's sources (`-Zbuild-std`: core and alloc; the Linux ISAs' library
+//! is made the same way, so that it is the firmware's code and no libstd of the ISA is
+//! needed). Xtensa LX106 needs two more steps:
 //! its objects are made from LLVM IR by LLVM 22's `llc` and `llvm-mc`, with each
 //! function's literal pool moved into its literal section ([`literal_sections`]),
 //! because the assembly LLVM writes puts the pools where GNU ld cannot reach them.
@@ -23,10 +25,10 @@ const LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
 /// The library's file name in every output folder.
 pub const LIBRARY: &str = "libfc_runtime.a";
 
-/// How a SoC's Rust target is named to rustc.
+/// How a target's Rust target is named to rustc.
 #[derive(Clone, Copy, Debug)]
 pub enum RustTarget {
-    /// A target rustc knows (`riscv32imc-unknown-none-elf`).
+    /// A target rustc knows (`riscv32imc-unknown-none-elf`, `aarch64-unknown-linux-gnu`).
     Builtin(&'static str),
     /// A target JSON of `targets/<soc>/` (file name, text), finished through LLVM 22 for
     /// the Xtensa CPU `llvm_cpu` with the SoC's `ar`.
@@ -120,6 +122,9 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
         // optimized as one, which drops about an eighth of the code a firmware links.
         .env("CARGO_PROFILE_RELEASE_LTO", "fat")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        // The bare-metal targets abort on panic anyway; the Linux ones would unwind, which
+        // needs an unwinder and a personality routine no_std has not.
+        .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
         .env_remove("RUSTFLAGS")
         .args(["rustc", "--quiet", "-p", "fc-runtime-capi", "--release", "--no-default-features", "--crate-type", "staticlib"])
         .args(["-Zbuild-std=core,alloc", "--target-dir"])
