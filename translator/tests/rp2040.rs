@@ -52,8 +52,8 @@ fn the_budget_bounds_helpers_and_off_never_runs_out() {
 
 #[test]
 fn translated_code_goes_where_fc_container_ld_puts_it() {
-    // The harness stays in flash, the table in flash rodata, the context in SRAM.
-    let map = Map { main: 0x1000_0000..0x1020_0000, rodata: 0x1000_0000..0x1020_0000, memory: 0x2000_0000..0x2004_0000 };
+    // The harness stays in flash, the container and the context in SRAM.
+    let map = Map { main: 0x1000_0000..0x1020_0000, memory: 0x2000_0000..0x2004_0000 };
     SOC.translated_code_goes_where_fc_container_ld_puts_it([(SOC.flash(), 0x1000_0000..0x1020_0000), (SOC.ram(), 0x2000_0000..0x2004_0000)], &map, |symbols| {
         // Loaded from flash either way (the start-up of a firmware copies it to SRAM).
         let load = symbols["_fc_containers_text_load"];

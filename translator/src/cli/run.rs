@@ -42,8 +42,9 @@ pub struct Args {
     /// exits with status 4.
     #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Option<std::time::Duration>,
-    /// Stack bytes per frame (a multiple of 8). The harness of the other targets holds
-    /// 16896 stack bytes (33 frames of 512).
+    /// Stack bytes per frame (a multiple of 8). On the other targets the stack comes from
+    /// the arena of the runtime there, with the rest of the loaded container: 64 KiB on
+    /// the SoCs, 4 MiB on the Linux ISAs.
     #[arg(long, default_value_t = DEFAULT_STACK_SIZE)]
     pub stack: usize,
     /// Runs of the one loaded container: data, bss and the stores persist between them,
@@ -64,10 +65,12 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub engine: Option<EngineKind>,
     /// Where the engine's code runs. On a target other than host the container runs in
-    /// one process of the harness under qemu (targets/common/bare_metal_harness.c): the
-    /// helpers of the sming, riot and conformance profiles, no application helpers, and
-    /// now_ms is always 0 there (no clock under qemu-user; the host counts milliseconds
-    /// since the run started, 0 for short runs).
+    /// one process of the harness under qemu, on the runtime built for the target
+    /// (targets/common/runtime_harness.c): the helpers of the sming, riot and conformance
+    /// profiles, no application helpers (not even in a function --function does not
+    /// reach: the runtime verifies the whole container), and now_ms is always 0 there (no
+    /// clock under qemu-user; the host counts milliseconds since the run started, 0 for
+    /// short runs).
     #[arg(long, value_enum, default_value = "host")]
     pub target: Target,
     #[command(flatten)]

@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fc_aot::helpers::HelperSet;
-use fc_aot::target::bare_metal::{prog_c, Placement, SocEngine};
-use fc_aot::target::harness::{HarnessError, Request};
+use fc_aot::backend::symbols::Symbols;
+use fc_aot::backend::Input;
+use fc_aot::target::bare_metal::Placement;
+use fc_aot::target::harness::{table_functions, Harness, HarnessError, Request, RuntimeEngine};
 use fc_aot::target::{Line, Run};
 use fc_runtime::helpers::Profile;
 use fc_aot::conformance::{run_dir, Executor, Summary, Verdict};
@@ -42,7 +44,7 @@ impl Soc {
 
     /// `runs` runs of `container` on the SoC's runtime with `engine`, translated code
     /// placed per `placement`, the way `fc-aot run` asks (profile sming, 512-byte frames).
-    pub fn run_on(&self, engine: SocEngine, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
+    pub fn run_on(&self, engine: RuntimeEngine, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
         let helpers = HelperSet::profile(Profile::Sming);
         let request = Request { ctx, budget, runs, frame: 512, function: None, helpers: &helpers, timeout: None };
         self.soc.run_container(engine, container, &request, placement)
@@ -50,7 +52,7 @@ impl Soc {
 
     /// [`run_on`](Self::run_on) with the `c` engine.
     pub fn run_container(&self, container: &Container, ctx: &[u8], budget: Option<u32>, runs: u32, placement: Placement) -> Result<Vec<Run>, HarnessError> {
-        self.run_on(SocEngine::Native, container, ctx, budget, runs, placement)
+        self.run_on(RuntimeEngine::Native, container, ctx, budget, runs, placement)
     }
 
     /// The whole conformance suite through `run_dir` on every engine of the SoC: 312
@@ -119,7 +121,7 @@ impl Soc {
             let got = self.run_container(&container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(got, want, "{name}: {soc} (left) against the reference (right)");
             // The runtime's interpreters there, on the same container.
-            for engine in [SocEngine::Interp, SocEngine::Reference] {
+            for engine in [RuntimeEngine::Interp, RuntimeEngine::Reference] {
                 let got = self.run_on(engine, &container, &ctx, Some(budget), 2, self.flash()).unwrap_or_else(|e| panic!("{name} {engine:?}: {e}"));
                 assert_eq!(got, want, "{name}: {engine:?} on {soc} (left) against the host's reference (right)");
             }
@@ -144,21 +146,32 @@ impl Soc {
         eprintln!("checked on {soc}:\n  {}", checked.join("\n  "));
     }
 
-    /// crc32 (code, and a table in rodata) linked with each placement: `fc_prog_main` and
-    /// `_fc_containers_text_start` within `placements`' range, the harness's `main`, the
-    /// table and the context (`memory`) where `map` says; `more` checks what else the SoC
-    /// wants of the symbols. Then the program runs and prints the CRC-32.
+    /// crc32 (code, and a table in rodata) linked with the runtime harness with each
+    /// placement: its entry and `_fc_containers_text_start` within `placements`' range,
+    /// the harness's `main` and its buffers of the container (which the runtime reads the
+    /// table from) and the context (`container`, `memory`) where `map` says; `more` checks
+    /// what else the SoC wants of the symbols. Then the runtime runs it and prints the CRC-32.
     pub fn translated_code_goes_where_fc_container_ld_puts_it(&self, placements: [(Placement, Range<u32>); 2], map: &Map, more: impl Fn(&BTreeMap<String, u32>)) {
         let bins = self.built();
-        let container = Container::parse(&bins["crc32"], LayoutChoice::Auto).unwrap();
+        let bin = &bins["crc32"];
+        let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
         let program = HelperSet::profile(Profile::Sming).verify(&container).unwrap();
-        let source = prog_c(&program, program.entries()[0], container.data, container.header.bss_len as usize, container.rodata);
-        let ctx: String = (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect();
+        let functions = table_functions(&container, &program);
+        let input = Input {
+            container: "prog",
+            program: &program,
+            functions: &functions,
+            data: container.data,
+            bss_len: container.header.bss_len as usize,
+            rodata: container.rodata,
+        };
+        let entry = Symbols::new("prog").entry(&functions[0].0);
+        let args = [fc_aot::text::hex::encode(bin), (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect()];
         for (placement, range) in placements {
             let dir = std::env::temp_dir().join(format!("fc-aot-{}-placement-{}-{}", self.soc.name, std::process::id(), placement.name));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
-            let exe = self.soc.link(&source, &dir, placement).unwrap();
+            let exe = self.soc.placed(RuntimeEngine::Native, placement).link(&input, &dir).unwrap();
             let nm = Command::new(self.nm).arg(&exe).output().unwrap();
             let symbols: BTreeMap<String, u32> = String::from_utf8_lossy(&nm.stdout)
                 .lines()
@@ -169,16 +182,17 @@ impl Soc {
                     Some((f.next()?.to_string(), addr))
                 })
                 .collect();
-            for symbol in ["fc_prog_main", "_fc_containers_text_start"] {
+            for symbol in [entry.as_str(), "_fc_containers_text_start"] {
                 let addr = symbols[symbol];
                 assert!(range.contains(&addr), "{}: {symbol} at {addr:#x}", placement.name);
             }
             assert!(symbols["_fc_containers_text_end"] > symbols["_fc_containers_text_start"]);
             more(&symbols);
             assert!(map.main.contains(&symbols["main"]), "main at {:#x}", symbols["main"]);
-            assert!(map.rodata.contains(&symbols["fc_prog_rodata"]));
-            assert!(map.memory.contains(&symbols["memory"]));
-            let (ok, out) = self.soc.run(&exe, std::slice::from_ref(&ctx)).unwrap();
+            for buffer in ["container", "memory"] {
+                assert!(map.memory.contains(&symbols[buffer]), "{buffer} at {:#x}", symbols[buffer]);
+            }
+            let (ok, out) = self.soc.run(&exe, &args).unwrap();
             assert!(ok, "{out}");
             assert_eq!(out.trim(), "0x7c321b5d", "{}: CRC-32 of the demo context", placement.name);
             let _ = std::fs::remove_dir_all(&dir);
@@ -204,27 +218,24 @@ impl Soc {
     /// running after a second and a loop of 10^6 taken jumps finishes; memcpy and printf
     /// pay for what they move or print, stopping where the reference stops.
     pub fn the_budget_bounds_helpers_and_off_never_runs_out(&self) {
-        use fc_aot::target::verify_conformance;
         use std::time::Duration;
-        let link = |text: &str, name: &str| {
-            let program = fc_aot::text::asm::assemble(text).unwrap();
-            let verified = verify_conformance(&program).unwrap_or_else(|e| panic!("{e:?}"));
-            let dir = std::env::temp_dir().join(format!("fc-aot-{}-budget-{name}-{}", self.soc.name, std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let exe = self.soc.link(&prog_c(&verified, verified.entries()[0], &[], 0, &[]), &dir, self.flash()).unwrap();
-            (dir, exe)
+        let container = |text: &str| {
+            let image = fc_runtime::format::Image { text: fc_aot::text::asm::assemble(text).unwrap(), functions: vec![("main".to_string(), 0)], ..Default::default() };
+            fc_runtime::format::write(&image, fc_runtime::format::Layout::Seed).unwrap()
         };
-        let (dir, endless) = link("mov %r0, 0\nL: ja L\nexit", "endless");
-        let off = ["-boff".to_string()];
-        assert_eq!(self.soc.run_with_timeout(&endless, &off, Duration::from_secs(1)).unwrap(), None, "-boff: still looping after 1 s");
-        let (ok, out) = self.soc.run(&endless, &["-b1000".to_string()]).unwrap();
-        assert_eq!((ok, out.trim()), (false, "error -8 at insn 1"));
-        let _ = std::fs::remove_dir_all(&dir);
-        let (dir, million) = link("mov %r0, 0\nL: add %r0, 1\njlt %r0, 1000000, L\nexit", "million");
-        let (ok, out) = self.soc.run(&million, &off).unwrap();
-        assert_eq!((ok, out.trim()), (true, "0xf4240"));
-        let _ = std::fs::remove_dir_all(&dir);
+        let helpers = HelperSet::profile(Profile::Sming);
+        let run = |bin: &[u8], budget: Option<u32>, timeout: Option<Duration>| {
+            let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
+            let request = Request { ctx: &[], budget, runs: 1, frame: 512, function: None, helpers: &helpers, timeout };
+            self.soc.run_container(RuntimeEngine::Native, &container, &request, self.flash())
+        };
+        let endless = container("mov %r0, 0\nL: ja L\nexit");
+        let second = Some(Duration::from_secs(1));
+        assert!(matches!(run(&endless, None, second), Err(HarnessError::TimedOut(_))), "-boff: still looping after 1 s");
+        let got = run(&endless, Some(1000), None).unwrap();
+        assert_eq!((got[0].error, got[0].error_pc), (-8, Some(1)));
+        let million = container("mov %r0, 0\nL: add %r0, 1\njlt %r0, 1000000, L\nexit");
+        assert_eq!(run(&million, None, None).unwrap()[0].r0, Some(1_000_000));
 
         // Ten copies of 16 KiB (3 units each) inside a 32 KiB context, then a printf of
         // the copied 16 KiB less one byte (its NUL) and a newline: 3 units more, 33 in all.
@@ -255,10 +266,9 @@ impl Soc {
     }
 }
 
-/// Where the harness's `main`, the container's rodata table and the context (`memory`) go.
+/// Where the harness's `main` and its buffers of the container and the context go.
 pub struct Map {
     pub main: Range<u32>,
-    pub rodata: Range<u32>,
     pub memory: Range<u32>,
 }
 
