@@ -39,7 +39,7 @@ pub enum EngineKind {
     #[cfg(feature = "cranelift")]
     Jit,
     /// Cranelift object: on the host linked into a shared library and loaded; on
-    /// other ISAs linked with the C harness and run under qemu.
+    /// other ISAs linked with the runtime built for the ISA, run under qemu.
     #[cfg(feature = "cranelift")]
     Aot,
     /// The C emitter's output compiled by the target's C compiler.
@@ -74,14 +74,15 @@ impl EngineKind {
 pub enum Target {
     /// In this process: every engine (default interp).
     Host,
-    /// Engine aot: x86-64 Linux, as a separate program.
+    /// Engine aot: x86-64 Linux, as a separate program (the runtime built for the ISA
+    /// calling the Cranelift objects, as on every target but the host).
     #[cfg(feature = "cranelift")]
     #[value(name = "x86_64")]
     X86_64,
-    /// Engine aot: AArch64 Linux under qemu-aarch64.
+    /// Engine aot: AArch64 Linux under qemu-aarch64 (the runtime built for the ISA).
     #[cfg(feature = "cranelift")]
     Aarch64,
-    /// Engine aot: RISC-V 64 Linux under qemu-riscv64.
+    /// Engine aot: RISC-V 64 Linux under qemu-riscv64 (the runtime built for the ISA).
     #[cfg(feature = "cranelift")]
     Riscv64gc,
     /// Engines c, interp, reference: ESP32-C3 (rv32imc, ilp32): the runtime bare metal under
