@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use fc_runtime::format::Container;
 use fc_runtime::verifier::VerifiedProgram;
@@ -227,12 +226,6 @@ impl Soc {
     /// Runs a linked program under qemu; returns whether it exited 0 and its stdout.
     pub fn run(&self, exe: &Path, args: &[String]) -> Result<(bool, String), ToolError> {
         harness::run_to_end(self.command(exe).args(args))
-    }
-
-    /// [`run`](Self::run) for at most `limit`: `None` when the program was still running
-    /// then (qemu is killed), for programs that may never end (`-boff`).
-    pub fn run_with_timeout(&self, exe: &Path, args: &[String], limit: Duration) -> Result<Option<(bool, String)>, ToolError> {
-        harness::run_for(self.command(exe).args(args), limit)
     }
 
     /// Bare program text the conformance way (profile `conformance`, 512-byte frames,
