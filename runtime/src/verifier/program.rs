@@ -10,30 +10,8 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::fallible::{self, OutOfMemory};
-
 use crate::insn::{self, AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use crate::memory::{DATA_START, RODATA_START};
-
-use super::{VerifyError, VerifyErrorKind};
-
-/// Why [`VerifiedProgram::new`] could not build the program.
-pub(super) enum BuildError {
-    Invalid(VerifyError),
-    NoMemory(OutOfMemory),
-}
-
-impl From<VerifyError> for BuildError {
-    fn from(e: VerifyError) -> Self {
-        BuildError::Invalid(e)
-    }
-}
-
-impl From<OutOfMemory> for BuildError {
-    fn from(e: OutOfMemory) -> Self {
-        BuildError::NoMemory(e)
-    }
-}
 
 /// Where a jump goes: an instruction start of the same function. Only the verifier makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,6 +21,10 @@ pub struct Target {
 }
 
 impl Target {
+    /// The instruction start `slot`, instruction `index` of the program: the verifier's proof.
+    pub(super) const fn new(slot: usize, index: usize) -> Target {
+        Target { slot, index }
+    }
     /// The slot index of the target instruction in the text.
     pub const fn slot(self) -> usize {
         self.slot
@@ -83,6 +65,31 @@ pub enum Instr {
     Exit,
 }
 
+impl Instr {
+    /// What `op` does, given the target the verifier resolved for a jump and the
+    /// callee for a local call; `None` when `op` needs one it was not given.
+    pub(super) fn of(op: Op, target: Option<Target>, callee: Option<usize>) -> Option<Instr> {
+        Some(match op {
+            Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
+            Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
+            Op::Neg { width, dst } => Instr::Neg { width, dst },
+            Op::End { order, dst, width } => Instr::End { order, dst, width },
+            Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
+            Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
+            Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
+            Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
+            Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
+            Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
+            Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
+            Op::Ja { .. } | Op::Gotol { .. } => Instr::Goto { target: target? },
+            Op::Jump { width, cond, dst, src, .. } => Instr::Branch { width, cond, dst, src, target: target? },
+            Op::CallHelper { id } => Instr::CallHelper { id },
+            Op::CallLocal { .. } => Instr::Call { callee: callee? },
+            Op::Exit => Instr::Exit,
+        })
+    }
+}
+
 /// One verified instruction: its slot, the decoded operation and what it does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instruction {
@@ -92,6 +99,15 @@ pub struct Instruction {
 }
 
 impl Instruction {
+    /// The instruction `op` at `slot`, before the verifier resolved its control flow
+    /// ([`Instruction::resolve`]); until then it claims to be an exit.
+    pub(super) const fn decoded(slot: usize, op: Op) -> Instruction {
+        Instruction { slot, op, instr: Instr::Exit }
+    }
+    /// Sets what the instruction does, once the verifier resolved its control flow.
+    pub(super) fn resolve(&mut self, instr: Instr) {
+        self.instr = instr;
+    }
     /// The slot index of the instruction in the text (traps report it).
     pub const fn slot(&self) -> usize {
         self.slot
@@ -143,82 +159,19 @@ pub struct VerifiedProgram<'a> {
 }
 
 impl<'a> VerifiedProgram<'a> {
-    /// Builds the program from what the verifier checked: `ops` holds the operation
-    /// starting at each slot, `functions` have their extent, callees and depths, and
-    /// every jump and local call in them was proven to reach an instruction start of
-    /// its function / a function start. Resolving them again here is the last check:
-    /// a target that does not resolve is an error, never a guess. So in the result,
-    /// every successor of an instruction (its next one when it falls through, its
-    /// jump target, its callee's first instruction) is an index into `instructions`.
+    /// The program the verifier proved: `instructions` are those of `functions` (each a
+    /// range of them, with its extent, callees and depth), in slot order, every jump's
+    /// [`Target`] and every local call's callee resolved. So every successor of an
+    /// instruction (its next one when it falls through, its jump target, its callee's
+    /// first instruction) is an index into `instructions`.
     pub(super) fn new(
         text: &'a [u8],
-        ops: &[Option<Op>],
-        mut functions: Vec<Function>,
+        instructions: Vec<Instruction>,
+        functions: Vec<Function>,
         leaders: Vec<u64>,
         entries: Vec<usize>,
-    ) -> Result<VerifiedProgram<'a>, BuildError> {
-        // Instruction index of every instruction start inside a function.
-        let mut index_of = fallible::filled(None, ops.len())?;
-        let mut count = 0;
-        for f in &functions {
-            for slot in f.start..f.end {
-                if ops[slot].is_some() {
-                    index_of[slot] = Some(count);
-                    count += 1;
-                }
-            }
-        }
-        let starts = fallible::collect(functions.iter().map(|f| f.start))?;
-        let mut instructions = fallible::with_capacity(count)?;
-        for f in functions.iter_mut() {
-            let first = instructions.len();
-            let extent = f.start..f.end;
-            for slot in extent.clone() {
-                let Some(op) = ops[slot] else { continue };
-                let fail = |kind| VerifyError { pc: slot, kind };
-                // Whatever falls through has a next instruction in its function.
-                if op.falls_through() && slot + op.slots() >= f.end {
-                    return Err(fail(VerifyErrorKind::FallsOffEnd).into());
-                }
-                // A jump reaches an instruction start of its own function.
-                let jump = |rel: i64| {
-                    let target = slot as i64 + 1 + rel;
-                    let inside = usize::try_from(target).ok().filter(|t| extent.contains(t));
-                    let t = inside.ok_or(fail(VerifyErrorKind::JumpOutsideFunction { target }))?;
-                    let index = index_of[t].ok_or(fail(VerifyErrorKind::JumpIntoLddw { target: t }))?;
-                    Ok::<_, VerifyError>(Target { slot: t, index })
-                };
-                let instr = match op {
-                    Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
-                    Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
-                    Op::Neg { width, dst } => Instr::Neg { width, dst },
-                    Op::End { order, dst, width } => Instr::End { order, dst, width },
-                    Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
-                    Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
-                    Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
-                    Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
-                    Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
-                    Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
-                    Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
-                    Op::Ja { off } => Instr::Goto { target: jump(off as i64)? },
-                    Op::Gotol { imm } => Instr::Goto { target: jump(imm as i64)? },
-                    Op::Jump { width, cond, dst, src, off } => {
-                        Instr::Branch { width, cond, dst, src, target: jump(off as i64)? }
-                    }
-                    Op::CallHelper { id } => Instr::CallHelper { id },
-                    Op::CallLocal { imm } => {
-                        // A local call reaches a function start.
-                        let target = slot as i64 + 1 + imm as i64;
-                        let callee = usize::try_from(target).ok().and_then(|t| starts.binary_search(&t).ok());
-                        Instr::Call { callee: callee.ok_or(fail(VerifyErrorKind::CallTargetNotFunction { target }))? }
-                    }
-                    Op::Exit => Instr::Exit,
-                };
-                fallible::push(&mut instructions, Instruction { slot, op, instr })?;
-            }
-            f.instructions = first..instructions.len();
-        }
-        Ok(VerifiedProgram { text, instructions, functions, leaders, entries })
+    ) -> VerifiedProgram<'a> {
+        VerifiedProgram { text, instructions, functions, leaders, entries }
     }
 
     pub fn text(&self) -> &'a [u8] {
