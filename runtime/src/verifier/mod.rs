@@ -159,6 +159,15 @@ pub fn verify_container<'a>(c: &Container<'a>, config: &Config) -> Result<Verifi
 /// Besides the program it returns, a load allocates one table per slot and one per
 /// function.
 pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Result<VerifiedProgram<'a>, Rejection> {
+    verify_entries(text, entry_slots.iter().copied(), config)
+}
+
+/// [`verify`] with the entry slots as an iterator: a load needs no list of them.
+pub fn verify_entries<'a>(
+    text: &'a [u8],
+    entry_slots: impl Iterator<Item = usize> + Clone,
+    config: &Config,
+) -> Result<VerifiedProgram<'a>, Rejection> {
     let n = insn::slot_count(text);
     let fail = |pc, kind| match fallible::collect([VerifyError { pc, kind }]) {
         Ok(one) => Err(Rejection::Invalid(one)),
@@ -170,7 +179,7 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
     if n > MAX_SLOTS {
         return fail(MAX_SLOTS, VerifyErrorKind::TooLarge { slots: n });
     }
-    let roots: &[usize] = if entry_slots.is_empty() { &[0] } else { entry_slots };
+    let roots = entry_slots.clone().next().is_none().then_some(0).into_iter().chain(entry_slots);
     let mut v = Verifier { config, errors: Vec::new(), out_of_memory: None };
     // Per slot: 1 + the index of the instruction that starts there (0: none, an lddw's
     // second slot or one that did not decode); then a bit per slot: a function starts there.
@@ -189,7 +198,7 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
     v.rejection()?;
     let is_start = |slot: usize| index_of.get(slot).is_some_and(|&i| i != 0);
     // A host passes any slots (`VirtualMachine::load_parts`).
-    for &slot in roots {
+    for slot in roots.clone() {
         if is_start(slot) {
             bits::set(starts, slot);
         } else {
@@ -212,7 +221,7 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
     let dropped = index_of[before] as usize - 1;
     instructions.drain(..dropped);
     v.check_bodies(&mut instructions, &mut functions, index_of, dropped)?;
-    let entries = fallible::collect(roots.iter().filter_map(|r| functions.binary_search_by_key(r, |f| f.start).ok()))?;
+    let entries = fallible::collect(roots.filter_map(|r| functions.binary_search_by_key(&r, |f| f.start).ok()))?;
     let mut nodes = fallible::filled(Node::NEW, functions.len())?;
     let order = v.call_order(&instructions, &mut functions, &entries, &mut nodes);
     if v.errors.is_empty() {
