@@ -500,8 +500,14 @@ impl RegSet {
     pub const fn minus(self, o: RegSet) -> RegSet {
         RegSet(self.0 & !o.0)
     }
+    /// The registers in ascending order, a step per register (not per possible one).
     pub fn iter(self) -> impl Iterator<Item = Reg> {
-        (0..=10u8).filter(move |&n| self.0 & (1 << n) != 0).map(Reg)
+        let mut bits = self.0 & RegSet::ALL.0;
+        core::iter::from_fn(move || {
+            let n = bits.trailing_zeros() as u8;
+            bits &= bits.wrapping_sub(1);
+            (n < 16).then_some(Reg(n))
+        })
     }
 }
 

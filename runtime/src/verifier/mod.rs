@@ -182,9 +182,12 @@ pub fn verify_entries<'a>(
     let roots = entry_slots.clone().next().is_none().then_some(0).into_iter().chain(entry_slots);
     let mut v = Verifier { config, errors: Vec::new(), out_of_memory: None };
     // Per slot: 1 + the index of the instruction that starts there (0: none, an lddw's
-    // second slot or one that did not decode); then a bit per slot: a function starts there.
-    let mut scratch = fallible::filled(0u32, n + n.div_ceil(32))?;
-    let (index_of, starts) = scratch.split_at_mut(n);
+    // second slot or one that did not decode); a bit per slot: a function starts there;
+    // per instruction its [`Effect`] and its registers for [`Verifier::check_registers`].
+    let mut scratch = fallible::filled(0u32, 3 * n + n.div_ceil(32))?;
+    let (index_of, rest) = scratch.split_at_mut(n);
+    let (effects, rest) = rest.split_at_mut(n);
+    let (state, starts) = rest.split_at_mut(n);
     let mut instructions = fallible::with_capacity(n)?;
     for r in insn::Decoder::new(text) {
         match r {
@@ -220,13 +223,15 @@ pub fn verify_entries<'a>(
     let before = functions[0].start;
     let dropped = index_of[before] as usize - 1;
     instructions.drain(..dropped);
-    v.check_bodies(&mut instructions, &mut functions, index_of, dropped)?;
+    v.check_bodies(&mut instructions, &mut functions, index_of, dropped, effects)?;
     let entries = fallible::collect(roots.filter_map(|r| functions.binary_search_by_key(&r, |f| f.start).ok()))?;
     let mut nodes = fallible::filled(Node::NEW, functions.len())?;
     let order = v.call_order(&instructions, &mut functions, &entries, &mut nodes);
     if v.errors.is_empty() {
-        // The per-slot table is free again: it holds each instruction's registers now.
-        v.check_registers(&instructions, &functions, &entries, order, &mut nodes, &mut scratch);
+        for &e in &entries {
+            nodes[e].entry = Some(RegSet::ALL);
+        }
+        v.check_registers(&instructions, &functions, order, &mut nodes, effects, state);
     }
     v.rejection()?;
     Ok(VerifiedProgram::new(text, instructions, functions, leaders, entries))
@@ -324,6 +329,36 @@ impl Node {
 /// Per-instruction register state of [`Verifier::check_registers`]: a [`RegSet`], or not reached.
 const UNREACHED: u32 = u32::MAX;
 
+/// What [`Verifier::check_registers`] needs of an instruction, found once by
+/// [`Verifier::check_bodies`]: the registers it reads (a helper call: its arguments) in
+/// bits 0-10, those it defines in bits 16-26, and these flags.
+struct Effect;
+
+impl Effect {
+    const FALLS_THROUGH: u32 = 1 << 11;
+    const JUMPS: u32 = 1 << 12;
+    /// A local call: it makes r1-r5 undefined and defines r0.
+    const CALLS: u32 = 1 << 13;
+
+    fn of(op: Op, reads: RegSet) -> u32 {
+        let jumps = if op.jump_target(0).is_some() { Effect::JUMPS } else { 0 };
+        let falls = if op.falls_through() { Effect::FALLS_THROUGH } else { 0 };
+        let calls = if matches!(op, Op::CallLocal { .. }) { Effect::CALLS } else { 0 };
+        reads.0 as u32 | (op.writes().0 as u32) << 16 | jumps | falls | calls
+    }
+    fn reads(e: u32) -> RegSet {
+        RegSet(e as u16 & RegSet::ALL.0)
+    }
+    /// The registers defined after the instruction, `defined` before it.
+    fn after(e: u32, defined: RegSet) -> RegSet {
+        if e & Effect::CALLS != 0 {
+            defined.minus(RegSet::ARGS).with(Reg::R0)
+        } else {
+            defined.union(RegSet((e >> 16) as u16))
+        }
+    }
+}
+
 struct Verifier<'c, 'h> {
     config: &'c Config<'h>,
     errors: Vec<VerifyError>,
@@ -369,6 +404,7 @@ impl Verifier<'_, '_> {
         functions: &mut [Function],
         index_of: &[u32],
         dropped: usize,
+        effects: &mut [u32],
     ) -> Result<(), OutOfMemory> {
         for f in 0..functions.len() {
             let (start, end) = (functions[f].start, functions[f].end);
@@ -388,11 +424,12 @@ impl Verifier<'_, '_> {
                 if op.falls_through() && pc + op.slots() >= end {
                     self.error(pc, VerifyErrorKind::FallsOffEnd);
                 }
-                let mut callee = None;
+                let (mut callee, mut reads) = (None, op.reads());
                 match op {
-                    Op::CallHelper { id } if (self.config.helper_arity)(id).is_none() => {
-                        self.error(pc, VerifyErrorKind::UnknownHelper(id))
-                    }
+                    Op::CallHelper { id } => match (self.config.helper_arity)(id) {
+                        Some(arity) => reads = RegSet(RegSet::ARGS.0 & ((1u16 << (arity.min(5) + 1)) - 1)),
+                        None => self.error(pc, VerifyErrorKind::UnknownHelper(id)),
+                    },
                     Op::CallLocal { .. } => {
                         let target = op.call_target(pc).unwrap_or(-1) as usize;
                         callee = functions.binary_search_by_key(&target, |g| g.start).ok();
@@ -405,6 +442,7 @@ impl Verifier<'_, '_> {
                 if let Some(instr) = Instr::of(op, target, callee) {
                     instructions[k].resolve(instr);
                 }
+                effects[k] = Effect::of(op, reads);
             }
         }
         Ok(())
@@ -484,26 +522,24 @@ impl Verifier<'_, '_> {
 
     /// Forward data flow of the set of defined registers through each function,
     /// callers first (from `first`) so every call site's state is known before its
-    /// callee's entry; `state` holds one entry per instruction.
+    /// callee's entry (an entry's starts with every register defined); `effects` and
+    /// `state` hold one entry per instruction.
     fn check_registers(
         &mut self,
         instructions: &[Instruction],
         functions: &[Function],
-        entries: &[usize],
         first: usize,
         nodes: &mut [Node],
+        effects: &[u32],
         state: &mut [u32],
     ) {
-        for &e in entries {
-            nodes[e].entry = Some(RegSet::ALL);
-        }
         let mut next = first;
         while let Some(node) = nodes.get(next).copied() {
             let f = next;
             next = node.later;
             let Some(entry) = node.entry else { continue };
             let range = functions[f].instructions.clone();
-            let (body, state) = (&instructions[range.clone()], &mut state[range.clone()]);
+            let (body, effects, state) = (&instructions[range.clone()], &effects[range.clone()], &mut state[range.clone()]);
             state.fill(UNREACHED);
             state[0] = entry.0 as u32;
             // In slot order until nothing changes: a pass takes every forward edge, only
@@ -511,45 +547,45 @@ impl Verifier<'_, '_> {
             let mut again = true;
             while again {
                 again = false;
-                for (k, i) in body.iter().enumerate() {
+                for k in 0..body.len() {
                     let Some(defined) = reached(state[k]) else { continue };
-                    let (after, jump) = match i.instr() {
-                        Instr::Call { .. } => (defined.minus(RegSet::ARGS).with(Reg::R0), None),
-                        Instr::Goto { target } | Instr::Branch { target, .. } => (defined.union(i.op().writes()), Some(target.index())),
-                        _ => (defined.union(i.op().writes()), None),
-                    };
-                    let next = i.op().falls_through().then_some(k + 1);
-                    for s in [next, jump.map(|t| t - range.start)].into_iter().flatten() {
-                        let Some(at) = state.get_mut(s) else { continue };
-                        let merged = reached(*at).map_or(after, |s| s.intersect(after)).0 as u32;
-                        if *at != merged {
-                            *at = merged;
-                            again |= s <= k;
+                    let e = effects[k];
+                    let after = Effect::after(e, defined);
+                    if e & Effect::FALLS_THROUGH != 0 {
+                        merge(state, k + 1, after);
+                    }
+                    if e & Effect::JUMPS != 0 {
+                        if let Instr::Goto { target } | Instr::Branch { target, .. } = body[k].instr() {
+                            let t = target.index() - range.start;
+                            again |= merge(state, t, after) && t <= k;
                         }
                     }
                 }
             }
             for (k, i) in body.iter().enumerate() {
                 let Some(defined) = reached(state[k]) else { continue };
-                let reads = match i.instr() {
-                    Instr::CallHelper { id } => {
-                        let arity = (self.config.helper_arity)(id).unwrap_or(0).min(5);
-                        RegSet(RegSet::ARGS.0 & ((1u16 << (arity + 1)) - 1))
-                    }
-                    Instr::Call { callee } => {
+                if effects[k] & Effect::CALLS != 0 {
+                    if let Instr::Call { callee } = i.instr() {
                         // A callee starts with r10 and those of r1..r5 defined at every call site.
                         let arrive = defined.intersect(RegSet::ARGS).with(Reg::R10);
                         nodes[callee].entry = Some(nodes[callee].entry.map_or(arrive, |s| s.intersect(arrive)));
-                        i.op().reads()
                     }
-                    _ => i.op().reads(),
-                };
-                if let Some(r) = reads.minus(defined).iter().next() {
+                }
+                if let Some(r) = Effect::reads(effects[k]).minus(defined).iter().next() {
                     self.error(i.slot(), VerifyErrorKind::UndefinedRegister(r));
                 }
             }
         }
     }
+}
+
+/// Merges `after` into the state of instruction `s`; whether it changed.
+fn merge(state: &mut [u32], s: usize, after: RegSet) -> bool {
+    let Some(at) = state.get_mut(s) else { return false };
+    let merged = reached(*at).map_or(after, |s| s.intersect(after)).0 as u32;
+    let changed = *at != merged;
+    *at = merged;
+    changed
 }
 
 /// The registers of a per-instruction state, `None` when not reached.
