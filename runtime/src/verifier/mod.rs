@@ -340,12 +340,6 @@ impl Effect {
     /// A local call: it makes r1-r5 undefined and defines r0.
     const CALLS: u32 = 1 << 13;
 
-    fn of(op: Op, reads: RegSet) -> u32 {
-        let jumps = if op.jump_target(0).is_some() { Effect::JUMPS } else { 0 };
-        let falls = if op.falls_through() { Effect::FALLS_THROUGH } else { 0 };
-        let calls = if matches!(op, Op::CallLocal { .. }) { Effect::CALLS } else { 0 };
-        reads.0 as u32 | (op.writes().0 as u32) << 16 | jumps | falls | calls
-    }
     fn reads(e: u32) -> RegSet {
         RegSet(e as u16 & RegSet::ALL.0)
     }
@@ -410,10 +404,11 @@ impl Verifier<'_, '_> {
             let (start, end) = (functions[f].start, functions[f].end);
             for k in functions[f].instructions.clone() {
                 let (pc, op) = (instructions[k].slot(), instructions[k].op());
-                if op.writes().contains(Reg::R10) {
+                let (writes, jump, falls_through) = (op.writes(), op.jump_target(pc), op.falls_through());
+                if writes.contains(Reg::R10) {
                     self.error(pc, VerifyErrorKind::WriteToR10);
                 }
-                let target = op.jump_target(pc).and_then(|target| {
+                let target = jump.and_then(|target| {
                     match usize::try_from(target).ok().filter(|t| (start..end).contains(t)) {
                         None => self.error(pc, VerifyErrorKind::JumpOutsideFunction { target }),
                         Some(t) if index_of[t] == 0 => self.error(pc, VerifyErrorKind::JumpIntoLddw { target: t }),
@@ -421,7 +416,7 @@ impl Verifier<'_, '_> {
                     }
                     None
                 });
-                if op.falls_through() && pc + op.slots() >= end {
+                if falls_through && pc + op.slots() >= end {
                     self.error(pc, VerifyErrorKind::FallsOffEnd);
                 }
                 let (mut callee, mut reads) = (None, op.reads());
@@ -442,7 +437,8 @@ impl Verifier<'_, '_> {
                 if let Some(instr) = Instr::of(op, target, callee) {
                     instructions[k].resolve(instr);
                 }
-                effects[k] = Effect::of(op, reads);
+                let flags = [(jump.is_some(), Effect::JUMPS), (falls_through, Effect::FALLS_THROUGH), (callee.is_some(), Effect::CALLS)];
+                effects[k] = flags.iter().fold(reads.0 as u32 | (writes.0 as u32) << 16, |e, &(set, flag)| if set { e | flag } else { e });
             }
         }
         Ok(())
