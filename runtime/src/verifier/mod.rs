@@ -412,7 +412,7 @@ impl Verifier<'_, '_> {
                     match usize::try_from(target).ok().filter(|t| (start..end).contains(t)) {
                         None => self.error(pc, VerifyErrorKind::JumpOutsideFunction { target }),
                         Some(t) if index_of[t] == 0 => self.error(pc, VerifyErrorKind::JumpIntoLddw { target: t }),
-                        Some(t) => return Some(Target::new(t, index_of[t] as usize - 1 - dropped)),
+                        Some(t) => return Some(index_of[t] as usize - 1 - dropped),
                     }
                     None
                 });
@@ -434,8 +434,8 @@ impl Verifier<'_, '_> {
                     }
                     _ => {}
                 }
-                if let Some(instr) = Instr::of(op, target, callee) {
-                    instructions[k].resolve(instr);
+                if let Some(link) = target.or(callee) {
+                    instructions[k].resolve(link);
                 }
                 let flags = [(jump.is_some(), Effect::JUMPS), (falls_through, Effect::FALLS_THROUGH), (callee.is_some(), Effect::CALLS)];
                 effects[k] = flags.iter().fold(reads.0 as u32 | (writes.0 as u32) << 16, |e, &(set, flag)| if set { e | flag } else { e });
@@ -448,7 +448,7 @@ impl Verifier<'_, '_> {
     fn first_call_to(instructions: &[Instruction], f: &Function, callee: usize) -> usize {
         instructions[f.instructions.clone()]
             .iter()
-            .find(|i| i.instr() == Instr::Call { callee })
+            .find(|i| matches!(i.op(), Op::CallLocal { .. }) && i.link() == callee)
             .map_or(f.start, |i| i.slot())
     }
 
@@ -483,8 +483,8 @@ impl Verifier<'_, '_> {
                 }
                 let func = &functions[f];
                 let depth = func.callees.iter().map(|&c| functions[c].depth + 1).max().unwrap_or(0);
-                let callee_work = instructions[func.instructions.clone()].iter().fold(0u64, |sum, i| match i.instr() {
-                    Instr::Call { callee } => sum.saturating_add(nodes[callee].work),
+                let callee_work = instructions[func.instructions.clone()].iter().fold(0u64, |sum, i| match i.op() {
+                    Op::CallLocal { .. } => sum.saturating_add(nodes[i.link()].work),
                     _ => sum,
                 });
                 let work = ((func.end - func.start) as u64).saturating_add(callee_work);
@@ -551,21 +551,18 @@ impl Verifier<'_, '_> {
                         merge(state, k + 1, after);
                     }
                     if e & Effect::JUMPS != 0 {
-                        if let Instr::Goto { target } | Instr::Branch { target, .. } = body[k].instr() {
-                            let t = target.index() - range.start;
-                            again |= merge(state, t, after) && t <= k;
-                        }
+                        let t = body[k].link().wrapping_sub(range.start);
+                        again |= merge(state, t, after) && t <= k;
                     }
                 }
             }
             for (k, i) in body.iter().enumerate() {
                 let Some(defined) = reached(state[k]) else { continue };
                 if effects[k] & Effect::CALLS != 0 {
-                    if let Instr::Call { callee } = i.instr() {
-                        // A callee starts with r10 and those of r1..r5 defined at every call site.
-                        let arrive = defined.intersect(RegSet::ARGS).with(Reg::R10);
-                        nodes[callee].entry = Some(nodes[callee].entry.map_or(arrive, |s| s.intersect(arrive)));
-                    }
+                    // A callee starts with r10 and those of r1..r5 defined at every call site.
+                    let arrive = defined.intersect(RegSet::ARGS).with(Reg::R10);
+                    let callee = &mut nodes[i.link()].entry;
+                    *callee = Some(callee.map_or(arrive, |s| s.intersect(arrive)));
                 }
                 if let Some(r) = Effect::reads(effects[k]).minus(defined).iter().next() {
                     self.error(i.slot(), VerifyErrorKind::UndefinedRegister(r));

@@ -8,6 +8,7 @@
 //! the program belong here too.
 
 use alloc::vec::Vec;
+use core::fmt;
 use core::ops::Range;
 
 use crate::insn::{self, AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
@@ -21,10 +22,6 @@ pub struct Target {
 }
 
 impl Target {
-    /// The instruction start `slot`, instruction `index` of the program: the verifier's proof.
-    pub(super) const fn new(slot: usize, index: usize) -> Target {
-        Target { slot, index }
-    }
     /// The slot index of the target instruction in the text.
     pub const fn slot(self) -> usize {
         self.slot
@@ -65,48 +62,30 @@ pub enum Instr {
     Exit,
 }
 
-impl Instr {
-    /// What `op` does, given the target the verifier resolved for a jump and the
-    /// callee for a local call; `None` when `op` needs one it was not given.
-    pub(super) fn of(op: Op, target: Option<Target>, callee: Option<usize>) -> Option<Instr> {
-        Some(match op {
-            Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
-            Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
-            Op::Neg { width, dst } => Instr::Neg { width, dst },
-            Op::End { order, dst, width } => Instr::End { order, dst, width },
-            Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
-            Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
-            Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
-            Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
-            Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
-            Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
-            Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
-            Op::Ja { .. } | Op::Gotol { .. } => Instr::Goto { target: target? },
-            Op::Jump { width, cond, dst, src, .. } => Instr::Branch { width, cond, dst, src, target: target? },
-            Op::CallHelper { id } => Instr::CallHelper { id },
-            Op::CallLocal { .. } => Instr::Call { callee: callee? },
-            Op::Exit => Instr::Exit,
-        })
-    }
-}
-
 /// One verified instruction: its slot, the decoded operation and what it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instruction {
     slot: usize,
     op: Op,
-    instr: Instr,
+    /// The control flow the verifier resolved: a jump's target instruction index, a
+    /// local call's callee function index (0 for the other instructions). What the
+    /// instruction does ([`Instruction::instr`]) follows from it and `op`, so a program
+    /// keeps no more than this per instruction.
+    link: usize,
 }
 
 impl Instruction {
-    /// The instruction `op` at `slot`, before the verifier resolved its control flow
-    /// ([`Instruction::resolve`]); until then it claims to be an exit.
+    /// The instruction `op` at `slot`, before the verifier resolved its control flow.
     pub(super) const fn decoded(slot: usize, op: Op) -> Instruction {
-        Instruction { slot, op, instr: Instr::Exit }
+        Instruction { slot, op, link: 0 }
     }
-    /// Sets what the instruction does, once the verifier resolved its control flow.
-    pub(super) fn resolve(&mut self, instr: Instr) {
-        self.instr = instr;
+    /// Sets the jump's target instruction index or the call's callee, once the verifier proved it.
+    pub(super) fn resolve(&mut self, link: usize) {
+        self.link = link;
+    }
+    /// The jump's target instruction index or the call's callee (0 for other instructions).
+    pub(super) const fn link(&self) -> usize {
+        self.link
     }
     /// The slot index of the instruction in the text (traps report it).
     pub const fn slot(&self) -> usize {
@@ -118,11 +97,39 @@ impl Instruction {
     }
     /// What the instruction does.
     pub const fn instr(&self) -> Instr {
-        self.instr
+        match self.op {
+            Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
+            Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
+            Op::Neg { width, dst } => Instr::Neg { width, dst },
+            Op::End { order, dst, width } => Instr::End { order, dst, width },
+            Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
+            Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
+            Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
+            Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
+            Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
+            Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
+            Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
+            Op::Ja { off } => Instr::Goto { target: self.target(off as isize) },
+            Op::Gotol { imm } => Instr::Goto { target: self.target(imm as isize) },
+            Op::Jump { width, cond, dst, src, off } => Instr::Branch { width, cond, dst, src, target: self.target(off as isize) },
+            Op::CallHelper { id } => Instr::CallHelper { id },
+            Op::CallLocal { .. } => Instr::Call { callee: self.link },
+            Op::Exit => Instr::Exit,
+        }
+    }
+    /// The target of the jump `rel` slots past the next: the verifier proved it inside the text.
+    const fn target(&self, rel: isize) -> Target {
+        Target { slot: self.slot.wrapping_add(1).wrapping_add_signed(rel), index: self.link }
     }
     /// The slot of the instruction after it (lddw takes two slots).
     pub const fn next_slot(&self) -> usize {
         self.slot + self.op.slots()
+    }
+}
+
+impl fmt::Debug for Instruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instruction").field("slot", &self.slot).field("op", &self.op).field("instr", &self.instr()).finish()
     }
 }
 
