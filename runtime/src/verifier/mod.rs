@@ -404,7 +404,7 @@ impl Verifier<'_, '_> {
             let (start, end) = (functions[f].start, functions[f].end);
             for k in functions[f].instructions.clone() {
                 let (pc, op) = (instructions[k].slot(), instructions[k].op());
-                let (writes, jump, falls_through) = (op.writes(), op.jump_target(pc), op.falls_through());
+                let ((mut reads, writes), jump, falls_through) = (op.registers(), op.jump_target(pc), op.falls_through());
                 if writes.contains(Reg::R10) {
                     self.error(pc, VerifyErrorKind::WriteToR10);
                 }
@@ -419,7 +419,7 @@ impl Verifier<'_, '_> {
                 if falls_through && pc + op.slots() >= end {
                     self.error(pc, VerifyErrorKind::FallsOffEnd);
                 }
-                let (mut callee, mut reads) = (None, op.reads());
+                let mut callee = None;
                 match op {
                     Op::CallHelper { id } => match (self.config.helper_arity)(id) {
                         Some(arity) => reads = RegSet(RegSet::ARGS.0 & ((1u16 << (arity.min(5) + 1)) - 1)),
