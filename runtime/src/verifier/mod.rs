@@ -281,11 +281,6 @@ fn leaders(instructions: &[Instruction], starts: &[u32], n: usize) -> Result<Vec
             bits[slot / 64] |= 1 << (slot % 64);
         }
     };
-    let mut start = bits::next(starts, 0);
-    while let Some(s) = start {
-        set(s);
-        start = bits::next(starts, s + 1);
-    }
     for i in instructions {
         let (op, pc) = (i.op(), i.slot());
         if let Some(t) = op.jump_target(pc) {
@@ -295,6 +290,9 @@ fn leaders(instructions: &[Instruction], starts: &[u32], n: usize) -> Result<Vec
         if matches!(op, Op::Exit) {
             set(pc + 1);
         }
+    }
+    for (i, &w) in starts.iter().enumerate() {
+        bits[i / 2] |= (w as u64) << (i % 2 * 32);
     }
     Ok(bits)
 }
