@@ -500,8 +500,14 @@ impl RegSet {
     pub const fn minus(self, o: RegSet) -> RegSet {
         RegSet(self.0 & !o.0)
     }
+    /// The registers in ascending order, a step per register (not per possible one).
     pub fn iter(self) -> impl Iterator<Item = Reg> {
-        (0..=10u8).filter(move |&n| self.0 & (1 << n) != 0).map(Reg)
+        let mut bits = self.0 & RegSet::ALL.0;
+        core::iter::from_fn(move || {
+            let n = bits.trailing_zeros() as u8;
+            bits &= bits.wrapping_sub(1);
+            (n < 16).then_some(Reg(n))
+        })
     }
 }
 
@@ -944,54 +950,32 @@ impl Op {
         }
     }
 
-    /// The register the instruction writes, if any (helper and local calls write r0).
-    pub const fn dst(&self) -> Option<Reg> {
-        match *self {
-            Op::Alu { dst, .. }
-            | Op::MovSx { dst, .. }
-            | Op::Neg { dst, .. }
-            | Op::End { dst, .. }
-            | Op::Lddw { dst, .. }
-            | Op::LddwData { dst, .. }
-            | Op::LddwRodata { dst, .. }
-            | Op::Load { dst, .. }
-            | Op::LoadSx { dst, .. } => Some(dst),
-            Op::Store { .. } | Op::Atomic { .. } | Op::Ja { .. } | Op::Gotol { .. } | Op::Jump { .. } | Op::Exit => {
-                None
-            }
-            Op::CallHelper { .. } | Op::CallLocal { .. } => Some(Reg::R0),
-        }
-    }
-
     /// Registers the instruction reads. Helper arguments and a local call's
     /// arguments are not listed: the verifier handles calls by their callee.
     pub fn reads(&self) -> RegSet {
-        match *self {
-            Op::Alu { op: AluOp::Mov, src, .. } => operand_regs(src),
-            Op::Alu { dst, src, .. } | Op::Jump { dst, src, .. } | Op::Store { dst, src, .. } => {
-                operand_regs(src).with(dst)
-            }
-            Op::MovSx { src, .. } | Op::Load { src, .. } | Op::LoadSx { src, .. } => RegSet::of(src),
-            Op::Neg { dst, .. } | Op::End { dst, .. } => RegSet::of(dst),
-            Op::Atomic { op: AtomicOp::CmpXchg, dst, src, .. } => RegSet::of(dst).with(src).with(Reg::R0),
-            Op::Atomic { dst, src, .. } => RegSet::of(dst).with(src),
-            Op::Exit => RegSet::of(Reg::R0),
-            Op::Lddw { .. }
-            | Op::LddwData { .. }
-            | Op::LddwRodata { .. }
-            | Op::Ja { .. }
-            | Op::Gotol { .. }
-            | Op::CallHelper { .. }
-            | Op::CallLocal { .. } => RegSet::EMPTY,
-        }
+        self.registers().0
     }
 
     /// Registers the instruction defines (a local call also makes r1-r5 undefined).
     pub fn writes(&self) -> RegSet {
+        self.registers().1
+    }
+
+    /// [`Op::reads`] and [`Op::writes`] in one match: what the verifier asks of every instruction.
+    pub fn registers(&self) -> (RegSet, RegSet) {
+        let (none, one) = (RegSet::EMPTY, RegSet::of);
         match *self {
-            Op::Atomic { op: AtomicOp::CmpXchg, .. } => RegSet::of(Reg::R0),
-            Op::Atomic { op, src, .. } if op.fetches() => RegSet::of(src),
-            _ => self.dst().map_or(RegSet::EMPTY, RegSet::of),
+            Op::Alu { op: AluOp::Mov, dst, src, .. } => (operand_regs(src), one(dst)),
+            Op::Alu { dst, src, .. } => (operand_regs(src).with(dst), one(dst)),
+            Op::Jump { dst, src, .. } | Op::Store { dst, src, .. } => (operand_regs(src).with(dst), none),
+            Op::MovSx { dst, src, .. } | Op::Load { dst, src, .. } | Op::LoadSx { dst, src, .. } => (one(src), one(dst)),
+            Op::Neg { dst, .. } | Op::End { dst, .. } => (one(dst), one(dst)),
+            Op::Atomic { op: AtomicOp::CmpXchg, dst, src, .. } => (one(dst).with(src).with(Reg::R0), one(Reg::R0)),
+            Op::Atomic { op, dst, src, .. } => (one(dst).with(src), if op.fetches() { one(src) } else { none }),
+            Op::Exit => (one(Reg::R0), none),
+            Op::Lddw { dst, .. } | Op::LddwData { dst, .. } | Op::LddwRodata { dst, .. } => (none, one(dst)),
+            Op::Ja { .. } | Op::Gotol { .. } => (none, none),
+            Op::CallHelper { .. } | Op::CallLocal { .. } => (none, one(Reg::R0)),
         }
     }
 

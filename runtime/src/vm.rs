@@ -351,17 +351,17 @@ impl<'a> VirtualMachine<'a> {
             let reason = self.engine.failure().cloned();
             return self.fail_load(LoadError::Engine { engine: self.engine.name(), code, reason });
         }
-        let names = fallible::collect(parts.functions.iter().filter_map(|&(n, slot)| program.function_at(slot).map(|i| (n, i))));
-        let loaded = names.and_then(|names| {
-            fallible::boxed(Loaded {
-                stack,
-                program,
-                rodata: parts.rodata,
-                data_init: parts.data,
-                data,
-                frame_size: stack_size,
-                names,
-            })
+        // The function table becomes the names, in place: a slot becomes its function's index.
+        let mut names = parts.functions;
+        names.retain_mut(|(_, slot)| program.function_at(*slot).map(|i| *slot = i).is_some());
+        let loaded = fallible::boxed(Loaded {
+            stack,
+            program,
+            rodata: parts.rodata,
+            data_init: parts.data,
+            data,
+            frame_size: stack_size,
+            names,
         });
         match loaded {
             Ok(loaded) => self.loaded = Some(loaded),
@@ -400,8 +400,7 @@ impl<'a> VirtualMachine<'a> {
         let env = &self.env;
         let arity = |id| env.arity(id);
         let config = verifier::Config { max_call_depth: self.max_call_depth, helper_arity: &arity };
-        let slots = fallible::collect(parts.functions.iter().map(|f| f.1))?;
-        let program = verifier::verify(parts.text, &slots, &config)?;
+        let program = verifier::verify_entries(parts.text, parts.functions.iter().map(|f| f.1), &config)?;
         let footprint = footprint(&program, parts.rodata.len(), parts.data.len(), parts.bss_len, stack_size)?;
         Ok((program, footprint))
     }

@@ -192,6 +192,26 @@ fn more_instructions_than_the_limit() {
 }
 
 #[test]
+fn a_register_undefined_on_a_loops_way_back() {
+    // r1 is defined on the way in, not after the call at the loop's end: the read at slot 1
+    // is found only once the jump back to slot 0 is followed.
+    let body = |back: Op| {
+        text(&[
+            mov(0, 0),
+            Op::Alu { width: Width::W64, op: AluOp::Mov, dst: r(2), src: Operand::Reg(r(1)) },
+            Op::CallLocal { imm: 2 },
+            back,
+            EXIT,
+            mov(0, 1),
+            EXIT,
+        ])
+    };
+    rejects(&body(Op::Ja { off: -4 }), 1, VerifyErrorKind::UndefinedRegister(r(1)));
+    // Back to after the read: nothing reads what the call left undefined.
+    assert_eq!(check_with(&body(Op::Ja { off: -2 }), &[], 8), Ok(()));
+}
+
+#[test]
 fn every_problem_is_reported() {
     let prog = text(&[mov(10, 0), Op::CallHelper { id: 0x77 }, Op::Ja { off: 9 }, EXIT]);
     let errors = check_with(&prog, &[], 8).unwrap_err();

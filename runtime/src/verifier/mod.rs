@@ -9,7 +9,6 @@
 mod program;
 
 pub use program::{Function, Instr, Instruction, ProgramId, Target, VerifiedProgram};
-use program::BuildError;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -153,7 +152,22 @@ pub fn verify_container<'a>(c: &Container<'a>, config: &Config) -> Result<Verifi
 }
 
 /// Verifies `text`; `entry_slots` are the host-callable functions (slot 0 when empty).
+///
+/// A few linear passes over the decoded instructions: decode, function starts (the
+/// entries and every local call target, a bit per slot), the rules of each function's
+/// body (which also resolve its jumps and calls), the call graph, the registers.
+/// Besides the program it returns, a load allocates one table per slot and one per
+/// function.
 pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Result<VerifiedProgram<'a>, Rejection> {
+    verify_entries(text, entry_slots.iter().copied(), config)
+}
+
+/// [`verify`] with the entry slots as an iterator: a load needs no list of them.
+pub fn verify_entries<'a>(
+    text: &'a [u8],
+    entry_slots: impl Iterator<Item = usize> + Clone,
+    config: &Config,
+) -> Result<VerifiedProgram<'a>, Rejection> {
     let n = insn::slot_count(text);
     let fail = |pc, kind| match fallible::collect([VerifyError { pc, kind }]) {
         Ok(one) => Err(Rejection::Invalid(one)),
@@ -165,38 +179,180 @@ pub fn verify<'a>(text: &'a [u8], entry_slots: &[usize], config: &Config) -> Res
     if n > MAX_SLOTS {
         return fail(MAX_SLOTS, VerifyErrorKind::TooLarge { slots: n });
     }
-    let mut v = Verifier { config, ops: fallible::filled(None, n)?, errors: Vec::new(), out_of_memory: None };
-    v.decode_all(text);
+    let roots = entry_slots.clone().next().is_none().then_some(0).into_iter().chain(entry_slots);
+    let mut v = Verifier { config, errors: Vec::new(), out_of_memory: None };
+    // Per slot: 1 + the index of the instruction that starts there (0: none, an lddw's
+    // second slot or one that did not decode); a bit per slot: a function starts there;
+    // per instruction its [`Effect`] and its registers for [`Verifier::check_registers`].
+    let mut scratch = fallible::filled(0u32, 3 * n + n.div_ceil(32))?;
+    let (index_of, rest) = scratch.split_at_mut(n);
+    let (effects, rest) = rest.split_at_mut(n);
+    let (state, starts) = rest.split_at_mut(n);
+    let mut instructions = fallible::with_capacity(n)?;
+    for r in insn::Decoder::new(text) {
+        match r {
+            Ok(i) => {
+                index_of[i.pc] = instructions.len() as u32 + 1;
+                fallible::push(&mut instructions, Instruction::decoded(i.pc, i.op))?;
+            }
+            Err(e) => v.error(e.pc, VerifyErrorKind::Decode(e.kind)),
+        }
+    }
     v.rejection()?;
-    let roots = if entry_slots.is_empty() { fallible::collect([0])? } else { fallible::collect(entry_slots.iter().copied())? };
-    // A host passes any slots (`VirtualMachine::load_parts`); the passes below index by them.
-    for &slot in &roots {
-        if v.ops.get(slot).is_none_or(|op| op.is_none()) {
+    let is_start = |slot: usize| index_of.get(slot).is_some_and(|&i| i != 0);
+    // A host passes any slots (`VirtualMachine::load_parts`).
+    for slot in roots.clone() {
+        if is_start(slot) {
+            bits::set(starts, slot);
+        } else {
             v.error(slot, VerifyErrorKind::EntryNotInstruction { slot });
         }
     }
     v.rejection()?;
-    let functions = v.functions(&roots)?;
-    v.rejection()?;
-    let mut functions = v.check_bodies(functions)?;
-    let entries = fallible::collect(roots.iter().filter_map(|r| functions.iter().position(|f| f.start == *r)))?;
-    let order = v.call_order(&mut functions, &entries)?;
-    if v.errors.is_empty() {
-        v.check_registers(&functions, &entries, &order)?;
+    for i in &instructions {
+        let Some(target) = i.op().call_target(i.slot()) else { continue };
+        match usize::try_from(target).ok().filter(|&t| is_start(t)) {
+            Some(t) => bits::set(starts, t),
+            None => v.error(i.slot(), VerifyErrorKind::CallTargetNotFunction { target }),
+        }
     }
     v.rejection()?;
-    let leaders = v.leaders(&functions)?;
-    match VerifiedProgram::new(text, &v.ops, functions, leaders, entries) {
-        Ok(program) => Ok(program),
-        Err(BuildError::Invalid(e)) => fail(e.pc, e.kind),
-        Err(BuildError::NoMemory(e)) => Err(Rejection::NoMemory(e)),
+    let leaders = leaders(&instructions, starts, n)?;
+    let mut functions = functions(index_of, starts, instructions.len())?;
+    // Instructions before the first function belong to none: the program leaves them out.
+    let before = functions[0].start;
+    let dropped = index_of[before] as usize - 1;
+    instructions.drain(..dropped);
+    v.check_bodies(&mut instructions, &mut functions, index_of, dropped, effects)?;
+    let entries = fallible::collect(roots.filter_map(|r| functions.binary_search_by_key(&r, |f| f.start).ok()))?;
+    let mut nodes = fallible::filled(Node::NEW, functions.len())?;
+    let order = v.call_order(&instructions, &mut functions, &entries, &mut nodes);
+    if v.errors.is_empty() {
+        for &e in &entries {
+            nodes[e].entry = Some(RegSet::ALL);
+        }
+        v.check_registers(&instructions, &functions, order, &mut nodes, effects, state);
+    }
+    v.rejection()?;
+    Ok(VerifiedProgram::new(text, instructions, functions, leaders, entries))
+}
+
+/// Bit sets over the slots, in words of 32 bits.
+mod bits {
+    pub fn set(bits: &mut [u32], i: usize) {
+        bits[i / 32] |= 1 << (i % 32);
+    }
+    /// The first set bit at or after `from`.
+    pub fn next(bits: &[u32], from: usize) -> Option<usize> {
+        let mut word = from / 32;
+        let mut w = *bits.get(word)? & (u32::MAX << (from % 32));
+        while w == 0 {
+            word += 1;
+            w = *bits.get(word)?;
+        }
+        Some(word * 32 + w.trailing_zeros() as usize)
+    }
+}
+
+/// One function per start bit; each runs to the next start (the last to the end).
+fn functions(index_of: &[u32], starts: &[u32], count: usize) -> Result<Vec<Function>, OutOfMemory> {
+    let n = index_of.len();
+    let mut functions = fallible::with_capacity(starts.iter().map(|w| w.count_ones() as usize).sum())?;
+    let mut next = bits::next(starts, 0);
+    let Some(first) = next else { return Ok(functions) };
+    // Instruction indices count from the first function's first instruction.
+    let base = index_of[first] as usize - 1;
+    while let Some(start) = next {
+        next = bits::next(starts, start + 1);
+        let end = next.unwrap_or(n);
+        let last = next.map_or(count, |e| index_of[e] as usize - 1);
+        let instructions = index_of[start] as usize - 1 - base..last - base;
+        fallible::push(&mut functions, Function { start, end, callees: Vec::new(), depth: 0, instructions })?;
+    }
+    Ok(functions)
+}
+
+/// Basic-block leaders, a bit per slot: function starts, jump targets, and the slot
+/// after a jump or an exit (of every instruction, in a function or not).
+fn leaders(instructions: &[Instruction], starts: &[u32], n: usize) -> Result<Vec<u64>, OutOfMemory> {
+    let mut bits = fallible::filled(0u64, n.div_ceil(64))?;
+    let mut set = |slot: usize| {
+        if slot < n {
+            bits[slot / 64] |= 1 << (slot % 64);
+        }
+    };
+    for i in instructions {
+        let (op, pc) = (i.op(), i.slot());
+        if let Some(t) = op.jump_target(pc) {
+            set(t as usize);
+            set(pc + 1);
+        }
+        if matches!(op, Op::Exit) {
+            set(pc + 1);
+        }
+    }
+    for (i, &w) in starts.iter().enumerate() {
+        bits[i / 2] |= (w as u64) << (i % 2 * 32);
+    }
+    Ok(bits)
+}
+
+/// What the call graph passes know of one function.
+#[derive(Clone, Copy)]
+struct Node {
+    mark: Mark,
+    /// Depth-first search: how many of its callees were visited, and its caller.
+    visited: usize,
+    caller: usize,
+    /// The function after it in callers-first order (`NONE`: the last).
+    later: usize,
+    /// Straight-line work of a call of it, its callees' included.
+    work: u64,
+    /// Registers defined at its entry: r10 and the arguments every call site defines.
+    entry: Option<RegSet>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mark {
+    New,
+    Active,
+    Done,
+}
+
+impl Node {
+    const NONE: usize = usize::MAX;
+    const NEW: Node = Node { mark: Mark::New, visited: 0, caller: Node::NONE, later: Node::NONE, work: 0, entry: None };
+}
+
+/// Per-instruction register state of [`Verifier::check_registers`]: a [`RegSet`], or not reached.
+const UNREACHED: u32 = u32::MAX;
+
+/// What [`Verifier::check_registers`] needs of an instruction, found once by
+/// [`Verifier::check_bodies`]: the registers it reads (a helper call: its arguments) in
+/// bits 0-10, those it defines in bits 16-26, and these flags.
+struct Effect;
+
+impl Effect {
+    const FALLS_THROUGH: u32 = 1 << 11;
+    const JUMPS: u32 = 1 << 12;
+    /// A local call: it makes r1-r5 undefined and defines r0.
+    const CALLS: u32 = 1 << 13;
+
+    fn reads(e: u32) -> RegSet {
+        RegSet(e as u16 & RegSet::ALL.0)
+    }
+    /// The registers defined after the instruction, `defined` before it.
+    fn after(e: u32, defined: RegSet) -> RegSet {
+        if e & Effect::CALLS != 0 {
+            defined.minus(RegSet::ARGS).with(Reg::R0)
+        } else {
+            defined.union(RegSet((e >> 16) as u16))
+        }
     }
 }
 
 struct Verifier<'c, 'h> {
     config: &'c Config<'h>,
-    /// The instruction starting at each slot; `None` for LDDW second slots.
-    ops: Vec<Option<Op>>,
     errors: Vec<VerifyError>,
     /// An error could not be recorded: the load fails with NO_MEMORY whatever else was found.
     out_of_memory: Option<OutOfMemory>,
@@ -231,131 +387,121 @@ impl Verifier<'_, '_> {
         Err(Rejection::Invalid(errors))
     }
 
-    fn decode_all(&mut self, text: &[u8]) {
-        for r in insn::Decoder::new(text) {
-            match r {
-                Ok(i) => self.ops[i.pc] = Some(i.op),
-                Err(e) => self.error(e.pc, VerifyErrorKind::Decode(e.kind)),
-            }
-        }
-    }
-
-    /// Function starts are the entries and every local call target; each function
-    /// runs to the next start.
-    fn functions(&mut self, roots: &[usize]) -> Result<Vec<Function>, OutOfMemory> {
-        let n = self.ops.len();
-        let mut starts = fallible::collect(roots.iter().copied())?;
-        for pc in 0..n {
-            let Some(target) = self.ops[pc].and_then(|op| op.call_target(pc)) else { continue };
-            match usize::try_from(target).ok().filter(|&t| t < n && self.ops[t].is_some()) {
-                Some(t) => fallible::push(&mut starts, t)?,
-                None => self.error(pc, VerifyErrorKind::CallTargetNotFunction { target }),
-            }
-        }
-        starts.sort_unstable();
-        starts.dedup();
-        let ends = starts.iter().skip(1).copied().chain([n]);
-        fallible::collect(starts.iter().zip(ends).map(|(&start, end)| Function { start, end, callees: Vec::new(), depth: 0, instructions: 0..0 }))
-    }
-
-    /// Per-instruction rules that need the function's extent; fills in the callees.
-    fn check_bodies(&mut self, mut functions: Vec<Function>) -> Result<Vec<Function>, OutOfMemory> {
-        let starts = fallible::collect(functions.iter().map(|f| f.start))?;
-        for f in functions.iter_mut() {
-            for pc in f.start..f.end {
-                let Some(op) = self.ops[pc] else { continue };
-                if op.writes().contains(Reg::R10) {
+    /// Per-instruction rules that need the function's extent; resolves each jump's
+    /// target and each call's callee, and fills in the callees. `index_of` counts
+    /// instructions from before the `dropped` ones that precede the first function.
+    fn check_bodies(
+        &mut self,
+        instructions: &mut [Instruction],
+        functions: &mut [Function],
+        index_of: &[u32],
+        dropped: usize,
+        effects: &mut [u32],
+    ) -> Result<(), OutOfMemory> {
+        for f in 0..functions.len() {
+            let (start, end) = (functions[f].start, functions[f].end);
+            for k in functions[f].instructions.clone() {
+                let (pc, op) = (instructions[k].slot(), instructions[k].op());
+                let ((mut reads, writes), jump, falls_through) = (op.registers(), op.jump_target(pc), op.falls_through());
+                if writes.contains(Reg::R10) {
                     self.error(pc, VerifyErrorKind::WriteToR10);
                 }
-                if let Some(target) = op.jump_target(pc) {
-                    match usize::try_from(target).ok().filter(|t| (f.start..f.end).contains(t)) {
+                let target = jump.and_then(|target| {
+                    match usize::try_from(target).ok().filter(|t| (start..end).contains(t)) {
                         None => self.error(pc, VerifyErrorKind::JumpOutsideFunction { target }),
-                        Some(t) if self.ops[t].is_none() => self.error(pc, VerifyErrorKind::JumpIntoLddw { target: t }),
-                        Some(_) => {}
+                        Some(t) if index_of[t] == 0 => self.error(pc, VerifyErrorKind::JumpIntoLddw { target: t }),
+                        Some(t) => return Some(index_of[t] as usize - 1 - dropped),
                     }
-                }
-                if op.falls_through() && pc + op.slots() >= f.end {
+                    None
+                });
+                if falls_through && pc + op.slots() >= end {
                     self.error(pc, VerifyErrorKind::FallsOffEnd);
                 }
+                let mut callee = None;
                 match op {
-                    Op::CallHelper { id } if (self.config.helper_arity)(id).is_none() => {
-                        self.error(pc, VerifyErrorKind::UnknownHelper(id))
-                    }
+                    Op::CallHelper { id } => match (self.config.helper_arity)(id) {
+                        Some(arity) => reads = RegSet(RegSet::ARGS.0 & ((1u16 << (arity.min(5) + 1)) - 1)),
+                        None => self.error(pc, VerifyErrorKind::UnknownHelper(id)),
+                    },
                     Op::CallLocal { .. } => {
                         let target = op.call_target(pc).unwrap_or(-1) as usize;
-                        if let Ok(callee) = starts.binary_search(&target) {
-                            if !f.callees.contains(&callee) {
-                                fallible::push(&mut f.callees, callee)?;
-                            }
+                        callee = functions.binary_search_by_key(&target, |g| g.start).ok();
+                        if let Some(c) = callee.filter(|c| !functions[f].callees.contains(c)) {
+                            fallible::push(&mut functions[f].callees, c)?;
                         }
                     }
                     _ => {}
                 }
+                if let Some(link) = target.or(callee) {
+                    instructions[k].resolve(link);
+                }
+                let flags = [(jump.is_some(), Effect::JUMPS), (falls_through, Effect::FALLS_THROUGH), (callee.is_some(), Effect::CALLS)];
+                effects[k] = flags.iter().fold(reads.0 as u32 | (writes.0 as u32) << 16, |e, &(set, flag)| if set { e | flag } else { e });
             }
         }
-        Ok(functions)
+        Ok(())
     }
 
-    fn first_call_to(&self, f: &Function, callee_start: usize) -> usize {
-        (f.start..f.end).find(|&pc| self.ops[pc].and_then(|op| op.call_target(pc)) == Some(callee_start as i64)).unwrap_or(f.start)
+    /// The slot of `f`'s first call of `callee`.
+    fn first_call_to(instructions: &[Instruction], f: &Function, callee: usize) -> usize {
+        instructions[f.instructions.clone()]
+            .iter()
+            .find(|i| matches!(i.op(), Op::CallLocal { .. }) && i.link() == callee)
+            .map_or(f.start, |i| i.slot())
     }
 
-    /// Rejects recursion, computes depths, and returns the functions reachable
-    /// from the entries with every caller before its callees.
-    fn call_order(&mut self, functions: &mut [Function], entries: &[usize]) -> Result<Vec<usize>, OutOfMemory> {
+    /// Rejects recursion, computes depths, and returns the first of the functions
+    /// reachable from the entries, listed (by [`Node::later`]) with every caller
+    /// before its callees.
+    fn call_order(&mut self, instructions: &[Instruction], functions: &mut [Function], entries: &[usize], nodes: &mut [Node]) -> usize {
         // Depth-first post-order; a function met again while on the stack is recursion.
-        #[derive(Clone, Copy, PartialEq)]
-        enum Mark {
-            New,
-            Active,
-            Done,
-        }
-        let mut mark = fallible::filled(Mark::New, functions.len())?;
-        let mut post = Vec::new();
+        // Post-order visits callees first, so their depths and work are final when read.
+        let mut first = Node::NONE;
         for &root in entries {
-            let mut stack = fallible::collect([(root, 0usize)])?;
-            if mark[root] != Mark::New {
+            if nodes[root].mark != Mark::New {
                 continue;
             }
-            mark[root] = Mark::Active;
-            while let Some(&mut (f, ref mut next)) = stack.last_mut() {
-                if let Some(&callee) = functions[f].callees.get(*next) {
-                    *next += 1;
-                    match mark[callee] {
+            nodes[root].mark = Mark::Active;
+            let mut f = root;
+            loop {
+                if let Some(&callee) = functions[f].callees.get(nodes[f].visited) {
+                    nodes[f].visited += 1;
+                    match nodes[callee].mark {
                         Mark::New => {
-                            mark[callee] = Mark::Active;
-                            fallible::push(&mut stack, (callee, 0))?;
+                            nodes[callee] = Node { mark: Mark::Active, caller: f, ..nodes[callee] };
+                            f = callee;
                         }
                         Mark::Active => {
-                            let pc = self.first_call_to(&functions[f], functions[callee].start);
+                            let pc = Self::first_call_to(instructions, &functions[f], callee);
                             self.error(pc, VerifyErrorKind::Recursion);
                         }
                         Mark::Done => {}
                     }
-                } else {
-                    mark[f] = Mark::Done;
-                    fallible::push(&mut post, f)?;
-                    stack.pop();
+                    continue;
                 }
+                let func = &functions[f];
+                let depth = func.callees.iter().map(|&c| functions[c].depth + 1).max().unwrap_or(0);
+                let callee_work = instructions[func.instructions.clone()].iter().fold(0u64, |sum, i| match i.op() {
+                    Op::CallLocal { .. } => sum.saturating_add(nodes[i.link()].work),
+                    _ => sum,
+                });
+                let work = ((func.end - func.start) as u64).saturating_add(callee_work);
+                functions[f].depth = depth;
+                nodes[f] = Node { mark: Mark::Done, work, later: first, ..nodes[f] };
+                first = f;
+                if f == root {
+                    break;
+                }
+                f = nodes[f].caller;
             }
         }
         if !self.errors.is_empty() {
-            return Ok(post);
-        }
-        // Post-order visits callees first, so their depths and work are final when read.
-        let mut work = fallible::filled(0u64, functions.len())?;
-        for &f in &post {
-            functions[f].depth = functions[f].callees.iter().map(|&c| functions[c].depth + 1).max().unwrap_or(0);
-            let (start, end) = (functions[f].start, functions[f].end);
-            let calls = (start..end).filter_map(|pc| self.ops[pc].and_then(|op| op.call_target(pc)));
-            let callee_work: u64 = calls
-                .filter_map(|t| functions.iter().position(|g| g.start as i64 == t))
-                .fold(0u64, |sum, c| sum.saturating_add(work[c]));
-            work[f] = ((end - start) as u64).saturating_add(callee_work);
+            return first;
         }
         for &root in entries {
-            if work[root] > MAX_STRAIGHT_LINE_WORK {
-                self.error(functions[root].start, VerifyErrorKind::CallTreeTooLarge { work: work[root] });
+            let work = nodes[root].work;
+            if work > MAX_STRAIGHT_LINE_WORK {
+                self.error(functions[root].start, VerifyErrorKind::CallTreeTooLarge { work });
             }
         }
         let max = self.config.max_call_depth.min(CALL_DEPTH_LIMIT);
@@ -365,83 +511,75 @@ impl Verifier<'_, '_> {
                 self.error(functions[root].start, VerifyErrorKind::CallDepth { depth, max });
             }
         }
-        post.reverse();
-        Ok(post)
+        first
     }
 
     /// Forward data flow of the set of defined registers through each function,
-    /// callers first so every call site's state is known before its callee's entry.
-    fn check_registers(&mut self, functions: &[Function], entries: &[usize], order: &[usize]) -> Result<(), OutOfMemory> {
-        // A callee starts with r10 and those of r1..r5 defined at every call site.
-        let mut entry_state: Vec<Option<RegSet>> = fallible::filled(None, functions.len())?;
-        for &e in entries {
-            entry_state[e] = Some(RegSet::ALL);
-        }
-        for &f in order {
-            let func = &functions[f];
-            let Some(start_state) = entry_state[f] else { continue };
-            let mut state: Vec<Option<RegSet>> = fallible::filled(None, func.end - func.start)?;
-            state[0] = Some(start_state);
-            let mut work = fallible::collect([func.start])?;
-            while let Some(pc) = work.pop() {
-                let (Some(op), Some(defined)) = (self.ops[pc], state[pc - func.start]) else { continue };
-                let after = match op {
-                    Op::CallLocal { .. } => {
-                        let callee = functions.binary_search_by_key(&(op.call_target(pc).unwrap_or(-1) as usize), |g| g.start);
-                        if let Ok(c) = callee {
-                            let arrive = defined.intersect(RegSet::ARGS).with(Reg::R10);
-                            entry_state[c] = Some(entry_state[c].map_or(arrive, |s| s.intersect(arrive)));
-                        }
-                        defined.minus(RegSet::ARGS).with(Reg::R0)
+    /// callers first (from `first`) so every call site's state is known before its
+    /// callee's entry (an entry's starts with every register defined); `effects` and
+    /// `state` hold one entry per instruction.
+    fn check_registers(
+        &mut self,
+        instructions: &[Instruction],
+        functions: &[Function],
+        first: usize,
+        nodes: &mut [Node],
+        effects: &[u32],
+        state: &mut [u32],
+    ) {
+        let mut next = first;
+        while let Some(node) = nodes.get(next).copied() {
+            let f = next;
+            next = node.later;
+            let Some(entry) = node.entry else { continue };
+            let range = functions[f].instructions.clone();
+            let (body, effects, state) = (&instructions[range.clone()], &effects[range.clone()], &mut state[range.clone()]);
+            state.fill(UNREACHED);
+            state[0] = entry.0 as u32;
+            // In slot order until nothing changes: a pass takes every forward edge, only
+            // a loop's way back needs another.
+            let mut again = true;
+            while again {
+                again = false;
+                for k in 0..body.len() {
+                    let Some(defined) = reached(state[k]) else { continue };
+                    let e = effects[k];
+                    let after = Effect::after(e, defined);
+                    if e & Effect::FALLS_THROUGH != 0 {
+                        merge(state, k + 1, after);
                     }
-                    _ => defined.union(op.writes()),
-                };
-                let successors = [op.falls_through().then_some(pc + op.slots()), op.jump_target(pc).map(|t| t as usize)];
-                for next in successors.into_iter().flatten() {
-                    let Some(slot) = next.checked_sub(func.start).filter(|&i| i < state.len()) else { continue };
-                    let merged = state[slot].map_or(after, |s| s.intersect(after));
-                    if state[slot] != Some(merged) {
-                        state[slot] = Some(merged);
-                        fallible::push(&mut work, next)?;
+                    if e & Effect::JUMPS != 0 {
+                        let t = body[k].link().wrapping_sub(range.start);
+                        again |= merge(state, t, after) && t <= k;
                     }
                 }
             }
-            for pc in func.start..func.end {
-                let (Some(op), Some(defined)) = (self.ops[pc], state[pc - func.start]) else { continue };
-                let mut reads = op.reads();
-                if let Op::CallHelper { id } = op {
-                    let arity = (self.config.helper_arity)(id).unwrap_or(0).min(5);
-                    reads = RegSet(RegSet::ARGS.0 & ((1u16 << (arity + 1)) - 1));
+            for (k, i) in body.iter().enumerate() {
+                let Some(defined) = reached(state[k]) else { continue };
+                if effects[k] & Effect::CALLS != 0 {
+                    // A callee starts with r10 and those of r1..r5 defined at every call site.
+                    let arrive = defined.intersect(RegSet::ARGS).with(Reg::R10);
+                    let callee = &mut nodes[i.link()].entry;
+                    *callee = Some(callee.map_or(arrive, |s| s.intersect(arrive)));
                 }
-                if let Some(r) = reads.minus(defined).iter().next() {
-                    self.error(pc, VerifyErrorKind::UndefinedRegister(r));
+                if let Some(r) = Effect::reads(effects[k]).minus(defined).iter().next() {
+                    self.error(i.slot(), VerifyErrorKind::UndefinedRegister(r));
                 }
             }
         }
-        Ok(())
     }
+}
 
-    fn leaders(&self, functions: &[Function]) -> Result<Vec<u64>, OutOfMemory> {
-        let n = self.ops.len();
-        let mut bits = fallible::filled(0u64, n.div_ceil(64))?;
-        let mut set = |slot: usize| {
-            if slot < n {
-                bits[slot / 64] |= 1 << (slot % 64);
-            }
-        };
-        for f in functions {
-            set(f.start);
-        }
-        for pc in 0..n {
-            let Some(op) = self.ops[pc] else { continue };
-            if let Some(t) = op.jump_target(pc) {
-                set(t as usize);
-                set(pc + 1);
-            }
-            if matches!(op, Op::Exit) {
-                set(pc + 1);
-            }
-        }
-        Ok(bits)
-    }
+/// Merges `after` into the state of instruction `s`; whether it changed.
+fn merge(state: &mut [u32], s: usize, after: RegSet) -> bool {
+    let Some(at) = state.get_mut(s) else { return false };
+    let merged = reached(*at).map_or(after, |s| s.intersect(after)).0 as u32;
+    let changed = *at != merged;
+    *at = merged;
+    changed
+}
+
+/// The registers of a per-instruction state, `None` when not reached.
+fn reached(state: u32) -> Option<RegSet> {
+    (state != UNREACHED).then_some(RegSet(state as u16))
 }

@@ -8,32 +8,11 @@
 //! the program belong here too.
 
 use alloc::vec::Vec;
+use core::fmt;
 use core::ops::Range;
-
-use crate::fallible::{self, OutOfMemory};
 
 use crate::insn::{self, AluOp, AtomicOp, ByteOrder, Cond, Op, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use crate::memory::{DATA_START, RODATA_START};
-
-use super::{VerifyError, VerifyErrorKind};
-
-/// Why [`VerifiedProgram::new`] could not build the program.
-pub(super) enum BuildError {
-    Invalid(VerifyError),
-    NoMemory(OutOfMemory),
-}
-
-impl From<VerifyError> for BuildError {
-    fn from(e: VerifyError) -> Self {
-        BuildError::Invalid(e)
-    }
-}
-
-impl From<OutOfMemory> for BuildError {
-    fn from(e: OutOfMemory) -> Self {
-        BuildError::NoMemory(e)
-    }
-}
 
 /// Where a jump goes: an instruction start of the same function. Only the verifier makes one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,14 +63,30 @@ pub enum Instr {
 }
 
 /// One verified instruction: its slot, the decoded operation and what it does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Instruction {
     slot: usize,
     op: Op,
-    instr: Instr,
+    /// The control flow the verifier resolved: a jump's target instruction index, a
+    /// local call's callee function index (0 for the other instructions). What the
+    /// instruction does ([`Instruction::instr`]) follows from it and `op`, so a program
+    /// keeps no more than this per instruction.
+    link: usize,
 }
 
 impl Instruction {
+    /// The instruction `op` at `slot`, before the verifier resolved its control flow.
+    pub(super) const fn decoded(slot: usize, op: Op) -> Instruction {
+        Instruction { slot, op, link: 0 }
+    }
+    /// Sets the jump's target instruction index or the call's callee, once the verifier proved it.
+    pub(super) fn resolve(&mut self, link: usize) {
+        self.link = link;
+    }
+    /// The jump's target instruction index or the call's callee (0 for other instructions).
+    pub(super) const fn link(&self) -> usize {
+        self.link
+    }
     /// The slot index of the instruction in the text (traps report it).
     pub const fn slot(&self) -> usize {
         self.slot
@@ -102,11 +97,39 @@ impl Instruction {
     }
     /// What the instruction does.
     pub const fn instr(&self) -> Instr {
-        self.instr
+        match self.op {
+            Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
+            Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
+            Op::Neg { width, dst } => Instr::Neg { width, dst },
+            Op::End { order, dst, width } => Instr::End { order, dst, width },
+            Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
+            Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
+            Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
+            Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
+            Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
+            Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
+            Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
+            Op::Ja { off } => Instr::Goto { target: self.target(off as isize) },
+            Op::Gotol { imm } => Instr::Goto { target: self.target(imm as isize) },
+            Op::Jump { width, cond, dst, src, off } => Instr::Branch { width, cond, dst, src, target: self.target(off as isize) },
+            Op::CallHelper { id } => Instr::CallHelper { id },
+            Op::CallLocal { .. } => Instr::Call { callee: self.link },
+            Op::Exit => Instr::Exit,
+        }
+    }
+    /// The target of the jump `rel` slots past the next: the verifier proved it inside the text.
+    const fn target(&self, rel: isize) -> Target {
+        Target { slot: self.slot.wrapping_add(1).wrapping_add_signed(rel), index: self.link }
     }
     /// The slot of the instruction after it (lddw takes two slots).
     pub const fn next_slot(&self) -> usize {
         self.slot + self.op.slots()
+    }
+}
+
+impl fmt::Debug for Instruction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instruction").field("slot", &self.slot).field("op", &self.op).field("instr", &self.instr()).finish()
     }
 }
 
@@ -143,82 +166,19 @@ pub struct VerifiedProgram<'a> {
 }
 
 impl<'a> VerifiedProgram<'a> {
-    /// Builds the program from what the verifier checked: `ops` holds the operation
-    /// starting at each slot, `functions` have their extent, callees and depths, and
-    /// every jump and local call in them was proven to reach an instruction start of
-    /// its function / a function start. Resolving them again here is the last check:
-    /// a target that does not resolve is an error, never a guess. So in the result,
-    /// every successor of an instruction (its next one when it falls through, its
-    /// jump target, its callee's first instruction) is an index into `instructions`.
+    /// The program the verifier proved: `instructions` are those of `functions` (each a
+    /// range of them, with its extent, callees and depth), in slot order, every jump's
+    /// [`Target`] and every local call's callee resolved. So every successor of an
+    /// instruction (its next one when it falls through, its jump target, its callee's
+    /// first instruction) is an index into `instructions`.
     pub(super) fn new(
         text: &'a [u8],
-        ops: &[Option<Op>],
-        mut functions: Vec<Function>,
+        instructions: Vec<Instruction>,
+        functions: Vec<Function>,
         leaders: Vec<u64>,
         entries: Vec<usize>,
-    ) -> Result<VerifiedProgram<'a>, BuildError> {
-        // Instruction index of every instruction start inside a function.
-        let mut index_of = fallible::filled(None, ops.len())?;
-        let mut count = 0;
-        for f in &functions {
-            for slot in f.start..f.end {
-                if ops[slot].is_some() {
-                    index_of[slot] = Some(count);
-                    count += 1;
-                }
-            }
-        }
-        let starts = fallible::collect(functions.iter().map(|f| f.start))?;
-        let mut instructions = fallible::with_capacity(count)?;
-        for f in functions.iter_mut() {
-            let first = instructions.len();
-            let extent = f.start..f.end;
-            for slot in extent.clone() {
-                let Some(op) = ops[slot] else { continue };
-                let fail = |kind| VerifyError { pc: slot, kind };
-                // Whatever falls through has a next instruction in its function.
-                if op.falls_through() && slot + op.slots() >= f.end {
-                    return Err(fail(VerifyErrorKind::FallsOffEnd).into());
-                }
-                // A jump reaches an instruction start of its own function.
-                let jump = |rel: i64| {
-                    let target = slot as i64 + 1 + rel;
-                    let inside = usize::try_from(target).ok().filter(|t| extent.contains(t));
-                    let t = inside.ok_or(fail(VerifyErrorKind::JumpOutsideFunction { target }))?;
-                    let index = index_of[t].ok_or(fail(VerifyErrorKind::JumpIntoLddw { target: t }))?;
-                    Ok::<_, VerifyError>(Target { slot: t, index })
-                };
-                let instr = match op {
-                    Op::Alu { width, op, dst, src } => Instr::Alu { width, op, dst, src },
-                    Op::MovSx { width, dst, src, from } => Instr::MovSx { width, dst, src, from },
-                    Op::Neg { width, dst } => Instr::Neg { width, dst },
-                    Op::End { order, dst, width } => Instr::End { order, dst, width },
-                    Op::Lddw { dst, imm } => Instr::Const { dst, value: imm },
-                    Op::LddwData { dst, offset } => Instr::Const { dst, value: DATA_START.wrapping_add(offset) },
-                    Op::LddwRodata { dst, offset } => Instr::Const { dst, value: RODATA_START.wrapping_add(offset) },
-                    Op::Load { size, dst, src, off } => Instr::Load { size, dst, src, off },
-                    Op::LoadSx { size, dst, src, off } => Instr::LoadSx { size, dst, src, off },
-                    Op::Store { size, dst, off, src } => Instr::Store { size, dst, off, src },
-                    Op::Atomic { width, op, dst, src, off } => Instr::Atomic { width, op, dst, src, off },
-                    Op::Ja { off } => Instr::Goto { target: jump(off as i64)? },
-                    Op::Gotol { imm } => Instr::Goto { target: jump(imm as i64)? },
-                    Op::Jump { width, cond, dst, src, off } => {
-                        Instr::Branch { width, cond, dst, src, target: jump(off as i64)? }
-                    }
-                    Op::CallHelper { id } => Instr::CallHelper { id },
-                    Op::CallLocal { imm } => {
-                        // A local call reaches a function start.
-                        let target = slot as i64 + 1 + imm as i64;
-                        let callee = usize::try_from(target).ok().and_then(|t| starts.binary_search(&t).ok());
-                        Instr::Call { callee: callee.ok_or(fail(VerifyErrorKind::CallTargetNotFunction { target }))? }
-                    }
-                    Op::Exit => Instr::Exit,
-                };
-                fallible::push(&mut instructions, Instruction { slot, op, instr })?;
-            }
-            f.instructions = first..instructions.len();
-        }
-        Ok(VerifiedProgram { text, instructions, functions, leaders, entries })
+    ) -> VerifiedProgram<'a> {
+        VerifiedProgram { text, instructions, functions, leaders, entries }
     }
 
     pub fn text(&self) -> &'a [u8] {

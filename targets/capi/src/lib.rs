@@ -545,11 +545,16 @@ pub unsafe extern "C" fn fc_vm_load(vm: *mut fc_vm, container: *const u8, len: u
 /// Loads `bytes` into the unloaded VM, first linking the native code when there is some.
 fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usize) -> bool {
     inner.native_error = None;
-    let linked = match (&inner.native, Container::parse(bytes, LayoutChoice::Auto)) {
-        (Some(native), Ok(container)) => Some(native.link(&container)),
-        // No native code, or bytes the load itself will reject with its format error.
-        _ => None,
+    let container = match Container::parse(bytes, LayoutChoice::Auto) {
+        Ok(container) => container,
+        Err(_) => {
+            // The load reports the format error (parsing again on this path only).
+            let ok = inner.vm.load(bytes, stack_size);
+            h.sync(inner);
+            return ok;
+        }
     };
+    let linked = inner.native.as_ref().map(|native| native.link(&container));
     match linked {
         Some(Err((code, text))) => {
             // Without memory for the text only the code is reported.
@@ -568,7 +573,7 @@ fn load_into(h: &fc_vm, inner: &mut Inner, bytes: &'static [u8], stack_size: usi
         },
         None => {}
     }
-    let ok = inner.vm.load(bytes, stack_size);
+    let ok = inner.vm.load_container(&container, stack_size);
     h.sync(inner);
     ok
 }
