@@ -264,42 +264,60 @@ const fn size_index(size: Size) -> usize {
 
 /// The region table in the form the hot loop wants: per slot, the host base,
 /// and the readable and writable lengths (0 when the access is not granted).
+/// Lengths are 32-bit: every region lies inside the low 4 GiB of the address space,
+/// so a 32-bit core checks an access in 32-bit arithmetic once the upper half of the
+/// address is known to be 0.
+#[derive(Debug)]
 struct Regions {
     base: [*mut u8; SLOTS],
-    read_len: [u64; SLOTS],
-    write_len: [u64; SLOTS],
+    read_len: [u32; SLOTS],
+    write_len: [u32; SLOTS],
 }
 
 impl Regions {
-    fn new(memory: &MemoryMap) -> Regions {
-        let mut r = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+    const EMPTY: Regions = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+
+    fn fill(&mut self, memory: &MemoryMap) {
         for (i, region) in memory.regions().iter().enumerate() {
-            r.base[i] = region.base;
-            r.read_len[i] = region.len as u64;
-            r.write_len[i] = if region.writable != 0 { region.len as u64 } else { 0 };
+            self.base[i] = region.base;
+            self.read_len[i] = region.len;
+            self.write_len[i] = if region.writable != 0 { region.len } else { 0 };
         }
-        r
     }
 
-    /// The host address of `[addr, addr + N)` if `lens` grants it. Addresses with
-    /// upper bits set give an offset of at least 2^32, beyond every length.
+    /// The host address of `[addr, addr + N)` if `lens` grants it.
     #[inline(always)]
-    fn at<const N: u64>(&self, lens: &[u64; SLOTS], addr: u64) -> Option<*mut u8> {
-        let slot = ((addr >> SLOT_SHIFT) & (SLOTS as u64 - 1)) as usize;
-        let offset = addr.wrapping_sub((slot as u64) << SLOT_SHIFT);
-        if offset + N <= lens[slot] {
-            // SAFETY: `offset` is `addr` with bits 28-31 cleared, so `offset + N` cannot
-            // wrap; `offset + N <= lens[slot]`, which is 0 or the length of the region
-            // at `base[slot]`, borrowed by the map for the whole run.
-            Some(unsafe { self.base[slot].add(offset as usize) })
+    fn at<const N: u32>(&self, lens: &[u32; SLOTS], addr: u64) -> Option<*mut u8> {
+        let (high, low) = ((addr >> 32) as u32, addr as u32);
+        let slot = (low >> SLOT_SHIFT) as usize;
+        let offset = low & ((1 << SLOT_SHIFT) - 1);
+        // `slot < 16 = SLOTS` (a 32-bit value shifted right by 28), so the index needs
+        // no bounds check; `offset < 2^28`, so `offset + N` cannot wrap.
+        if high == 0 && offset + N <= lens[slot % SLOTS] {
+            // SAFETY: the address is `slot << 28 | offset` (upper half 0), and
+            // `offset + N <= lens[slot]`, which is 0 or the length of the region at
+            // `base[slot]`, borrowed by the map for the whole run (`fill` at its start).
+            Some(unsafe { self.base[slot % SLOTS].add(offset as usize) })
         } else {
             None
         }
     }
 
     #[inline(always)]
-    fn load<const N: u64>(&self, addr: u64) -> Option<u64> {
+    fn load<const N: u32>(&self, addr: u64) -> Option<u64> {
         let p = self.at::<N>(&self.read_len, addr)?;
+        if p as usize % N as usize == 0 {
+            // SAFETY: `at` proved N bytes at `p` readable, and `p` is aligned for the
+            // N-byte type read; the guest's memory is little-endian whatever the host.
+            return Some(unsafe {
+                match N {
+                    1 => *p as u64,
+                    2 => u16::from_le(p.cast::<u16>().read()) as u64,
+                    4 => u32::from_le(p.cast::<u32>().read()) as u64,
+                    _ => u64::from_le(p.cast::<u64>().read()),
+                }
+            });
+        }
         let mut b = [0u8; 8];
         // SAFETY: `at` proved N (<= 8) bytes at `p` readable; `b` holds 8; a byte
         // copy needs no alignment.
@@ -308,8 +326,22 @@ impl Regions {
     }
 
     #[inline(always)]
-    fn store<const N: u64>(&self, addr: u64, value: u64) -> Option<()> {
+    fn store<const N: u32>(&self, addr: u64, value: u64) -> Option<()> {
         let p = self.at::<N>(&self.write_len, addr)?;
+        if p as usize % N as usize == 0 {
+            // SAFETY: `at` proved N bytes at `p` writable, in a region of the map `run`
+            // holds `&mut`, and `p` is aligned for the N-byte type written; no
+            // reference into the region is live during the write.
+            unsafe {
+                match N {
+                    1 => *p = value as u8,
+                    2 => p.cast::<u16>().write((value as u16).to_le()),
+                    4 => p.cast::<u32>().write((value as u32).to_le()),
+                    _ => p.cast::<u64>().write(value.to_le()),
+                }
+            }
+            return Some(());
+        }
         // SAFETY: `at` proved N (<= 8) bytes at `p` writable, in a region of the map
         // `run` holds `&mut`; no reference into it is live during the copy.
         unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
@@ -324,19 +356,25 @@ struct Frame {
     r10: u64,
 }
 
-/// The call frames of a run, kept in the engine's memory rather than on the native
-/// stack (a microcontroller's is a few KiB): room for the deepest chain of local calls
-/// the verifier proved, allocated once per loaded program.
-#[derive(Clone, Debug, Default)]
-pub struct Frames(alloc::vec::Vec<Frame>);
+/// What a run works on, kept in the engine's memory rather than on the native stack
+/// (a microcontroller's is a few KiB, and the hot loop reaches all of it through one
+/// pointer): the registers, the region table and room for the deepest chain of local
+/// calls the verifier proved. Allocated once per loaded program.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
+    regs: [u64; 16],
+    regions: Regions,
+    frames: alloc::vec::Vec<Frame>,
+}
 
-impl Frames {
-    /// Room for `program`'s deepest call chain; NO_MEMORY when there is none.
-    pub fn for_program(program: &VerifiedProgram) -> Result<Frames, ErrorCode> {
+impl Workspace {
+    /// A workspace for `program`'s deepest call chain, in one allocation besides the
+    /// frames'; NO_MEMORY when there is no room.
+    pub fn for_program(program: &VerifiedProgram) -> Result<alloc::boxed::Box<Workspace>, ErrorCode> {
         let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
-        let mut frames = alloc::vec::Vec::new();
-        frames.try_reserve_exact(depth).map_err(|_| ErrorCode::NoMemory)?;
-        Ok(Frames(frames))
+        let frames = crate::fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
+        crate::fallible::boxed(Workspace { regs: [0; 16], regions: Regions::EMPTY, frames }).map_err(|_| ErrorCode::NoMemory)
     }
 }
 
@@ -348,7 +386,7 @@ pub fn run<B: Buffer>(
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
-    frames: &mut Frames,
+    ws: &mut Workspace,
 ) -> Result<u64, Trap> {
     let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
     if code.program != program.id() || code.slots != program.slot_count() {
@@ -359,16 +397,15 @@ pub fn run<B: Buffer>(
     if pc >= code.len() {
         return Err(refused);
     }
-    let regions = Regions::new(memory);
-    // Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
-    let mut r = [0u64; 16];
+    let Workspace { regs: r, regions, frames } = ws;
+    regions.fill(memory);
+    *r = [0; 16];
     r[1] = inv.r1;
     r[2] = inv.r2;
     r[10] = inv.stack_top(program);
     // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
     let off = inv.budget.is_none();
-    let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
-    let frames = &mut frames.0;
+    let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
     frames.clear();
     let frame_size = inv.frame_size as u64;
     macro_rules! fault {
@@ -383,7 +420,7 @@ pub fn run<B: Buffer>(
                     if !off {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget = u64::MAX;
+                    budget = u32::MAX;
                 }
                 budget -= 1;
                 pc = $i.a as usize;
@@ -604,10 +641,10 @@ pub fn run<B: Buffer>(
                 // The helper's work is charged first; what the budget cannot pay is not done.
                 if !off {
                     let cost = helpers.cost(i.b as u32, args, &view);
-                    if cost > budget {
+                    if cost > u64::from(budget) {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget -= cost;
+                    budget -= cost as u32;
                 }
                 match helpers.call(i.b as u32, args, &mut view) {
                     HelperOutcome::Return(v) => r[0] = v,
