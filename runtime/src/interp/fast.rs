@@ -16,9 +16,9 @@
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
 use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
-use crate::verifier::{Instr, ProgramId, VerifiedProgram};
+use crate::verifier::{Instr, Instruction, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -44,6 +44,12 @@ pub enum Kind {
     Stb, Sth, Stw, Stdw, Stxb, Stxh, Stxw, Stxdw,
     Atomic32, Atomic64,
     Ja, CallHelper, CallLocal, Exit,
+    // `mov dst, src; OP dst, x` in one step, `dst = src OP x` (see `pair_family`):
+    // operation x {64, 32} x {imm, reg}, in the order of `form`.
+    MovAdd64I, MovAdd64R, MovAdd32I, MovAdd32R, MovSub64I, MovSub64R, MovSub32I, MovSub32R,
+    MovOr64I, MovOr64R, MovOr32I, MovOr32R, MovAnd64I, MovAnd64R, MovAnd32I, MovAnd32R,
+    MovLsh64I, MovLsh64R, MovLsh32I, MovLsh32R, MovRsh64I, MovRsh64R, MovRsh32I, MovRsh32R,
+    MovXor64I, MovXor64R, MovXor32I, MovXor32R,
     /// The second slot of an LDDW: never executed, it keeps slot index = array index.
     Tail,
 }
@@ -55,7 +61,8 @@ pub struct Compiled {
     kind: Kind,
     dst: u8,
     src: u8,
-    /// Atomic operation (index into `AtomicOp::ALL`).
+    /// Atomic operation (index into `AtomicOp::ALL`), or the second operand
+    /// register of a register-form `Mov*` pair.
     sub: u8,
     /// Memory offset, or the jump / call target slot.
     a: i32,
@@ -164,9 +171,46 @@ fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
     let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&kind);
     let jumps = conditional || matches!(c.kind, Kind::Ja | Kind::CallLocal);
     let falls_through = !matches!(c.kind, Kind::Ja | Kind::Exit | Kind::Tail);
-    let next = pc + if c.kind == Kind::Const64 { 2 } else { 1 };
+    let next = pc + if c.kind == Kind::Const64 || is_pair(c.kind) { 2 } else { 1 };
     let target_inside = usize::try_from(c.a).is_ok_and(|t| t < n);
     (!jumps || target_inside) && (!falls_through || next < n)
+}
+
+fn is_pair(kind: Kind) -> bool {
+    (Kind::MovAdd64I as u8..=Kind::MovXor32R as u8).contains(&(kind as u8))
+}
+
+/// The pair kinds of `op` following a `mov` of its width, if it has them: the
+/// operations clang puts after a copy to make a three-operand one.
+const fn pair_family(op: AluOp) -> Option<Kind> {
+    match op {
+        AluOp::Add => Some(Kind::MovAdd64I),
+        AluOp::Sub => Some(Kind::MovSub64I),
+        AluOp::Or => Some(Kind::MovOr64I),
+        AluOp::And => Some(Kind::MovAnd64I),
+        AluOp::Lsh => Some(Kind::MovLsh64I),
+        AluOp::Rsh => Some(Kind::MovRsh64I),
+        AluOp::Xor => Some(Kind::MovXor64I),
+        AluOp::Mul | AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod | AluOp::Mov | AluOp::Arsh => None,
+    }
+}
+
+/// `mov dst, src` at `first` and the ALU operation `second` on `dst` after it, as one
+/// pair instruction: `dst = src OP x`. Only when nothing jumps to `second` (it is no
+/// leader), so every path that runs one runs both, and neither can fault or take the
+/// budget, so the pair keeps every observable effect. `second`'s own entry stays as
+/// it is; the pair continues after it.
+fn pair(program: &VerifiedProgram, first: &Instruction, second: &Instruction) -> Option<Compiled> {
+    let Instr::Alu { width, op: AluOp::Mov, dst, src: Operand::Reg(src) } = first.instr() else { return None };
+    let Instr::Alu { width: w2, op, dst: d2, src: x } = second.instr() else { return None };
+    if w2 != width || d2 != dst || second.slot() != first.slot() + 1 || program.is_leader(second.slot()) {
+        return None;
+    }
+    let (f, x, imm) = form(width, x);
+    // `OP dst, dst` reads the copy, which is `src`.
+    let x = if x == dst.num() && f % 2 == 1 { src.num() } else { x };
+    let kind = kind_at(pair_family(op)?, f);
+    Some(Compiled { kind, dst: dst.num(), src: src.num(), sub: x, a: 0, b: imm })
 }
 
 /// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
@@ -178,9 +222,14 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         return Err(ErrorCode::NoMemory);
     }
     out[..n].fill(Compiled::TAIL);
-    for insn in program.instructions() {
+    let instructions = program.instructions();
+    for (k, insn) in instructions.iter().enumerate() {
         let pc = insn.slot();
         let mut c = Compiled::TAIL;
+        if let Some(p) = instructions.get(k + 1).and_then(|next| pair(program, insn, next)) {
+            out[pc] = if stays_inside(&p, pc, n) { p } else { Compiled::TAIL };
+            continue;
+        }
         match insn.instr() {
             Instr::Alu { width, op, dst, src } => {
                 let (f, s, imm) = form(width, src);
@@ -463,6 +512,19 @@ pub fn run<B: Buffer>(
                 (i.src as usize & 15)
             };
         }
+        macro_rules! x {
+            () => {
+                (i.sub as usize & 15)
+            };
+        }
+        // A pair's result, and the slot after its second instruction.
+        macro_rules! pair {
+            ($v:expr) => {{
+                r[d!()] = $v;
+                pc += 2;
+                continue;
+            }};
+        }
         match i.kind {
             Kind::Add64I => r[d!()] = r[d!()].wrapping_add(i.b),
             Kind::Add64R => r[d!()] = r[d!()].wrapping_add(r[s!()]),
@@ -672,6 +734,34 @@ pub fn run<B: Buffer>(
                 }
                 None => return Ok(r[0]),
             },
+            Kind::MovAdd64I => pair!(r[s!()].wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(r[s!()].wrapping_add(r[x!()])),
+            Kind::MovAdd32I => pair!((r[s!()] as u32).wrapping_add(i.b as u32) as u64),
+            Kind::MovAdd32R => pair!((r[s!()] as u32).wrapping_add(r[x!()] as u32) as u64),
+            Kind::MovSub64I => pair!(r[s!()].wrapping_sub(i.b)),
+            Kind::MovSub64R => pair!(r[s!()].wrapping_sub(r[x!()])),
+            Kind::MovSub32I => pair!((r[s!()] as u32).wrapping_sub(i.b as u32) as u64),
+            Kind::MovSub32R => pair!((r[s!()] as u32).wrapping_sub(r[x!()] as u32) as u64),
+            Kind::MovOr64I => pair!(r[s!()] | i.b),
+            Kind::MovOr64R => pair!(r[s!()] | r[x!()]),
+            Kind::MovOr32I => pair!((r[s!()] as u32 | i.b as u32) as u64),
+            Kind::MovOr32R => pair!((r[s!()] as u32 | r[x!()] as u32) as u64),
+            Kind::MovAnd64I => pair!(r[s!()] & i.b),
+            Kind::MovAnd64R => pair!(r[s!()] & r[x!()]),
+            Kind::MovAnd32I => pair!((r[s!()] as u32 & i.b as u32) as u64),
+            Kind::MovAnd32R => pair!((r[s!()] as u32 & r[x!()] as u32) as u64),
+            Kind::MovLsh64I => pair!(r[s!()] << (i.b & 63)),
+            Kind::MovLsh64R => pair!(r[s!()] << (r[x!()] & 63)),
+            Kind::MovLsh32I => pair!(((r[s!()] as u32) << (i.b & 31)) as u64),
+            Kind::MovLsh32R => pair!(((r[s!()] as u32) << (r[x!()] & 31)) as u64),
+            Kind::MovRsh64I => pair!(r[s!()] >> (i.b & 63)),
+            Kind::MovRsh64R => pair!(r[s!()] >> (r[x!()] & 63)),
+            Kind::MovRsh32I => pair!(((r[s!()] as u32) >> (i.b & 31)) as u64),
+            Kind::MovRsh32R => pair!(((r[s!()] as u32) >> (r[x!()] & 31)) as u64),
+            Kind::MovXor64I => pair!(r[s!()] ^ i.b),
+            Kind::MovXor64R => pair!(r[s!()] ^ r[x!()]),
+            Kind::MovXor32I => pair!((r[s!()] as u32 ^ i.b as u32) as u64),
+            Kind::MovXor32R => pair!((r[s!()] as u32 ^ r[x!()] as u32) as u64),
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
         pc += 1;
