@@ -16,7 +16,7 @@
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AluOp, AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
 use crate::verifier::{Instr, Instruction, ProgramId, VerifiedProgram};
 
@@ -62,7 +62,7 @@ pub struct Compiled {
     dst: u8,
     src: u8,
     /// Atomic operation (index into `AtomicOp::ALL`), or the second operand
-    /// register of a register-form `Mov*` pair.
+    /// register of a register-form `Mov*` pair. Register fields hold byte offsets (`at`).
     sub: u8,
     /// Memory offset, or the jump / call target slot.
     a: i32,
@@ -74,11 +74,25 @@ impl Compiled {
     pub const TAIL: Compiled = Compiled { kind: Kind::Tail, dst: 0, src: 0, sub: 0, a: 0, b: 0 };
 }
 
+/// A register field of [`Compiled`]: the register's byte offset in the register file,
+/// so the hot loop adds it to the file's address without scaling it.
+const fn at(reg: Reg) -> u8 {
+    reg.num() * 8
+}
+
+/// The register at byte offset `field` (a [`Compiled`] register field) of `regs`.
+#[inline(always)]
+fn reg(regs: &mut [u64; 16], field: u8) -> &mut u64 {
+    // SAFETY: `field & 0x78` is a multiple of 8 below 128, the offset of one of the
+    // 16 registers whatever the field holds, so the pointer is in bounds and aligned.
+    unsafe { &mut *regs.as_mut_ptr().byte_add(usize::from(field & 0x78)) }
+}
+
 fn form(width: Width, src: Operand) -> (usize, u8, u64) {
     let w = if width == Width::W64 { 0 } else { 2 };
     match src {
         Operand::Imm(i) => (w, 0, i as i64 as u64),
-        Operand::Reg(r) => (w + 1, r.num(), 0),
+        Operand::Reg(r) => (w + 1, at(r), 0),
     }
 }
 
@@ -208,9 +222,9 @@ fn pair(program: &VerifiedProgram, first: &Instruction, second: &Instruction) ->
     }
     let (f, x, imm) = form(width, x);
     // `OP dst, dst` reads the copy, which is `src`.
-    let x = if x == dst.num() && f % 2 == 1 { src.num() } else { x };
+    let x = if x == at(dst) && f % 2 == 1 { at(src) } else { x };
     let kind = kind_at(pair_family(op)?, f);
-    Some(Compiled { kind, dst: dst.num(), src: src.num(), sub: x, a: 0, b: imm })
+    Some(Compiled { kind, dst: at(dst), src: at(src), sub: x, a: 0, b: imm })
 }
 
 /// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
@@ -233,12 +247,12 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         match insn.instr() {
             Instr::Alu { width, op, dst, src } => {
                 let (f, s, imm) = form(width, src);
-                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: at(dst), src: s, b: imm, ..c };
             }
             Instr::Branch { width, cond, dst, src, target } => {
                 let (f, s, imm) = form(width, src);
                 let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
-                c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
+                c = Compiled { kind, dst: at(dst), src: s, a, b: imm, ..c };
             }
             Instr::MovSx { width, dst, src, from } => {
                 let kind = match (width, from) {
@@ -249,10 +263,10 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
                     // The verifier never yields 32-bit from 32 bits; H covers the rest.
                     (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
                 };
-                c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), ..c };
             }
             Instr::Neg { width, dst } => {
-                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
+                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: at(dst), ..c };
             }
             Instr::End { order, dst, width } => {
                 let kind = match (order, width) {
@@ -263,29 +277,29 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
                     (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
                     (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
                 };
-                c = Compiled { kind, dst: dst.num(), ..c };
+                c = Compiled { kind, dst: at(dst), ..c };
             }
-            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
+            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: at(dst), b: value, ..c },
             Instr::Load { size, dst, src, off } => {
                 let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
             }
             Instr::LoadSx { size, dst, src, off } => {
                 let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
             }
             Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
                 let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
+                c = Compiled { kind, dst: at(dst), a: off as i32, b: imm as i64 as u64, ..c };
             }
             Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
                 let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(s), a: off as i32, ..c };
             }
             Instr::Atomic { width, op, dst, src, off } => {
                 let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
                 let sub = op.index() as u8;
-                c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), sub, a: off as i32, ..c };
             }
             Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
             Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
@@ -479,7 +493,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! load {
         ($n:literal, $i:expr) => {
-            match regions.load::<$n>(r[$i.src as usize].wrapping_add($i.a as i64 as u64)) {
+            match regions.load::<$n>((*reg(r, $i.src)).wrapping_add($i.a as i64 as u64)) {
                 Some(v) => v,
                 None => fault!(ErrorCode::IllegalMem),
             }
@@ -487,7 +501,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! store {
         ($n:literal, $i:expr, $v:expr) => {
-            if regions.store::<$n>(r[$i.dst as usize].wrapping_add($i.a as i64 as u64), $v).is_none() {
+            if regions.store::<$n>((*reg(r, $i.dst)).wrapping_add($i.a as i64 as u64), $v).is_none() {
                 fault!(ErrorCode::IllegalMem);
             }
         };
@@ -504,164 +518,164 @@ pub fn run<B: Buffer>(
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
-                (i.dst as usize & 15)
+                *reg(r, i.dst)
             };
         }
         macro_rules! s {
             () => {
-                (i.src as usize & 15)
+                *reg(r, i.src)
             };
         }
         macro_rules! x {
             () => {
-                (i.sub as usize & 15)
+                *reg(r, i.sub)
             };
         }
         // A pair's result, and the slot after its second instruction.
         macro_rules! pair {
             ($v:expr) => {{
-                r[d!()] = $v;
+                d!() = $v;
                 pc += 2;
                 continue;
             }};
         }
         match i.kind {
-            Kind::Add64I => r[d!()] = r[d!()].wrapping_add(i.b),
-            Kind::Add64R => r[d!()] = r[d!()].wrapping_add(r[s!()]),
-            Kind::Add32I => r[d!()] = (r[d!()] as u32).wrapping_add(i.b as u32) as u64,
-            Kind::Add32R => r[d!()] = (r[d!()] as u32).wrapping_add(r[s!()] as u32) as u64,
-            Kind::Sub64I => r[d!()] = r[d!()].wrapping_sub(i.b),
-            Kind::Sub64R => r[d!()] = r[d!()].wrapping_sub(r[s!()]),
-            Kind::Sub32I => r[d!()] = (r[d!()] as u32).wrapping_sub(i.b as u32) as u64,
-            Kind::Sub32R => r[d!()] = (r[d!()] as u32).wrapping_sub(r[s!()] as u32) as u64,
-            Kind::Mul64I => r[d!()] = r[d!()].wrapping_mul(i.b),
-            Kind::Mul64R => r[d!()] = r[d!()].wrapping_mul(r[s!()]),
-            Kind::Mul32I => r[d!()] = (r[d!()] as u32).wrapping_mul(i.b as u32) as u64,
-            Kind::Mul32R => r[d!()] = (r[d!()] as u32).wrapping_mul(r[s!()] as u32) as u64,
-            Kind::Div64I => r[d!()] = udiv64(r[d!()], i.b),
-            Kind::Div64R => r[d!()] = udiv64(r[d!()], r[s!()]),
-            Kind::Div32I => r[d!()] = udiv32(r[d!()], i.b),
-            Kind::Div32R => r[d!()] = udiv32(r[d!()], r[s!()]),
-            Kind::SDiv64I => r[d!()] = sdiv64(r[d!()], i.b),
-            Kind::SDiv64R => r[d!()] = sdiv64(r[d!()], r[s!()]),
-            Kind::SDiv32I => r[d!()] = sdiv32(r[d!()], i.b),
-            Kind::SDiv32R => r[d!()] = sdiv32(r[d!()], r[s!()]),
-            Kind::Or64I => r[d!()] |= i.b,
-            Kind::Or64R => r[d!()] |= r[s!()],
-            Kind::Or32I => r[d!()] = (r[d!()] as u32 | i.b as u32) as u64,
-            Kind::Or32R => r[d!()] = (r[d!()] as u32 | r[s!()] as u32) as u64,
-            Kind::And64I => r[d!()] &= i.b,
-            Kind::And64R => r[d!()] &= r[s!()],
-            Kind::And32I => r[d!()] = (r[d!()] as u32 & i.b as u32) as u64,
-            Kind::And32R => r[d!()] = (r[d!()] as u32 & r[s!()] as u32) as u64,
-            Kind::Lsh64I => r[d!()] <<= i.b & 63,
-            Kind::Lsh64R => r[d!()] <<= r[s!()] & 63,
-            Kind::Lsh32I => r[d!()] = ((r[d!()] as u32) << (i.b & 31)) as u64,
-            Kind::Lsh32R => r[d!()] = ((r[d!()] as u32) << (r[s!()] & 31)) as u64,
-            Kind::Rsh64I => r[d!()] >>= i.b & 63,
-            Kind::Rsh64R => r[d!()] >>= r[s!()] & 63,
-            Kind::Rsh32I => r[d!()] = ((r[d!()] as u32) >> (i.b & 31)) as u64,
-            Kind::Rsh32R => r[d!()] = ((r[d!()] as u32) >> (r[s!()] & 31)) as u64,
-            Kind::Mod64I => r[d!()] = umod64(r[d!()], i.b),
-            Kind::Mod64R => r[d!()] = umod64(r[d!()], r[s!()]),
-            Kind::Mod32I => r[d!()] = umod32(r[d!()], i.b),
-            Kind::Mod32R => r[d!()] = umod32(r[d!()], r[s!()]),
-            Kind::SMod64I => r[d!()] = smod64(r[d!()], i.b),
-            Kind::SMod64R => r[d!()] = smod64(r[d!()], r[s!()]),
-            Kind::SMod32I => r[d!()] = smod32(r[d!()], i.b),
-            Kind::SMod32R => r[d!()] = smod32(r[d!()], r[s!()]),
-            Kind::Xor64I => r[d!()] ^= i.b,
-            Kind::Xor64R => r[d!()] ^= r[s!()],
-            Kind::Xor32I => r[d!()] = (r[d!()] as u32 ^ i.b as u32) as u64,
-            Kind::Xor32R => r[d!()] = (r[d!()] as u32 ^ r[s!()] as u32) as u64,
-            Kind::Mov64I => r[d!()] = i.b,
-            Kind::Mov64R => r[d!()] = r[s!()],
-            Kind::Mov32I => r[d!()] = i.b as u32 as u64,
-            Kind::Mov32R => r[d!()] = r[s!()] as u32 as u64,
-            Kind::Arsh64I => r[d!()] = ((r[d!()] as i64) >> (i.b & 63)) as u64,
-            Kind::Arsh64R => r[d!()] = ((r[d!()] as i64) >> (r[s!()] & 63)) as u64,
-            Kind::Arsh32I => r[d!()] = ((r[d!()] as i32) >> (i.b & 31)) as u32 as u64,
-            Kind::Arsh32R => r[d!()] = ((r[d!()] as i32) >> (r[s!()] & 31)) as u32 as u64,
-            Kind::Jeq64I => jump!(r[d!()] == i.b, i),
-            Kind::Jeq64R => jump!(r[d!()] == r[s!()], i),
-            Kind::Jeq32I => jump!(r[d!()] as u32 == i.b as u32, i),
-            Kind::Jeq32R => jump!(r[d!()] as u32 == r[s!()] as u32, i),
-            Kind::Jgt64I => jump!(r[d!()] > i.b, i),
-            Kind::Jgt64R => jump!(r[d!()] > r[s!()], i),
-            Kind::Jgt32I => jump!(r[d!()] as u32 > i.b as u32, i),
-            Kind::Jgt32R => jump!(r[d!()] as u32 > r[s!()] as u32, i),
-            Kind::Jge64I => jump!(r[d!()] >= i.b, i),
-            Kind::Jge64R => jump!(r[d!()] >= r[s!()], i),
-            Kind::Jge32I => jump!(r[d!()] as u32 >= i.b as u32, i),
-            Kind::Jge32R => jump!(r[d!()] as u32 >= r[s!()] as u32, i),
-            Kind::Jset64I => jump!(r[d!()] & i.b != 0, i),
-            Kind::Jset64R => jump!(r[d!()] & r[s!()] != 0, i),
-            Kind::Jset32I => jump!(r[d!()] as u32 & i.b as u32 != 0, i),
-            Kind::Jset32R => jump!(r[d!()] as u32 & r[s!()] as u32 != 0, i),
-            Kind::Jne64I => jump!(r[d!()] != i.b, i),
-            Kind::Jne64R => jump!(r[d!()] != r[s!()], i),
-            Kind::Jne32I => jump!(r[d!()] as u32 != i.b as u32, i),
-            Kind::Jne32R => jump!(r[d!()] as u32 != r[s!()] as u32, i),
-            Kind::Jsgt64I => jump!(r[d!()] as i64 > i.b as i64, i),
-            Kind::Jsgt64R => jump!(r[d!()] as i64 > r[s!()] as i64, i),
-            Kind::Jsgt32I => jump!(r[d!()] as i32 > i.b as i32, i),
-            Kind::Jsgt32R => jump!(r[d!()] as i32 > r[s!()] as i32, i),
-            Kind::Jsge64I => jump!(r[d!()] as i64 >= i.b as i64, i),
-            Kind::Jsge64R => jump!(r[d!()] as i64 >= r[s!()] as i64, i),
-            Kind::Jsge32I => jump!(r[d!()] as i32 >= i.b as i32, i),
-            Kind::Jsge32R => jump!(r[d!()] as i32 >= r[s!()] as i32, i),
-            Kind::Jlt64I => jump!(r[d!()] < i.b, i),
-            Kind::Jlt64R => jump!(r[d!()] < r[s!()], i),
-            Kind::Jlt32I => jump!((r[d!()] as u32) < i.b as u32, i),
-            Kind::Jlt32R => jump!((r[d!()] as u32) < r[s!()] as u32, i),
-            Kind::Jle64I => jump!(r[d!()] <= i.b, i),
-            Kind::Jle64R => jump!(r[d!()] <= r[s!()], i),
-            Kind::Jle32I => jump!(r[d!()] as u32 <= i.b as u32, i),
-            Kind::Jle32R => jump!(r[d!()] as u32 <= r[s!()] as u32, i),
-            Kind::Jslt64I => jump!((r[d!()] as i64) < i.b as i64, i),
-            Kind::Jslt64R => jump!((r[d!()] as i64) < r[s!()] as i64, i),
-            Kind::Jslt32I => jump!((r[d!()] as i32) < i.b as i32, i),
-            Kind::Jslt32R => jump!((r[d!()] as i32) < r[s!()] as i32, i),
-            Kind::Jsle64I => jump!(r[d!()] as i64 <= i.b as i64, i),
-            Kind::Jsle64R => jump!(r[d!()] as i64 <= r[s!()] as i64, i),
-            Kind::Jsle32I => jump!(r[d!()] as i32 <= i.b as i32, i),
-            Kind::Jsle32R => jump!(r[d!()] as i32 <= r[s!()] as i32, i),
-            Kind::MovSx64B => r[d!()] = r[s!()] as i8 as i64 as u64,
-            Kind::MovSx64H => r[d!()] = r[s!()] as i16 as i64 as u64,
-            Kind::MovSx64W => r[d!()] = r[s!()] as i32 as i64 as u64,
-            Kind::MovSx32B => r[d!()] = r[s!()] as i8 as i32 as u32 as u64,
-            Kind::MovSx32H => r[d!()] = r[s!()] as i16 as i32 as u32 as u64,
-            Kind::Neg64 => r[d!()] = r[d!()].wrapping_neg(),
-            Kind::Neg32 => r[d!()] = (r[d!()] as u32).wrapping_neg() as u64,
-            Kind::Le16 => r[d!()] = r[d!()] as u16 as u64,
-            Kind::Le32 => r[d!()] = r[d!()] as u32 as u64,
-            Kind::Be16 => r[d!()] = (r[d!()] as u16).swap_bytes() as u64,
-            Kind::Be32 => r[d!()] = (r[d!()] as u32).swap_bytes() as u64,
-            Kind::Be64 => r[d!()] = r[d!()].swap_bytes(),
+            Kind::Add64I => d!() = d!().wrapping_add(i.b),
+            Kind::Add64R => d!() = d!().wrapping_add(s!()),
+            Kind::Add32I => d!() = (d!() as u32).wrapping_add(i.b as u32) as u64,
+            Kind::Add32R => d!() = (d!() as u32).wrapping_add(s!() as u32) as u64,
+            Kind::Sub64I => d!() = d!().wrapping_sub(i.b),
+            Kind::Sub64R => d!() = d!().wrapping_sub(s!()),
+            Kind::Sub32I => d!() = (d!() as u32).wrapping_sub(i.b as u32) as u64,
+            Kind::Sub32R => d!() = (d!() as u32).wrapping_sub(s!() as u32) as u64,
+            Kind::Mul64I => d!() = d!().wrapping_mul(i.b),
+            Kind::Mul64R => d!() = d!().wrapping_mul(s!()),
+            Kind::Mul32I => d!() = (d!() as u32).wrapping_mul(i.b as u32) as u64,
+            Kind::Mul32R => d!() = (d!() as u32).wrapping_mul(s!() as u32) as u64,
+            Kind::Div64I => d!() = udiv64(d!(), i.b),
+            Kind::Div64R => d!() = udiv64(d!(), s!()),
+            Kind::Div32I => d!() = udiv32(d!(), i.b),
+            Kind::Div32R => d!() = udiv32(d!(), s!()),
+            Kind::SDiv64I => d!() = sdiv64(d!(), i.b),
+            Kind::SDiv64R => d!() = sdiv64(d!(), s!()),
+            Kind::SDiv32I => d!() = sdiv32(d!(), i.b),
+            Kind::SDiv32R => d!() = sdiv32(d!(), s!()),
+            Kind::Or64I => d!() |= i.b,
+            Kind::Or64R => d!() |= s!(),
+            Kind::Or32I => d!() = (d!() as u32 | i.b as u32) as u64,
+            Kind::Or32R => d!() = (d!() as u32 | s!() as u32) as u64,
+            Kind::And64I => d!() &= i.b,
+            Kind::And64R => d!() &= s!(),
+            Kind::And32I => d!() = (d!() as u32 & i.b as u32) as u64,
+            Kind::And32R => d!() = (d!() as u32 & s!() as u32) as u64,
+            Kind::Lsh64I => d!() <<= i.b & 63,
+            Kind::Lsh64R => d!() <<= s!() & 63,
+            Kind::Lsh32I => d!() = ((d!() as u32) << (i.b & 31)) as u64,
+            Kind::Lsh32R => d!() = ((d!() as u32) << (s!() & 31)) as u64,
+            Kind::Rsh64I => d!() >>= i.b & 63,
+            Kind::Rsh64R => d!() >>= s!() & 63,
+            Kind::Rsh32I => d!() = ((d!() as u32) >> (i.b & 31)) as u64,
+            Kind::Rsh32R => d!() = ((d!() as u32) >> (s!() & 31)) as u64,
+            Kind::Mod64I => d!() = umod64(d!(), i.b),
+            Kind::Mod64R => d!() = umod64(d!(), s!()),
+            Kind::Mod32I => d!() = umod32(d!(), i.b),
+            Kind::Mod32R => d!() = umod32(d!(), s!()),
+            Kind::SMod64I => d!() = smod64(d!(), i.b),
+            Kind::SMod64R => d!() = smod64(d!(), s!()),
+            Kind::SMod32I => d!() = smod32(d!(), i.b),
+            Kind::SMod32R => d!() = smod32(d!(), s!()),
+            Kind::Xor64I => d!() ^= i.b,
+            Kind::Xor64R => d!() ^= s!(),
+            Kind::Xor32I => d!() = (d!() as u32 ^ i.b as u32) as u64,
+            Kind::Xor32R => d!() = (d!() as u32 ^ s!() as u32) as u64,
+            Kind::Mov64I => d!() = i.b,
+            Kind::Mov64R => d!() = s!(),
+            Kind::Mov32I => d!() = i.b as u32 as u64,
+            Kind::Mov32R => d!() = s!() as u32 as u64,
+            Kind::Arsh64I => d!() = ((d!() as i64) >> (i.b & 63)) as u64,
+            Kind::Arsh64R => d!() = ((d!() as i64) >> (s!() & 63)) as u64,
+            Kind::Arsh32I => d!() = ((d!() as i32) >> (i.b & 31)) as u32 as u64,
+            Kind::Arsh32R => d!() = ((d!() as i32) >> (s!() & 31)) as u32 as u64,
+            Kind::Jeq64I => jump!(d!() == i.b, i),
+            Kind::Jeq64R => jump!(d!() == s!(), i),
+            Kind::Jeq32I => jump!(d!() as u32 == i.b as u32, i),
+            Kind::Jeq32R => jump!(d!() as u32 == s!() as u32, i),
+            Kind::Jgt64I => jump!(d!() > i.b, i),
+            Kind::Jgt64R => jump!(d!() > s!(), i),
+            Kind::Jgt32I => jump!(d!() as u32 > i.b as u32, i),
+            Kind::Jgt32R => jump!(d!() as u32 > s!() as u32, i),
+            Kind::Jge64I => jump!(d!() >= i.b, i),
+            Kind::Jge64R => jump!(d!() >= s!(), i),
+            Kind::Jge32I => jump!(d!() as u32 >= i.b as u32, i),
+            Kind::Jge32R => jump!(d!() as u32 >= s!() as u32, i),
+            Kind::Jset64I => jump!(d!() & i.b != 0, i),
+            Kind::Jset64R => jump!(d!() & s!() != 0, i),
+            Kind::Jset32I => jump!(d!() as u32 & i.b as u32 != 0, i),
+            Kind::Jset32R => jump!(d!() as u32 & s!() as u32 != 0, i),
+            Kind::Jne64I => jump!(d!() != i.b, i),
+            Kind::Jne64R => jump!(d!() != s!(), i),
+            Kind::Jne32I => jump!(d!() as u32 != i.b as u32, i),
+            Kind::Jne32R => jump!(d!() as u32 != s!() as u32, i),
+            Kind::Jsgt64I => jump!(d!() as i64 > i.b as i64, i),
+            Kind::Jsgt64R => jump!(d!() as i64 > s!() as i64, i),
+            Kind::Jsgt32I => jump!(d!() as i32 > i.b as i32, i),
+            Kind::Jsgt32R => jump!(d!() as i32 > s!() as i32, i),
+            Kind::Jsge64I => jump!(d!() as i64 >= i.b as i64, i),
+            Kind::Jsge64R => jump!(d!() as i64 >= s!() as i64, i),
+            Kind::Jsge32I => jump!(d!() as i32 >= i.b as i32, i),
+            Kind::Jsge32R => jump!(d!() as i32 >= s!() as i32, i),
+            Kind::Jlt64I => jump!(d!() < i.b, i),
+            Kind::Jlt64R => jump!(d!() < s!(), i),
+            Kind::Jlt32I => jump!((d!() as u32) < i.b as u32, i),
+            Kind::Jlt32R => jump!((d!() as u32) < s!() as u32, i),
+            Kind::Jle64I => jump!(d!() <= i.b, i),
+            Kind::Jle64R => jump!(d!() <= s!(), i),
+            Kind::Jle32I => jump!(d!() as u32 <= i.b as u32, i),
+            Kind::Jle32R => jump!(d!() as u32 <= s!() as u32, i),
+            Kind::Jslt64I => jump!((d!() as i64) < i.b as i64, i),
+            Kind::Jslt64R => jump!((d!() as i64) < s!() as i64, i),
+            Kind::Jslt32I => jump!((d!() as i32) < i.b as i32, i),
+            Kind::Jslt32R => jump!((d!() as i32) < s!() as i32, i),
+            Kind::Jsle64I => jump!(d!() as i64 <= i.b as i64, i),
+            Kind::Jsle64R => jump!(d!() as i64 <= s!() as i64, i),
+            Kind::Jsle32I => jump!(d!() as i32 <= i.b as i32, i),
+            Kind::Jsle32R => jump!(d!() as i32 <= s!() as i32, i),
+            Kind::MovSx64B => d!() = s!() as i8 as i64 as u64,
+            Kind::MovSx64H => d!() = s!() as i16 as i64 as u64,
+            Kind::MovSx64W => d!() = s!() as i32 as i64 as u64,
+            Kind::MovSx32B => d!() = s!() as i8 as i32 as u32 as u64,
+            Kind::MovSx32H => d!() = s!() as i16 as i32 as u32 as u64,
+            Kind::Neg64 => d!() = d!().wrapping_neg(),
+            Kind::Neg32 => d!() = (d!() as u32).wrapping_neg() as u64,
+            Kind::Le16 => d!() = d!() as u16 as u64,
+            Kind::Le32 => d!() = d!() as u32 as u64,
+            Kind::Be16 => d!() = (d!() as u16).swap_bytes() as u64,
+            Kind::Be32 => d!() = (d!() as u32).swap_bytes() as u64,
+            Kind::Be64 => d!() = d!().swap_bytes(),
             Kind::Nop => {}
             Kind::Const64 => {
-                r[d!()] = i.b;
+                d!() = i.b;
                 pc += 2;
                 continue;
             }
-            Kind::Ldxb => r[d!()] = load!(1, i),
-            Kind::Ldxh => r[d!()] = load!(2, i),
-            Kind::Ldxw => r[d!()] = load!(4, i),
-            Kind::Ldxdw => r[d!()] = load!(8, i),
-            Kind::Ldxsb => r[d!()] = load!(1, i) as i8 as i64 as u64,
-            Kind::Ldxsh => r[d!()] = load!(2, i) as i16 as i64 as u64,
-            Kind::Ldxsw => r[d!()] = load!(4, i) as i32 as i64 as u64,
+            Kind::Ldxb => d!() = load!(1, i),
+            Kind::Ldxh => d!() = load!(2, i),
+            Kind::Ldxw => d!() = load!(4, i),
+            Kind::Ldxdw => d!() = load!(8, i),
+            Kind::Ldxsb => d!() = load!(1, i) as i8 as i64 as u64,
+            Kind::Ldxsh => d!() = load!(2, i) as i16 as i64 as u64,
+            Kind::Ldxsw => d!() = load!(4, i) as i32 as i64 as u64,
             Kind::Stb => store!(1, i, i.b),
             Kind::Sth => store!(2, i, i.b),
             Kind::Stw => store!(4, i, i.b),
             Kind::Stdw => store!(8, i, i.b),
-            Kind::Stxb => store!(1, i, r[s!()]),
-            Kind::Stxh => store!(2, i, r[s!()]),
-            Kind::Stxw => store!(4, i, r[s!()]),
-            Kind::Stxdw => store!(8, i, r[s!()]),
+            Kind::Stxb => store!(1, i, s!()),
+            Kind::Stxh => store!(2, i, s!()),
+            Kind::Stxw => store!(4, i, s!()),
+            Kind::Stxdw => store!(8, i, s!()),
             Kind::Atomic32 | Kind::Atomic64 => {
                 let wide = i.kind == Kind::Atomic64;
-                let addr = r[d!()].wrapping_add(i.a as i64 as u64);
+                let addr = d!().wrapping_add(i.a as i64 as u64);
                 // Read and write access are both required, even when nothing is stored.
                 let writable = if wide { regions.at::<8>(&regions.write_len, addr) } else { regions.at::<4>(&regions.write_len, addr) };
                 if writable.is_none() {
@@ -670,7 +684,7 @@ pub fn run<B: Buffer>(
                 let old = if wide { regions.load::<8>(addr) } else { regions.load::<4>(addr) };
                 let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
                 let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = r[s!()];
+                let operand = s!();
                 let op = AtomicOp::ALL[i.sub as usize];
                 let new = match op {
                     AtomicOp::Add { .. } => old.wrapping_add(operand),
@@ -692,7 +706,7 @@ pub fn run<B: Buffer>(
                 }
                 match op {
                     AtomicOp::CmpXchg => r[0] = old,
-                    _ if op.fetches() => r[s!()] = old,
+                    _ if op.fetches() => s!() = old,
                     _ => {}
                 }
             }
@@ -734,34 +748,34 @@ pub fn run<B: Buffer>(
                 }
                 None => return Ok(r[0]),
             },
-            Kind::MovAdd64I => pair!(r[s!()].wrapping_add(i.b)),
-            Kind::MovAdd64R => pair!(r[s!()].wrapping_add(r[x!()])),
-            Kind::MovAdd32I => pair!((r[s!()] as u32).wrapping_add(i.b as u32) as u64),
-            Kind::MovAdd32R => pair!((r[s!()] as u32).wrapping_add(r[x!()] as u32) as u64),
-            Kind::MovSub64I => pair!(r[s!()].wrapping_sub(i.b)),
-            Kind::MovSub64R => pair!(r[s!()].wrapping_sub(r[x!()])),
-            Kind::MovSub32I => pair!((r[s!()] as u32).wrapping_sub(i.b as u32) as u64),
-            Kind::MovSub32R => pair!((r[s!()] as u32).wrapping_sub(r[x!()] as u32) as u64),
-            Kind::MovOr64I => pair!(r[s!()] | i.b),
-            Kind::MovOr64R => pair!(r[s!()] | r[x!()]),
-            Kind::MovOr32I => pair!((r[s!()] as u32 | i.b as u32) as u64),
-            Kind::MovOr32R => pair!((r[s!()] as u32 | r[x!()] as u32) as u64),
-            Kind::MovAnd64I => pair!(r[s!()] & i.b),
-            Kind::MovAnd64R => pair!(r[s!()] & r[x!()]),
-            Kind::MovAnd32I => pair!((r[s!()] as u32 & i.b as u32) as u64),
-            Kind::MovAnd32R => pair!((r[s!()] as u32 & r[x!()] as u32) as u64),
-            Kind::MovLsh64I => pair!(r[s!()] << (i.b & 63)),
-            Kind::MovLsh64R => pair!(r[s!()] << (r[x!()] & 63)),
-            Kind::MovLsh32I => pair!(((r[s!()] as u32) << (i.b & 31)) as u64),
-            Kind::MovLsh32R => pair!(((r[s!()] as u32) << (r[x!()] & 31)) as u64),
-            Kind::MovRsh64I => pair!(r[s!()] >> (i.b & 63)),
-            Kind::MovRsh64R => pair!(r[s!()] >> (r[x!()] & 63)),
-            Kind::MovRsh32I => pair!(((r[s!()] as u32) >> (i.b & 31)) as u64),
-            Kind::MovRsh32R => pair!(((r[s!()] as u32) >> (r[x!()] & 31)) as u64),
-            Kind::MovXor64I => pair!(r[s!()] ^ i.b),
-            Kind::MovXor64R => pair!(r[s!()] ^ r[x!()]),
-            Kind::MovXor32I => pair!((r[s!()] as u32 ^ i.b as u32) as u64),
-            Kind::MovXor32R => pair!((r[s!()] as u32 ^ r[x!()] as u32) as u64),
+            Kind::MovAdd64I => pair!(s!().wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(s!().wrapping_add(x!())),
+            Kind::MovAdd32I => pair!((s!() as u32).wrapping_add(i.b as u32) as u64),
+            Kind::MovAdd32R => pair!((s!() as u32).wrapping_add(x!() as u32) as u64),
+            Kind::MovSub64I => pair!(s!().wrapping_sub(i.b)),
+            Kind::MovSub64R => pair!(s!().wrapping_sub(x!())),
+            Kind::MovSub32I => pair!((s!() as u32).wrapping_sub(i.b as u32) as u64),
+            Kind::MovSub32R => pair!((s!() as u32).wrapping_sub(x!() as u32) as u64),
+            Kind::MovOr64I => pair!(s!() | i.b),
+            Kind::MovOr64R => pair!(s!() | x!()),
+            Kind::MovOr32I => pair!((s!() as u32 | i.b as u32) as u64),
+            Kind::MovOr32R => pair!((s!() as u32 | x!() as u32) as u64),
+            Kind::MovAnd64I => pair!(s!() & i.b),
+            Kind::MovAnd64R => pair!(s!() & x!()),
+            Kind::MovAnd32I => pair!((s!() as u32 & i.b as u32) as u64),
+            Kind::MovAnd32R => pair!((s!() as u32 & x!() as u32) as u64),
+            Kind::MovLsh64I => pair!(s!() << (i.b & 63)),
+            Kind::MovLsh64R => pair!(s!() << (x!() & 63)),
+            Kind::MovLsh32I => pair!(((s!() as u32) << (i.b & 31)) as u64),
+            Kind::MovLsh32R => pair!(((s!() as u32) << (x!() & 31)) as u64),
+            Kind::MovRsh64I => pair!(s!() >> (i.b & 63)),
+            Kind::MovRsh64R => pair!(s!() >> (x!() & 63)),
+            Kind::MovRsh32I => pair!(((s!() as u32) >> (i.b & 31)) as u64),
+            Kind::MovRsh32R => pair!(((s!() as u32) >> (x!() & 31)) as u64),
+            Kind::MovXor64I => pair!(s!() ^ i.b),
+            Kind::MovXor64R => pair!(s!() ^ x!()),
+            Kind::MovXor32I => pair!((s!() as u32 ^ i.b as u32) as u64),
+            Kind::MovXor32R => pair!((s!() as u32 ^ x!() as u32) as u64),
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
         pc += 1;
