@@ -16,9 +16,9 @@
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
+use crate::insn::{AluOp, AtomicOp, ByteOrder, Operand, Reg, Size, SwapWidth, SxSize, Width};
 use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
-use crate::verifier::{Instr, ProgramId, VerifiedProgram};
+use crate::verifier::{Instr, Instruction, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -44,6 +44,12 @@ pub enum Kind {
     Stb, Sth, Stw, Stdw, Stxb, Stxh, Stxw, Stxdw,
     Atomic32, Atomic64,
     Ja, CallHelper, CallLocal, Exit,
+    // `mov dst, src; OP dst, x` in one step, `dst = src OP x` (see `pair_family`):
+    // operation x {64, 32} x {imm, reg}, in the order of `form`.
+    MovAdd64I, MovAdd64R, MovAdd32I, MovAdd32R, MovSub64I, MovSub64R, MovSub32I, MovSub32R,
+    MovOr64I, MovOr64R, MovOr32I, MovOr32R, MovAnd64I, MovAnd64R, MovAnd32I, MovAnd32R,
+    MovLsh64I, MovLsh64R, MovLsh32I, MovLsh32R, MovRsh64I, MovRsh64R, MovRsh32I, MovRsh32R,
+    MovXor64I, MovXor64R, MovXor32I, MovXor32R,
     /// The second slot of an LDDW: never executed, it keeps slot index = array index.
     Tail,
 }
@@ -55,7 +61,8 @@ pub struct Compiled {
     kind: Kind,
     dst: u8,
     src: u8,
-    /// Atomic operation (index into `AtomicOp::ALL`).
+    /// Atomic operation (index into `AtomicOp::ALL`), or the second operand
+    /// register of a register-form `Mov*` pair. Register fields hold byte offsets (`at`).
     sub: u8,
     /// Memory offset, or the jump / call target slot.
     a: i32,
@@ -67,11 +74,25 @@ impl Compiled {
     pub const TAIL: Compiled = Compiled { kind: Kind::Tail, dst: 0, src: 0, sub: 0, a: 0, b: 0 };
 }
 
+/// A register field of [`Compiled`]: the register's byte offset in the register file,
+/// so the hot loop adds it to the file's address without scaling it.
+const fn at(reg: Reg) -> u8 {
+    reg.num() * 8
+}
+
+/// The register at byte offset `field` (a [`Compiled`] register field) of `regs`.
+#[inline(always)]
+fn reg(regs: &mut [u64; 16], field: u8) -> &mut u64 {
+    // SAFETY: `field & 0x78` is a multiple of 8 below 128, the offset of one of the
+    // 16 registers whatever the field holds, so the pointer is in bounds and aligned.
+    unsafe { &mut *regs.as_mut_ptr().byte_add(usize::from(field & 0x78)) }
+}
+
 fn form(width: Width, src: Operand) -> (usize, u8, u64) {
     let w = if width == Width::W64 { 0 } else { 2 };
     match src {
         Operand::Imm(i) => (w, 0, i as i64 as u64),
-        Operand::Reg(r) => (w + 1, r.num(), 0),
+        Operand::Reg(r) => (w + 1, at(r), 0),
     }
 }
 
@@ -164,9 +185,46 @@ fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
     let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&kind);
     let jumps = conditional || matches!(c.kind, Kind::Ja | Kind::CallLocal);
     let falls_through = !matches!(c.kind, Kind::Ja | Kind::Exit | Kind::Tail);
-    let next = pc + if c.kind == Kind::Const64 { 2 } else { 1 };
+    let next = pc + if c.kind == Kind::Const64 || is_pair(c.kind) { 2 } else { 1 };
     let target_inside = usize::try_from(c.a).is_ok_and(|t| t < n);
     (!jumps || target_inside) && (!falls_through || next < n)
+}
+
+fn is_pair(kind: Kind) -> bool {
+    (Kind::MovAdd64I as u8..=Kind::MovXor32R as u8).contains(&(kind as u8))
+}
+
+/// The pair kinds of `op` following a `mov` of its width, if it has them: the
+/// operations clang puts after a copy to make a three-operand one.
+const fn pair_family(op: AluOp) -> Option<Kind> {
+    match op {
+        AluOp::Add => Some(Kind::MovAdd64I),
+        AluOp::Sub => Some(Kind::MovSub64I),
+        AluOp::Or => Some(Kind::MovOr64I),
+        AluOp::And => Some(Kind::MovAnd64I),
+        AluOp::Lsh => Some(Kind::MovLsh64I),
+        AluOp::Rsh => Some(Kind::MovRsh64I),
+        AluOp::Xor => Some(Kind::MovXor64I),
+        AluOp::Mul | AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod | AluOp::Mov | AluOp::Arsh => None,
+    }
+}
+
+/// `mov dst, src` at `first` and the ALU operation `second` on `dst` after it, as one
+/// pair instruction: `dst = src OP x`. Only when nothing jumps to `second` (it is no
+/// leader), so every path that runs one runs both, and neither can fault or take the
+/// budget, so the pair keeps every observable effect. `second`'s own entry stays as
+/// it is; the pair continues after it.
+fn pair(program: &VerifiedProgram, first: &Instruction, second: &Instruction) -> Option<Compiled> {
+    let Instr::Alu { width, op: AluOp::Mov, dst, src: Operand::Reg(src) } = first.instr() else { return None };
+    let Instr::Alu { width: w2, op, dst: d2, src: x } = second.instr() else { return None };
+    if w2 != width || d2 != dst || second.slot() != first.slot() + 1 || program.is_leader(second.slot()) {
+        return None;
+    }
+    let (f, x, imm) = form(width, x);
+    // `OP dst, dst` reads the copy, which is `src`.
+    let x = if x == at(dst) && f % 2 == 1 { at(src) } else { x };
+    let kind = kind_at(pair_family(op)?, f);
+    Some(Compiled { kind, dst: at(dst), src: at(src), sub: x, a: 0, b: imm })
 }
 
 /// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
@@ -178,18 +236,23 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         return Err(ErrorCode::NoMemory);
     }
     out[..n].fill(Compiled::TAIL);
-    for insn in program.instructions() {
+    let instructions = program.instructions();
+    for (k, insn) in instructions.iter().enumerate() {
         let pc = insn.slot();
         let mut c = Compiled::TAIL;
+        if let Some(p) = instructions.get(k + 1).and_then(|next| pair(program, insn, next)) {
+            out[pc] = if stays_inside(&p, pc, n) { p } else { Compiled::TAIL };
+            continue;
+        }
         match insn.instr() {
             Instr::Alu { width, op, dst, src } => {
                 let (f, s, imm) = form(width, src);
-                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: at(dst), src: s, b: imm, ..c };
             }
             Instr::Branch { width, cond, dst, src, target } => {
                 let (f, s, imm) = form(width, src);
                 let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
-                c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
+                c = Compiled { kind, dst: at(dst), src: s, a, b: imm, ..c };
             }
             Instr::MovSx { width, dst, src, from } => {
                 let kind = match (width, from) {
@@ -200,10 +263,10 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
                     // The verifier never yields 32-bit from 32 bits; H covers the rest.
                     (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
                 };
-                c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), ..c };
             }
             Instr::Neg { width, dst } => {
-                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
+                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: at(dst), ..c };
             }
             Instr::End { order, dst, width } => {
                 let kind = match (order, width) {
@@ -214,29 +277,29 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
                     (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
                     (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
                 };
-                c = Compiled { kind, dst: dst.num(), ..c };
+                c = Compiled { kind, dst: at(dst), ..c };
             }
-            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
+            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: at(dst), b: value, ..c },
             Instr::Load { size, dst, src, off } => {
                 let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
             }
             Instr::LoadSx { size, dst, src, off } => {
                 let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
             }
             Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
                 let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
+                c = Compiled { kind, dst: at(dst), a: off as i32, b: imm as i64 as u64, ..c };
             }
             Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
                 let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(s), a: off as i32, ..c };
             }
             Instr::Atomic { width, op, dst, src, off } => {
                 let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
                 let sub = op.index() as u8;
-                c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
+                c = Compiled { kind, dst: at(dst), src: at(src), sub, a: off as i32, ..c };
             }
             Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
             Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
@@ -264,42 +327,60 @@ const fn size_index(size: Size) -> usize {
 
 /// The region table in the form the hot loop wants: per slot, the host base,
 /// and the readable and writable lengths (0 when the access is not granted).
+/// Lengths are 32-bit: every region lies inside the low 4 GiB of the address space,
+/// so a 32-bit core checks an access in 32-bit arithmetic once the upper half of the
+/// address is known to be 0.
+#[derive(Debug)]
 struct Regions {
     base: [*mut u8; SLOTS],
-    read_len: [u64; SLOTS],
-    write_len: [u64; SLOTS],
+    read_len: [u32; SLOTS],
+    write_len: [u32; SLOTS],
 }
 
 impl Regions {
-    fn new(memory: &MemoryMap) -> Regions {
-        let mut r = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+    const EMPTY: Regions = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+
+    fn fill(&mut self, memory: &MemoryMap) {
         for (i, region) in memory.regions().iter().enumerate() {
-            r.base[i] = region.base;
-            r.read_len[i] = region.len as u64;
-            r.write_len[i] = if region.writable != 0 { region.len as u64 } else { 0 };
+            self.base[i] = region.base;
+            self.read_len[i] = region.len;
+            self.write_len[i] = if region.writable != 0 { region.len } else { 0 };
         }
-        r
     }
 
-    /// The host address of `[addr, addr + N)` if `lens` grants it. Addresses with
-    /// upper bits set give an offset of at least 2^32, beyond every length.
+    /// The host address of `[addr, addr + N)` if `lens` grants it.
     #[inline(always)]
-    fn at<const N: u64>(&self, lens: &[u64; SLOTS], addr: u64) -> Option<*mut u8> {
-        let slot = ((addr >> SLOT_SHIFT) & (SLOTS as u64 - 1)) as usize;
-        let offset = addr.wrapping_sub((slot as u64) << SLOT_SHIFT);
-        if offset + N <= lens[slot] {
-            // SAFETY: `offset` is `addr` with bits 28-31 cleared, so `offset + N` cannot
-            // wrap; `offset + N <= lens[slot]`, which is 0 or the length of the region
-            // at `base[slot]`, borrowed by the map for the whole run.
-            Some(unsafe { self.base[slot].add(offset as usize) })
+    fn at<const N: u32>(&self, lens: &[u32; SLOTS], addr: u64) -> Option<*mut u8> {
+        let (high, low) = ((addr >> 32) as u32, addr as u32);
+        let slot = (low >> SLOT_SHIFT) as usize;
+        let offset = low & ((1 << SLOT_SHIFT) - 1);
+        // `slot < 16 = SLOTS` (a 32-bit value shifted right by 28), so the index needs
+        // no bounds check; `offset < 2^28`, so `offset + N` cannot wrap.
+        if high == 0 && offset + N <= lens[slot % SLOTS] {
+            // SAFETY: the address is `slot << 28 | offset` (upper half 0), and
+            // `offset + N <= lens[slot]`, which is 0 or the length of the region at
+            // `base[slot]`, borrowed by the map for the whole run (`fill` at its start).
+            Some(unsafe { self.base[slot % SLOTS].add(offset as usize) })
         } else {
             None
         }
     }
 
     #[inline(always)]
-    fn load<const N: u64>(&self, addr: u64) -> Option<u64> {
+    fn load<const N: u32>(&self, addr: u64) -> Option<u64> {
         let p = self.at::<N>(&self.read_len, addr)?;
+        if p as usize % N as usize == 0 {
+            // SAFETY: `at` proved N bytes at `p` readable, and `p` is aligned for the
+            // N-byte type read; the guest's memory is little-endian whatever the host.
+            return Some(unsafe {
+                match N {
+                    1 => *p as u64,
+                    2 => u16::from_le(p.cast::<u16>().read()) as u64,
+                    4 => u32::from_le(p.cast::<u32>().read()) as u64,
+                    _ => u64::from_le(p.cast::<u64>().read()),
+                }
+            });
+        }
         let mut b = [0u8; 8];
         // SAFETY: `at` proved N (<= 8) bytes at `p` readable; `b` holds 8; a byte
         // copy needs no alignment.
@@ -308,8 +389,22 @@ impl Regions {
     }
 
     #[inline(always)]
-    fn store<const N: u64>(&self, addr: u64, value: u64) -> Option<()> {
+    fn store<const N: u32>(&self, addr: u64, value: u64) -> Option<()> {
         let p = self.at::<N>(&self.write_len, addr)?;
+        if p as usize % N as usize == 0 {
+            // SAFETY: `at` proved N bytes at `p` writable, in a region of the map `run`
+            // holds `&mut`, and `p` is aligned for the N-byte type written; no
+            // reference into the region is live during the write.
+            unsafe {
+                match N {
+                    1 => *p = value as u8,
+                    2 => p.cast::<u16>().write((value as u16).to_le()),
+                    4 => p.cast::<u32>().write((value as u32).to_le()),
+                    _ => p.cast::<u64>().write(value.to_le()),
+                }
+            }
+            return Some(());
+        }
         // SAFETY: `at` proved N (<= 8) bytes at `p` writable, in a region of the map
         // `run` holds `&mut`; no reference into it is live during the copy.
         unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
@@ -324,19 +419,25 @@ struct Frame {
     r10: u64,
 }
 
-/// The call frames of a run, kept in the engine's memory rather than on the native
-/// stack (a microcontroller's is a few KiB): room for the deepest chain of local calls
-/// the verifier proved, allocated once per loaded program.
-#[derive(Clone, Debug, Default)]
-pub struct Frames(alloc::vec::Vec<Frame>);
+/// What a run works on, kept in the engine's memory rather than on the native stack
+/// (a microcontroller's is a few KiB, and the hot loop reaches all of it through one
+/// pointer): the registers, the region table and room for the deepest chain of local
+/// calls the verifier proved. Allocated once per loaded program.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
+    regs: [u64; 16],
+    regions: Regions,
+    frames: alloc::vec::Vec<Frame>,
+}
 
-impl Frames {
-    /// Room for `program`'s deepest call chain; NO_MEMORY when there is none.
-    pub fn for_program(program: &VerifiedProgram) -> Result<Frames, ErrorCode> {
+impl Workspace {
+    /// A workspace for `program`'s deepest call chain, in one allocation besides the
+    /// frames'; NO_MEMORY when there is no room.
+    pub fn for_program(program: &VerifiedProgram) -> Result<alloc::boxed::Box<Workspace>, ErrorCode> {
         let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
-        let mut frames = alloc::vec::Vec::new();
-        frames.try_reserve_exact(depth).map_err(|_| ErrorCode::NoMemory)?;
-        Ok(Frames(frames))
+        let frames = crate::fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
+        crate::fallible::boxed(Workspace { regs: [0; 16], regions: Regions::EMPTY, frames }).map_err(|_| ErrorCode::NoMemory)
     }
 }
 
@@ -348,7 +449,7 @@ pub fn run<B: Buffer>(
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
-    frames: &mut Frames,
+    ws: &mut Workspace,
 ) -> Result<u64, Trap> {
     let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
     if code.program != program.id() || code.slots != program.slot_count() {
@@ -359,16 +460,15 @@ pub fn run<B: Buffer>(
     if pc >= code.len() {
         return Err(refused);
     }
-    let regions = Regions::new(memory);
-    // Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
-    let mut r = [0u64; 16];
+    let Workspace { regs: r, regions, frames } = ws;
+    regions.fill(memory);
+    *r = [0; 16];
     r[1] = inv.r1;
     r[2] = inv.r2;
     r[10] = inv.stack_top(program);
     // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
     let off = inv.budget.is_none();
-    let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
-    let frames = &mut frames.0;
+    let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
     frames.clear();
     let frame_size = inv.frame_size as u64;
     macro_rules! fault {
@@ -383,7 +483,7 @@ pub fn run<B: Buffer>(
                     if !off {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget = u64::MAX;
+                    budget = u32::MAX;
                 }
                 budget -= 1;
                 pc = $i.a as usize;
@@ -393,7 +493,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! load {
         ($n:literal, $i:expr) => {
-            match regions.load::<$n>(r[$i.src as usize].wrapping_add($i.a as i64 as u64)) {
+            match regions.load::<$n>((*reg(r, $i.src)).wrapping_add($i.a as i64 as u64)) {
                 Some(v) => v,
                 None => fault!(ErrorCode::IllegalMem),
             }
@@ -401,7 +501,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! store {
         ($n:literal, $i:expr, $v:expr) => {
-            if regions.store::<$n>(r[$i.dst as usize].wrapping_add($i.a as i64 as u64), $v).is_none() {
+            if regions.store::<$n>((*reg(r, $i.dst)).wrapping_add($i.a as i64 as u64), $v).is_none() {
                 fault!(ErrorCode::IllegalMem);
             }
         };
@@ -418,151 +518,164 @@ pub fn run<B: Buffer>(
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
-                (i.dst as usize & 15)
+                *reg(r, i.dst)
             };
         }
         macro_rules! s {
             () => {
-                (i.src as usize & 15)
+                *reg(r, i.src)
             };
         }
+        macro_rules! x {
+            () => {
+                *reg(r, i.sub)
+            };
+        }
+        // A pair's result, and the slot after its second instruction.
+        macro_rules! pair {
+            ($v:expr) => {{
+                d!() = $v;
+                pc += 2;
+                continue;
+            }};
+        }
         match i.kind {
-            Kind::Add64I => r[d!()] = r[d!()].wrapping_add(i.b),
-            Kind::Add64R => r[d!()] = r[d!()].wrapping_add(r[s!()]),
-            Kind::Add32I => r[d!()] = (r[d!()] as u32).wrapping_add(i.b as u32) as u64,
-            Kind::Add32R => r[d!()] = (r[d!()] as u32).wrapping_add(r[s!()] as u32) as u64,
-            Kind::Sub64I => r[d!()] = r[d!()].wrapping_sub(i.b),
-            Kind::Sub64R => r[d!()] = r[d!()].wrapping_sub(r[s!()]),
-            Kind::Sub32I => r[d!()] = (r[d!()] as u32).wrapping_sub(i.b as u32) as u64,
-            Kind::Sub32R => r[d!()] = (r[d!()] as u32).wrapping_sub(r[s!()] as u32) as u64,
-            Kind::Mul64I => r[d!()] = r[d!()].wrapping_mul(i.b),
-            Kind::Mul64R => r[d!()] = r[d!()].wrapping_mul(r[s!()]),
-            Kind::Mul32I => r[d!()] = (r[d!()] as u32).wrapping_mul(i.b as u32) as u64,
-            Kind::Mul32R => r[d!()] = (r[d!()] as u32).wrapping_mul(r[s!()] as u32) as u64,
-            Kind::Div64I => r[d!()] = udiv64(r[d!()], i.b),
-            Kind::Div64R => r[d!()] = udiv64(r[d!()], r[s!()]),
-            Kind::Div32I => r[d!()] = udiv32(r[d!()], i.b),
-            Kind::Div32R => r[d!()] = udiv32(r[d!()], r[s!()]),
-            Kind::SDiv64I => r[d!()] = sdiv64(r[d!()], i.b),
-            Kind::SDiv64R => r[d!()] = sdiv64(r[d!()], r[s!()]),
-            Kind::SDiv32I => r[d!()] = sdiv32(r[d!()], i.b),
-            Kind::SDiv32R => r[d!()] = sdiv32(r[d!()], r[s!()]),
-            Kind::Or64I => r[d!()] |= i.b,
-            Kind::Or64R => r[d!()] |= r[s!()],
-            Kind::Or32I => r[d!()] = (r[d!()] as u32 | i.b as u32) as u64,
-            Kind::Or32R => r[d!()] = (r[d!()] as u32 | r[s!()] as u32) as u64,
-            Kind::And64I => r[d!()] &= i.b,
-            Kind::And64R => r[d!()] &= r[s!()],
-            Kind::And32I => r[d!()] = (r[d!()] as u32 & i.b as u32) as u64,
-            Kind::And32R => r[d!()] = (r[d!()] as u32 & r[s!()] as u32) as u64,
-            Kind::Lsh64I => r[d!()] <<= i.b & 63,
-            Kind::Lsh64R => r[d!()] <<= r[s!()] & 63,
-            Kind::Lsh32I => r[d!()] = ((r[d!()] as u32) << (i.b & 31)) as u64,
-            Kind::Lsh32R => r[d!()] = ((r[d!()] as u32) << (r[s!()] & 31)) as u64,
-            Kind::Rsh64I => r[d!()] >>= i.b & 63,
-            Kind::Rsh64R => r[d!()] >>= r[s!()] & 63,
-            Kind::Rsh32I => r[d!()] = ((r[d!()] as u32) >> (i.b & 31)) as u64,
-            Kind::Rsh32R => r[d!()] = ((r[d!()] as u32) >> (r[s!()] & 31)) as u64,
-            Kind::Mod64I => r[d!()] = umod64(r[d!()], i.b),
-            Kind::Mod64R => r[d!()] = umod64(r[d!()], r[s!()]),
-            Kind::Mod32I => r[d!()] = umod32(r[d!()], i.b),
-            Kind::Mod32R => r[d!()] = umod32(r[d!()], r[s!()]),
-            Kind::SMod64I => r[d!()] = smod64(r[d!()], i.b),
-            Kind::SMod64R => r[d!()] = smod64(r[d!()], r[s!()]),
-            Kind::SMod32I => r[d!()] = smod32(r[d!()], i.b),
-            Kind::SMod32R => r[d!()] = smod32(r[d!()], r[s!()]),
-            Kind::Xor64I => r[d!()] ^= i.b,
-            Kind::Xor64R => r[d!()] ^= r[s!()],
-            Kind::Xor32I => r[d!()] = (r[d!()] as u32 ^ i.b as u32) as u64,
-            Kind::Xor32R => r[d!()] = (r[d!()] as u32 ^ r[s!()] as u32) as u64,
-            Kind::Mov64I => r[d!()] = i.b,
-            Kind::Mov64R => r[d!()] = r[s!()],
-            Kind::Mov32I => r[d!()] = i.b as u32 as u64,
-            Kind::Mov32R => r[d!()] = r[s!()] as u32 as u64,
-            Kind::Arsh64I => r[d!()] = ((r[d!()] as i64) >> (i.b & 63)) as u64,
-            Kind::Arsh64R => r[d!()] = ((r[d!()] as i64) >> (r[s!()] & 63)) as u64,
-            Kind::Arsh32I => r[d!()] = ((r[d!()] as i32) >> (i.b & 31)) as u32 as u64,
-            Kind::Arsh32R => r[d!()] = ((r[d!()] as i32) >> (r[s!()] & 31)) as u32 as u64,
-            Kind::Jeq64I => jump!(r[d!()] == i.b, i),
-            Kind::Jeq64R => jump!(r[d!()] == r[s!()], i),
-            Kind::Jeq32I => jump!(r[d!()] as u32 == i.b as u32, i),
-            Kind::Jeq32R => jump!(r[d!()] as u32 == r[s!()] as u32, i),
-            Kind::Jgt64I => jump!(r[d!()] > i.b, i),
-            Kind::Jgt64R => jump!(r[d!()] > r[s!()], i),
-            Kind::Jgt32I => jump!(r[d!()] as u32 > i.b as u32, i),
-            Kind::Jgt32R => jump!(r[d!()] as u32 > r[s!()] as u32, i),
-            Kind::Jge64I => jump!(r[d!()] >= i.b, i),
-            Kind::Jge64R => jump!(r[d!()] >= r[s!()], i),
-            Kind::Jge32I => jump!(r[d!()] as u32 >= i.b as u32, i),
-            Kind::Jge32R => jump!(r[d!()] as u32 >= r[s!()] as u32, i),
-            Kind::Jset64I => jump!(r[d!()] & i.b != 0, i),
-            Kind::Jset64R => jump!(r[d!()] & r[s!()] != 0, i),
-            Kind::Jset32I => jump!(r[d!()] as u32 & i.b as u32 != 0, i),
-            Kind::Jset32R => jump!(r[d!()] as u32 & r[s!()] as u32 != 0, i),
-            Kind::Jne64I => jump!(r[d!()] != i.b, i),
-            Kind::Jne64R => jump!(r[d!()] != r[s!()], i),
-            Kind::Jne32I => jump!(r[d!()] as u32 != i.b as u32, i),
-            Kind::Jne32R => jump!(r[d!()] as u32 != r[s!()] as u32, i),
-            Kind::Jsgt64I => jump!(r[d!()] as i64 > i.b as i64, i),
-            Kind::Jsgt64R => jump!(r[d!()] as i64 > r[s!()] as i64, i),
-            Kind::Jsgt32I => jump!(r[d!()] as i32 > i.b as i32, i),
-            Kind::Jsgt32R => jump!(r[d!()] as i32 > r[s!()] as i32, i),
-            Kind::Jsge64I => jump!(r[d!()] as i64 >= i.b as i64, i),
-            Kind::Jsge64R => jump!(r[d!()] as i64 >= r[s!()] as i64, i),
-            Kind::Jsge32I => jump!(r[d!()] as i32 >= i.b as i32, i),
-            Kind::Jsge32R => jump!(r[d!()] as i32 >= r[s!()] as i32, i),
-            Kind::Jlt64I => jump!(r[d!()] < i.b, i),
-            Kind::Jlt64R => jump!(r[d!()] < r[s!()], i),
-            Kind::Jlt32I => jump!((r[d!()] as u32) < i.b as u32, i),
-            Kind::Jlt32R => jump!((r[d!()] as u32) < r[s!()] as u32, i),
-            Kind::Jle64I => jump!(r[d!()] <= i.b, i),
-            Kind::Jle64R => jump!(r[d!()] <= r[s!()], i),
-            Kind::Jle32I => jump!(r[d!()] as u32 <= i.b as u32, i),
-            Kind::Jle32R => jump!(r[d!()] as u32 <= r[s!()] as u32, i),
-            Kind::Jslt64I => jump!((r[d!()] as i64) < i.b as i64, i),
-            Kind::Jslt64R => jump!((r[d!()] as i64) < r[s!()] as i64, i),
-            Kind::Jslt32I => jump!((r[d!()] as i32) < i.b as i32, i),
-            Kind::Jslt32R => jump!((r[d!()] as i32) < r[s!()] as i32, i),
-            Kind::Jsle64I => jump!(r[d!()] as i64 <= i.b as i64, i),
-            Kind::Jsle64R => jump!(r[d!()] as i64 <= r[s!()] as i64, i),
-            Kind::Jsle32I => jump!(r[d!()] as i32 <= i.b as i32, i),
-            Kind::Jsle32R => jump!(r[d!()] as i32 <= r[s!()] as i32, i),
-            Kind::MovSx64B => r[d!()] = r[s!()] as i8 as i64 as u64,
-            Kind::MovSx64H => r[d!()] = r[s!()] as i16 as i64 as u64,
-            Kind::MovSx64W => r[d!()] = r[s!()] as i32 as i64 as u64,
-            Kind::MovSx32B => r[d!()] = r[s!()] as i8 as i32 as u32 as u64,
-            Kind::MovSx32H => r[d!()] = r[s!()] as i16 as i32 as u32 as u64,
-            Kind::Neg64 => r[d!()] = r[d!()].wrapping_neg(),
-            Kind::Neg32 => r[d!()] = (r[d!()] as u32).wrapping_neg() as u64,
-            Kind::Le16 => r[d!()] = r[d!()] as u16 as u64,
-            Kind::Le32 => r[d!()] = r[d!()] as u32 as u64,
-            Kind::Be16 => r[d!()] = (r[d!()] as u16).swap_bytes() as u64,
-            Kind::Be32 => r[d!()] = (r[d!()] as u32).swap_bytes() as u64,
-            Kind::Be64 => r[d!()] = r[d!()].swap_bytes(),
+            Kind::Add64I => d!() = d!().wrapping_add(i.b),
+            Kind::Add64R => d!() = d!().wrapping_add(s!()),
+            Kind::Add32I => d!() = (d!() as u32).wrapping_add(i.b as u32) as u64,
+            Kind::Add32R => d!() = (d!() as u32).wrapping_add(s!() as u32) as u64,
+            Kind::Sub64I => d!() = d!().wrapping_sub(i.b),
+            Kind::Sub64R => d!() = d!().wrapping_sub(s!()),
+            Kind::Sub32I => d!() = (d!() as u32).wrapping_sub(i.b as u32) as u64,
+            Kind::Sub32R => d!() = (d!() as u32).wrapping_sub(s!() as u32) as u64,
+            Kind::Mul64I => d!() = d!().wrapping_mul(i.b),
+            Kind::Mul64R => d!() = d!().wrapping_mul(s!()),
+            Kind::Mul32I => d!() = (d!() as u32).wrapping_mul(i.b as u32) as u64,
+            Kind::Mul32R => d!() = (d!() as u32).wrapping_mul(s!() as u32) as u64,
+            Kind::Div64I => d!() = udiv64(d!(), i.b),
+            Kind::Div64R => d!() = udiv64(d!(), s!()),
+            Kind::Div32I => d!() = udiv32(d!(), i.b),
+            Kind::Div32R => d!() = udiv32(d!(), s!()),
+            Kind::SDiv64I => d!() = sdiv64(d!(), i.b),
+            Kind::SDiv64R => d!() = sdiv64(d!(), s!()),
+            Kind::SDiv32I => d!() = sdiv32(d!(), i.b),
+            Kind::SDiv32R => d!() = sdiv32(d!(), s!()),
+            Kind::Or64I => d!() |= i.b,
+            Kind::Or64R => d!() |= s!(),
+            Kind::Or32I => d!() = (d!() as u32 | i.b as u32) as u64,
+            Kind::Or32R => d!() = (d!() as u32 | s!() as u32) as u64,
+            Kind::And64I => d!() &= i.b,
+            Kind::And64R => d!() &= s!(),
+            Kind::And32I => d!() = (d!() as u32 & i.b as u32) as u64,
+            Kind::And32R => d!() = (d!() as u32 & s!() as u32) as u64,
+            Kind::Lsh64I => d!() <<= i.b & 63,
+            Kind::Lsh64R => d!() <<= s!() & 63,
+            Kind::Lsh32I => d!() = ((d!() as u32) << (i.b & 31)) as u64,
+            Kind::Lsh32R => d!() = ((d!() as u32) << (s!() & 31)) as u64,
+            Kind::Rsh64I => d!() >>= i.b & 63,
+            Kind::Rsh64R => d!() >>= s!() & 63,
+            Kind::Rsh32I => d!() = ((d!() as u32) >> (i.b & 31)) as u64,
+            Kind::Rsh32R => d!() = ((d!() as u32) >> (s!() & 31)) as u64,
+            Kind::Mod64I => d!() = umod64(d!(), i.b),
+            Kind::Mod64R => d!() = umod64(d!(), s!()),
+            Kind::Mod32I => d!() = umod32(d!(), i.b),
+            Kind::Mod32R => d!() = umod32(d!(), s!()),
+            Kind::SMod64I => d!() = smod64(d!(), i.b),
+            Kind::SMod64R => d!() = smod64(d!(), s!()),
+            Kind::SMod32I => d!() = smod32(d!(), i.b),
+            Kind::SMod32R => d!() = smod32(d!(), s!()),
+            Kind::Xor64I => d!() ^= i.b,
+            Kind::Xor64R => d!() ^= s!(),
+            Kind::Xor32I => d!() = (d!() as u32 ^ i.b as u32) as u64,
+            Kind::Xor32R => d!() = (d!() as u32 ^ s!() as u32) as u64,
+            Kind::Mov64I => d!() = i.b,
+            Kind::Mov64R => d!() = s!(),
+            Kind::Mov32I => d!() = i.b as u32 as u64,
+            Kind::Mov32R => d!() = s!() as u32 as u64,
+            Kind::Arsh64I => d!() = ((d!() as i64) >> (i.b & 63)) as u64,
+            Kind::Arsh64R => d!() = ((d!() as i64) >> (s!() & 63)) as u64,
+            Kind::Arsh32I => d!() = ((d!() as i32) >> (i.b & 31)) as u32 as u64,
+            Kind::Arsh32R => d!() = ((d!() as i32) >> (s!() & 31)) as u32 as u64,
+            Kind::Jeq64I => jump!(d!() == i.b, i),
+            Kind::Jeq64R => jump!(d!() == s!(), i),
+            Kind::Jeq32I => jump!(d!() as u32 == i.b as u32, i),
+            Kind::Jeq32R => jump!(d!() as u32 == s!() as u32, i),
+            Kind::Jgt64I => jump!(d!() > i.b, i),
+            Kind::Jgt64R => jump!(d!() > s!(), i),
+            Kind::Jgt32I => jump!(d!() as u32 > i.b as u32, i),
+            Kind::Jgt32R => jump!(d!() as u32 > s!() as u32, i),
+            Kind::Jge64I => jump!(d!() >= i.b, i),
+            Kind::Jge64R => jump!(d!() >= s!(), i),
+            Kind::Jge32I => jump!(d!() as u32 >= i.b as u32, i),
+            Kind::Jge32R => jump!(d!() as u32 >= s!() as u32, i),
+            Kind::Jset64I => jump!(d!() & i.b != 0, i),
+            Kind::Jset64R => jump!(d!() & s!() != 0, i),
+            Kind::Jset32I => jump!(d!() as u32 & i.b as u32 != 0, i),
+            Kind::Jset32R => jump!(d!() as u32 & s!() as u32 != 0, i),
+            Kind::Jne64I => jump!(d!() != i.b, i),
+            Kind::Jne64R => jump!(d!() != s!(), i),
+            Kind::Jne32I => jump!(d!() as u32 != i.b as u32, i),
+            Kind::Jne32R => jump!(d!() as u32 != s!() as u32, i),
+            Kind::Jsgt64I => jump!(d!() as i64 > i.b as i64, i),
+            Kind::Jsgt64R => jump!(d!() as i64 > s!() as i64, i),
+            Kind::Jsgt32I => jump!(d!() as i32 > i.b as i32, i),
+            Kind::Jsgt32R => jump!(d!() as i32 > s!() as i32, i),
+            Kind::Jsge64I => jump!(d!() as i64 >= i.b as i64, i),
+            Kind::Jsge64R => jump!(d!() as i64 >= s!() as i64, i),
+            Kind::Jsge32I => jump!(d!() as i32 >= i.b as i32, i),
+            Kind::Jsge32R => jump!(d!() as i32 >= s!() as i32, i),
+            Kind::Jlt64I => jump!(d!() < i.b, i),
+            Kind::Jlt64R => jump!(d!() < s!(), i),
+            Kind::Jlt32I => jump!((d!() as u32) < i.b as u32, i),
+            Kind::Jlt32R => jump!((d!() as u32) < s!() as u32, i),
+            Kind::Jle64I => jump!(d!() <= i.b, i),
+            Kind::Jle64R => jump!(d!() <= s!(), i),
+            Kind::Jle32I => jump!(d!() as u32 <= i.b as u32, i),
+            Kind::Jle32R => jump!(d!() as u32 <= s!() as u32, i),
+            Kind::Jslt64I => jump!((d!() as i64) < i.b as i64, i),
+            Kind::Jslt64R => jump!((d!() as i64) < s!() as i64, i),
+            Kind::Jslt32I => jump!((d!() as i32) < i.b as i32, i),
+            Kind::Jslt32R => jump!((d!() as i32) < s!() as i32, i),
+            Kind::Jsle64I => jump!(d!() as i64 <= i.b as i64, i),
+            Kind::Jsle64R => jump!(d!() as i64 <= s!() as i64, i),
+            Kind::Jsle32I => jump!(d!() as i32 <= i.b as i32, i),
+            Kind::Jsle32R => jump!(d!() as i32 <= s!() as i32, i),
+            Kind::MovSx64B => d!() = s!() as i8 as i64 as u64,
+            Kind::MovSx64H => d!() = s!() as i16 as i64 as u64,
+            Kind::MovSx64W => d!() = s!() as i32 as i64 as u64,
+            Kind::MovSx32B => d!() = s!() as i8 as i32 as u32 as u64,
+            Kind::MovSx32H => d!() = s!() as i16 as i32 as u32 as u64,
+            Kind::Neg64 => d!() = d!().wrapping_neg(),
+            Kind::Neg32 => d!() = (d!() as u32).wrapping_neg() as u64,
+            Kind::Le16 => d!() = d!() as u16 as u64,
+            Kind::Le32 => d!() = d!() as u32 as u64,
+            Kind::Be16 => d!() = (d!() as u16).swap_bytes() as u64,
+            Kind::Be32 => d!() = (d!() as u32).swap_bytes() as u64,
+            Kind::Be64 => d!() = d!().swap_bytes(),
             Kind::Nop => {}
             Kind::Const64 => {
-                r[d!()] = i.b;
+                d!() = i.b;
                 pc += 2;
                 continue;
             }
-            Kind::Ldxb => r[d!()] = load!(1, i),
-            Kind::Ldxh => r[d!()] = load!(2, i),
-            Kind::Ldxw => r[d!()] = load!(4, i),
-            Kind::Ldxdw => r[d!()] = load!(8, i),
-            Kind::Ldxsb => r[d!()] = load!(1, i) as i8 as i64 as u64,
-            Kind::Ldxsh => r[d!()] = load!(2, i) as i16 as i64 as u64,
-            Kind::Ldxsw => r[d!()] = load!(4, i) as i32 as i64 as u64,
+            Kind::Ldxb => d!() = load!(1, i),
+            Kind::Ldxh => d!() = load!(2, i),
+            Kind::Ldxw => d!() = load!(4, i),
+            Kind::Ldxdw => d!() = load!(8, i),
+            Kind::Ldxsb => d!() = load!(1, i) as i8 as i64 as u64,
+            Kind::Ldxsh => d!() = load!(2, i) as i16 as i64 as u64,
+            Kind::Ldxsw => d!() = load!(4, i) as i32 as i64 as u64,
             Kind::Stb => store!(1, i, i.b),
             Kind::Sth => store!(2, i, i.b),
             Kind::Stw => store!(4, i, i.b),
             Kind::Stdw => store!(8, i, i.b),
-            Kind::Stxb => store!(1, i, r[s!()]),
-            Kind::Stxh => store!(2, i, r[s!()]),
-            Kind::Stxw => store!(4, i, r[s!()]),
-            Kind::Stxdw => store!(8, i, r[s!()]),
+            Kind::Stxb => store!(1, i, s!()),
+            Kind::Stxh => store!(2, i, s!()),
+            Kind::Stxw => store!(4, i, s!()),
+            Kind::Stxdw => store!(8, i, s!()),
             Kind::Atomic32 | Kind::Atomic64 => {
                 let wide = i.kind == Kind::Atomic64;
-                let addr = r[d!()].wrapping_add(i.a as i64 as u64);
+                let addr = d!().wrapping_add(i.a as i64 as u64);
                 // Read and write access are both required, even when nothing is stored.
                 let writable = if wide { regions.at::<8>(&regions.write_len, addr) } else { regions.at::<4>(&regions.write_len, addr) };
                 if writable.is_none() {
@@ -571,7 +684,7 @@ pub fn run<B: Buffer>(
                 let old = if wide { regions.load::<8>(addr) } else { regions.load::<4>(addr) };
                 let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
                 let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = r[s!()];
+                let operand = s!();
                 let op = AtomicOp::ALL[i.sub as usize];
                 let new = match op {
                     AtomicOp::Add { .. } => old.wrapping_add(operand),
@@ -593,7 +706,7 @@ pub fn run<B: Buffer>(
                 }
                 match op {
                     AtomicOp::CmpXchg => r[0] = old,
-                    _ if op.fetches() => r[s!()] = old,
+                    _ if op.fetches() => s!() = old,
                     _ => {}
                 }
             }
@@ -604,10 +717,10 @@ pub fn run<B: Buffer>(
                 // The helper's work is charged first; what the budget cannot pay is not done.
                 if !off {
                     let cost = helpers.cost(i.b as u32, args, &view);
-                    if cost > budget {
+                    if cost > u64::from(budget) {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget -= cost;
+                    budget -= cost as u32;
                 }
                 match helpers.call(i.b as u32, args, &mut view) {
                     HelperOutcome::Return(v) => r[0] = v,
@@ -635,6 +748,34 @@ pub fn run<B: Buffer>(
                 }
                 None => return Ok(r[0]),
             },
+            Kind::MovAdd64I => pair!(s!().wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(s!().wrapping_add(x!())),
+            Kind::MovAdd32I => pair!((s!() as u32).wrapping_add(i.b as u32) as u64),
+            Kind::MovAdd32R => pair!((s!() as u32).wrapping_add(x!() as u32) as u64),
+            Kind::MovSub64I => pair!(s!().wrapping_sub(i.b)),
+            Kind::MovSub64R => pair!(s!().wrapping_sub(x!())),
+            Kind::MovSub32I => pair!((s!() as u32).wrapping_sub(i.b as u32) as u64),
+            Kind::MovSub32R => pair!((s!() as u32).wrapping_sub(x!() as u32) as u64),
+            Kind::MovOr64I => pair!(s!() | i.b),
+            Kind::MovOr64R => pair!(s!() | x!()),
+            Kind::MovOr32I => pair!((s!() as u32 | i.b as u32) as u64),
+            Kind::MovOr32R => pair!((s!() as u32 | x!() as u32) as u64),
+            Kind::MovAnd64I => pair!(s!() & i.b),
+            Kind::MovAnd64R => pair!(s!() & x!()),
+            Kind::MovAnd32I => pair!((s!() as u32 & i.b as u32) as u64),
+            Kind::MovAnd32R => pair!((s!() as u32 & x!() as u32) as u64),
+            Kind::MovLsh64I => pair!(s!() << (i.b & 63)),
+            Kind::MovLsh64R => pair!(s!() << (x!() & 63)),
+            Kind::MovLsh32I => pair!(((s!() as u32) << (i.b & 31)) as u64),
+            Kind::MovLsh32R => pair!(((s!() as u32) << (x!() & 31)) as u64),
+            Kind::MovRsh64I => pair!(s!() >> (i.b & 63)),
+            Kind::MovRsh64R => pair!(s!() >> (x!() & 63)),
+            Kind::MovRsh32I => pair!(((s!() as u32) >> (i.b & 31)) as u64),
+            Kind::MovRsh32R => pair!(((s!() as u32) >> (x!() & 31)) as u64),
+            Kind::MovXor64I => pair!(s!() ^ i.b),
+            Kind::MovXor64R => pair!(s!() ^ x!()),
+            Kind::MovXor32I => pair!((s!() as u32 ^ i.b as u32) as u64),
+            Kind::MovXor32R => pair!((s!() as u32 ^ x!() as u32) as u64),
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
         pc += 1;
