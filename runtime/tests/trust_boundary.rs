@@ -266,3 +266,41 @@ fn helpers_reach_memory_through_a_view() {
         assert_eq!(&ctx[8..12], b"view");
     }
 }
+
+/// `mov dst, src; OP dst, x` runs as one pair in the optimized interpreter: it gives
+/// the reference's result when x is dst itself (the copy), in 32 bits, and when a jump
+/// lands on the second instruction (that path must run it without the copy).
+#[test]
+fn fast_pairs_give_the_reference_results() {
+    let run = |t: &[u8], r1: u64| {
+        let program = verified(t);
+        let inv = Invocation { r1, ..invocation() };
+        let mut memory = MemoryMap::default();
+        let fast = {
+            let mut engine = Interp::default();
+            engine.prepare(&program).unwrap();
+            engine.run(&program, &inv, &mut memory, &mut ConformanceHelpers)
+        };
+        let reference = Reference.run(&program, &inv, &mut memory, &mut ConformanceHelpers);
+        assert_eq!(fast, reference);
+        fast
+    };
+    // mov r2, r1; add r2, r2; mov r0, r2; exit: r0 = 2 * r1.
+    let doubled = text(&[insn(0xbf, 2, 1, 0, 0), insn(0x0f, 2, 2, 0, 0), insn(0xbf, 0, 2, 0, 0), EXIT]);
+    assert_eq!(run(&doubled, 21), Ok(42));
+    // mov32 r2, r1; lsh32 r2, 4; mov r0, r2; exit: the upper half of r1 is dropped.
+    let shifted = text(&[insn(0xbc, 2, 1, 0, 0), insn(0x64, 2, 0, 0, 4), insn(0xbf, 0, 2, 0, 0), EXIT]);
+    assert_eq!(run(&shifted, 0x1_0000_0001), Ok(0x10));
+    // mov r2, 7; jeq r1, 0, +1; mov r2, r1; sub r2, 3; mov r0, r2; exit: with r1 = 0
+    // the jump reaches `sub` without the copy (r0 = 4), otherwise r0 = r1 - 3.
+    let joined = text(&[
+        insn(0xb7, 2, 0, 0, 7),
+        insn(0x15, 1, 0, 1, 0),
+        insn(0xbf, 2, 1, 0, 0),
+        insn(0x17, 2, 0, 0, 3),
+        insn(0xbf, 0, 2, 0, 0),
+        EXIT,
+    ]);
+    assert_eq!(run(&joined, 0), Ok(4));
+    assert_eq!(run(&joined, 10), Ok(7));
+}

@@ -1,6 +1,7 @@
 //! The optimized interpreter: the verified program compiled into a flat array of
-//! specialised 16-byte instructions, run by one dense `match` with the address map
-//! checked by a shift, a subtraction and a compare.
+//! specialised 16-byte instructions (register fields as byte offsets, the commonest
+//! `mov` + ALU pairs fused into one), run by one dense `match` over a [`Workspace`]
+//! in the engine's memory, with the address map checked in 32-bit arithmetic.
 //!
 //! [`compile`] writes into storage the caller owns (a [`Buffer`]: a borrowed slice,
 //! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing,
@@ -369,7 +370,7 @@ impl Regions {
     #[inline(always)]
     fn load<const N: u32>(&self, addr: u64) -> Option<u64> {
         let p = self.at::<N>(&self.read_len, addr)?;
-        if p as usize % N as usize == 0 {
+        if (p as usize).is_multiple_of(N as usize) {
             // SAFETY: `at` proved N bytes at `p` readable, and `p` is aligned for the
             // N-byte type read; the guest's memory is little-endian whatever the host.
             return Some(unsafe {
@@ -391,7 +392,7 @@ impl Regions {
     #[inline(always)]
     fn store<const N: u32>(&self, addr: u64, value: u64) -> Option<()> {
         let p = self.at::<N>(&self.write_len, addr)?;
-        if p as usize % N as usize == 0 {
+        if (p as usize).is_multiple_of(N as usize) {
             // SAFETY: `at` proved N bytes at `p` writable, in a region of the map `run`
             // holds `&mut`, and `p` is aligned for the N-byte type written; no
             // reference into the region is live during the write.
