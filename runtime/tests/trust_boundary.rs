@@ -84,12 +84,12 @@ fn fast_code_of_another_program_is_refused() {
     let mut helpers = ConformanceHelpers;
     let code = fast::compile(&a, vec![fast::Compiled::TAIL; a.slot_count()]).unwrap();
     assert_eq!((code.slots(), code.program()), (2, a.id()));
-    assert_eq!(fast::run(&a, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Frames::default()), Ok(1));
-    assert_eq!(fast::run(&b, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Frames::default()), Err(REFUSED));
-    assert_eq!(fast::run(&c, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Frames::default()), Err(REFUSED));
+    assert_eq!(fast::run(&a, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Workspace::for_program(&a).unwrap()), Ok(1));
+    assert_eq!(fast::run(&b, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Workspace::for_program(&a).unwrap()), Err(REFUSED));
+    assert_eq!(fast::run(&c, &code, &invocation(), &mut memory, &mut helpers, &mut fast::Workspace::for_program(&a).unwrap()), Err(REFUSED));
     // An invocation of a function the program does not have is refused as well.
     let bad = Invocation { function: 5, ..invocation() };
-    assert_eq!(fast::run(&a, &code, &bad, &mut memory, &mut helpers, &mut fast::Frames::default()), Err(REFUSED));
+    assert_eq!(fast::run(&a, &code, &bad, &mut memory, &mut helpers, &mut fast::Workspace::for_program(&a).unwrap()), Err(REFUSED));
 
     // The same through the engine interface the VM uses.
     let mut engine = Interp::default();
@@ -111,7 +111,7 @@ fn fast_code_runs_with_any_program_of_its_text() {
     let mut slots = [fast::Compiled::TAIL; 4];
     let code = fast::compile(&first, &mut slots[..]).unwrap();
     let mut memory = MemoryMap::default();
-    assert_eq!(fast::run(&second, &code, &invocation(), &mut memory, &mut ConformanceHelpers, &mut fast::Frames::for_program(&second).unwrap()), Ok(4));
+    assert_eq!(fast::run(&second, &code, &invocation(), &mut memory, &mut ConformanceHelpers, &mut fast::Workspace::for_program(&second).unwrap()), Ok(4));
     // Too small a buffer is NO_MEMORY, not a panic.
     let mut small = [fast::Compiled::TAIL; 1];
     assert_eq!(fast::compile(&first, &mut small[..]).err(), Some(ErrorCode::NoMemory));
@@ -129,7 +129,7 @@ fn fast_code_of_a_program_with_dead_slots() {
     let program = verifier::verify(&t, &[1], &config).expect("slot 0 is not in a function");
     let code = fast::compile(&program, vec![fast::Compiled::TAIL; 3]).unwrap();
     let mut memory = MemoryMap::default();
-    assert_eq!(fast::run(&program, &code, &invocation(), &mut memory, &mut ConformanceHelpers, &mut fast::Frames::for_program(&program).unwrap()), Ok(5));
+    assert_eq!(fast::run(&program, &code, &invocation(), &mut memory, &mut ConformanceHelpers, &mut fast::Workspace::for_program(&program).unwrap()), Ok(5));
 }
 
 /// A sming32 container (bss in the header, not in the file) with one function `main`.

@@ -17,7 +17,8 @@ use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
 use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
-use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
+use crate::fallible;
+use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT, SLOT_SIZE};
 use crate::verifier::{Instr, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
@@ -53,6 +54,7 @@ pub enum Kind {
 #[repr(C)]
 pub struct Compiled {
     kind: Kind,
+    /// Destination and source register, as byte offsets into the register file (8 × number).
     dst: u8,
     src: u8,
     /// Atomic operation (index into `AtomicOp::ALL`).
@@ -248,6 +250,8 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         // Verified code always stays inside; this re-check keeps `run` sound on `Code`
         // alone. Slots outside every function (before the first one, which the verifier
         // only checks) are not instructions of the program and stay faults.
+        // Registers as byte offsets into the register file spare the hot loop a shift.
+        (c.dst, c.src) = (c.dst << 3, c.src << 3);
         out[pc] = if stays_inside(&c, pc, n) { c } else { Compiled::TAIL };
     }
     Ok(Code { buffer, slots: n, program: program.id() })
@@ -262,61 +266,6 @@ const fn size_index(size: Size) -> usize {
     }
 }
 
-/// The region table in the form the hot loop wants: per slot, the host base,
-/// and the readable and writable lengths (0 when the access is not granted).
-struct Regions {
-    base: [*mut u8; SLOTS],
-    read_len: [u64; SLOTS],
-    write_len: [u64; SLOTS],
-}
-
-impl Regions {
-    fn new(memory: &MemoryMap) -> Regions {
-        let mut r = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
-        for (i, region) in memory.regions().iter().enumerate() {
-            r.base[i] = region.base;
-            r.read_len[i] = region.len as u64;
-            r.write_len[i] = if region.writable != 0 { region.len as u64 } else { 0 };
-        }
-        r
-    }
-
-    /// The host address of `[addr, addr + N)` if `lens` grants it. Addresses with
-    /// upper bits set give an offset of at least 2^32, beyond every length.
-    #[inline(always)]
-    fn at<const N: u64>(&self, lens: &[u64; SLOTS], addr: u64) -> Option<*mut u8> {
-        let slot = ((addr >> SLOT_SHIFT) & (SLOTS as u64 - 1)) as usize;
-        let offset = addr.wrapping_sub((slot as u64) << SLOT_SHIFT);
-        if offset + N <= lens[slot] {
-            // SAFETY: `offset` is `addr` with bits 28-31 cleared, so `offset + N` cannot
-            // wrap; `offset + N <= lens[slot]`, which is 0 or the length of the region
-            // at `base[slot]`, borrowed by the map for the whole run.
-            Some(unsafe { self.base[slot].add(offset as usize) })
-        } else {
-            None
-        }
-    }
-
-    #[inline(always)]
-    fn load<const N: u64>(&self, addr: u64) -> Option<u64> {
-        let p = self.at::<N>(&self.read_len, addr)?;
-        let mut b = [0u8; 8];
-        // SAFETY: `at` proved N (<= 8) bytes at `p` readable; `b` holds 8; a byte
-        // copy needs no alignment.
-        unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize) };
-        Some(u64::from_le_bytes(b))
-    }
-
-    #[inline(always)]
-    fn store<const N: u64>(&self, addr: u64, value: u64) -> Option<()> {
-        let p = self.at::<N>(&self.write_len, addr)?;
-        // SAFETY: `at` proved N (<= 8) bytes at `p` writable, in a region of the map
-        // `run` holds `&mut`; no reference into it is live during the copy.
-        unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
-        Some(())
-    }
-}
-
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     return_pc: usize,
@@ -324,23 +273,108 @@ struct Frame {
     r10: u64,
 }
 
-/// The call frames of a run, kept in the engine's memory rather than on the native
-/// stack (a microcontroller's is a few KiB): room for the deepest chain of local calls
-/// the verifier proved, allocated once per loaded program.
-#[derive(Clone, Debug, Default)]
-pub struct Frames(alloc::vec::Vec<Frame>);
+/// What a run works in besides the code: the registers, the region table in the form
+/// the hot loop wants and the call frames. It lives in the engine's memory rather than
+/// on the native stack (a microcontroller's is a few KiB), allocated once per loaded
+/// program, and [`run`] reaches all of it through one reference.
+#[derive(Debug)]
+pub struct Workspace {
+    /// Sixteen registers so that a register's byte offset masked to `0x78` needs no
+    /// bounds check; 11..15 stay unused.
+    regs: [u64; 16],
+    /// Per slot: the host base, and the readable and writable lengths (0 when the
+    /// access is not granted). Lengths fit 28 bits ([`crate::memory::MAX_REGION_LEN`]).
+    base: [*mut u8; SLOTS],
+    read_len: [u32; SLOTS],
+    write_len: [u32; SLOTS],
+    /// Room for the deepest chain of local calls the verifier proved.
+    frames: alloc::vec::Vec<Frame>,
+}
 
-impl Frames {
-    /// Room for `program`'s deepest call chain; NO_MEMORY when there is none.
-    pub fn for_program(program: &VerifiedProgram) -> Result<Frames, ErrorCode> {
+impl Workspace {
+    /// A workspace with room for `program`'s deepest call chain; NO_MEMORY when there is none.
+    pub fn for_program(program: &VerifiedProgram) -> Result<alloc::boxed::Box<Workspace>, ErrorCode> {
         let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
-        let mut frames = alloc::vec::Vec::new();
-        frames.try_reserve_exact(depth).map_err(|_| ErrorCode::NoMemory)?;
-        Ok(Frames(frames))
+        let frames = fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
+        let w = Workspace {
+            regs: [0; 16],
+            base: [core::ptr::null_mut(); SLOTS],
+            read_len: [0; SLOTS],
+            write_len: [0; SLOTS],
+            frames,
+        };
+        fallible::boxed(w).map_err(|_| ErrorCode::NoMemory)
+    }
+
+    fn map(&mut self, memory: &MemoryMap) {
+        for (i, region) in memory.regions().iter().enumerate() {
+            self.base[i] = region.base;
+            self.read_len[i] = region.len;
+            self.write_len[i] = if region.writable != 0 { region.len } else { 0 };
+        }
+    }
+
+    /// The host address of `[addr, addr + N)` if `lens` grants it. Regions live in
+    /// the low 4 GiB, so one test of the upper half refuses the rest and slot, offset
+    /// and length work in 32 bits.
+    #[inline(always)]
+    fn at<const N: u32>(&self, lens: &[u32; SLOTS], addr: u64) -> Option<*mut u8> {
+        if addr >> 32 != 0 {
+            return None;
+        }
+        let addr = addr as u32;
+        let slot = (addr >> SLOT_SHIFT) as usize;
+        let offset = addr & (SLOT_SIZE as u32 - 1);
+        if offset + N <= lens[slot] {
+            // SAFETY: `offset` has 28 bits, so `offset + N` cannot wrap; `offset + N <=
+            // lens[slot]`, which is 0 or the length of the region at `base[slot]`,
+            // borrowed by the map for the whole run.
+            Some(unsafe { self.base[slot].add(offset as usize) })
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn load<const N: u32>(&self, addr: u64) -> Option<u64> {
+        let p = self.at::<N>(&self.read_len, addr)?;
+        // SAFETY: `at` proved N (1, 2, 4 or 8) bytes at `p` readable; each arm reads
+        // N bytes, aligned only where `p` is aligned for that width.
+        Some(unsafe {
+            match N {
+                1 => *p as u64,
+                2 if p.cast::<u16>().is_aligned() => u16::from_le(p.cast::<u16>().read()) as u64,
+                4 if p.cast::<u32>().is_aligned() => u32::from_le(p.cast::<u32>().read()) as u64,
+                8 if p.cast::<u64>().is_aligned() => u64::from_le(p.cast::<u64>().read()),
+                _ => {
+                    let mut b = [0u8; 8];
+                    core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize);
+                    u64::from_le_bytes(b)
+                }
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn store<const N: u32>(&self, addr: u64, value: u64) -> Option<()> {
+        let p = self.at::<N>(&self.write_len, addr)?;
+        // SAFETY: `at` proved N (1, 2, 4 or 8) bytes at `p` writable, in a region of
+        // the map `run` holds `&mut`, and no reference into it is live; each arm writes
+        // N bytes, aligned only where `p` is aligned for that width.
+        unsafe {
+            match N {
+                1 => *p = value as u8,
+                2 if p.cast::<u16>().is_aligned() => p.cast::<u16>().write((value as u16).to_le()),
+                4 if p.cast::<u32>().is_aligned() => p.cast::<u32>().write((value as u32).to_le()),
+                8 if p.cast::<u64>().is_aligned() => p.cast::<u64>().write(value.to_le()),
+                _ => core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize),
+            }
+        }
+        Some(())
     }
 }
 
-/// Runs `program`, [`compile`]d into `code`. Code compiled from another program,
+/// Runs `program`, [`compile`]d into `code`, in `w`. Code compiled from another program,
 /// or an entry outside the code, fails the run with ILLEGAL_INSTRUCTION at slot 0.
 pub fn run<B: Buffer>(
     program: &VerifiedProgram,
@@ -348,7 +382,7 @@ pub fn run<B: Buffer>(
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
-    frames: &mut Frames,
+    w: &mut Workspace,
 ) -> Result<u64, Trap> {
     let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
     if code.program != program.id() || code.slots != program.slot_count() {
@@ -359,17 +393,15 @@ pub fn run<B: Buffer>(
     if pc >= code.len() {
         return Err(refused);
     }
-    let regions = Regions::new(memory);
-    // Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
-    let mut r = [0u64; 16];
-    r[1] = inv.r1;
-    r[2] = inv.r2;
-    r[10] = inv.stack_top(program);
+    w.map(memory);
+    w.regs = [0; 16];
+    w.regs[1] = inv.r1;
+    w.regs[2] = inv.r2;
+    w.regs[10] = inv.stack_top(program);
+    w.frames.clear();
     // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
     let off = inv.budget.is_none();
-    let mut budget: u64 = inv.budget.map_or(u64::MAX, u64::from);
-    let frames = &mut frames.0;
-    frames.clear();
+    let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
     let frame_size = inv.frame_size as u64;
     macro_rules! fault {
         ($code:expr) => {
@@ -383,7 +415,7 @@ pub fn run<B: Buffer>(
                     if !off {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget = u64::MAX;
+                    budget = u32::MAX;
                 }
                 budget -= 1;
                 pc = $i.a as usize;
@@ -393,7 +425,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! load {
         ($n:literal, $i:expr) => {
-            match regions.load::<$n>(r[$i.src as usize].wrapping_add($i.a as i64 as u64)) {
+            match w.load::<$n>(w.regs[reg($i.src)].wrapping_add($i.a as i64 as u64)) {
                 Some(v) => v,
                 None => fault!(ErrorCode::IllegalMem),
             }
@@ -401,7 +433,7 @@ pub fn run<B: Buffer>(
     }
     macro_rules! store {
         ($n:literal, $i:expr, $v:expr) => {
-            if regions.store::<$n>(r[$i.dst as usize].wrapping_add($i.a as i64 as u64), $v).is_none() {
+            if w.store::<$n>(w.regs[reg($i.dst)].wrapping_add($i.a as i64 as u64), $v).is_none() {
                 fault!(ErrorCode::IllegalMem);
             }
         };
@@ -418,160 +450,160 @@ pub fn run<B: Buffer>(
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
-                (i.dst as usize & 15)
+                reg(i.dst)
             };
         }
         macro_rules! s {
             () => {
-                (i.src as usize & 15)
+                reg(i.src)
             };
         }
         match i.kind {
-            Kind::Add64I => r[d!()] = r[d!()].wrapping_add(i.b),
-            Kind::Add64R => r[d!()] = r[d!()].wrapping_add(r[s!()]),
-            Kind::Add32I => r[d!()] = (r[d!()] as u32).wrapping_add(i.b as u32) as u64,
-            Kind::Add32R => r[d!()] = (r[d!()] as u32).wrapping_add(r[s!()] as u32) as u64,
-            Kind::Sub64I => r[d!()] = r[d!()].wrapping_sub(i.b),
-            Kind::Sub64R => r[d!()] = r[d!()].wrapping_sub(r[s!()]),
-            Kind::Sub32I => r[d!()] = (r[d!()] as u32).wrapping_sub(i.b as u32) as u64,
-            Kind::Sub32R => r[d!()] = (r[d!()] as u32).wrapping_sub(r[s!()] as u32) as u64,
-            Kind::Mul64I => r[d!()] = r[d!()].wrapping_mul(i.b),
-            Kind::Mul64R => r[d!()] = r[d!()].wrapping_mul(r[s!()]),
-            Kind::Mul32I => r[d!()] = (r[d!()] as u32).wrapping_mul(i.b as u32) as u64,
-            Kind::Mul32R => r[d!()] = (r[d!()] as u32).wrapping_mul(r[s!()] as u32) as u64,
-            Kind::Div64I => r[d!()] = udiv64(r[d!()], i.b),
-            Kind::Div64R => r[d!()] = udiv64(r[d!()], r[s!()]),
-            Kind::Div32I => r[d!()] = udiv32(r[d!()], i.b),
-            Kind::Div32R => r[d!()] = udiv32(r[d!()], r[s!()]),
-            Kind::SDiv64I => r[d!()] = sdiv64(r[d!()], i.b),
-            Kind::SDiv64R => r[d!()] = sdiv64(r[d!()], r[s!()]),
-            Kind::SDiv32I => r[d!()] = sdiv32(r[d!()], i.b),
-            Kind::SDiv32R => r[d!()] = sdiv32(r[d!()], r[s!()]),
-            Kind::Or64I => r[d!()] |= i.b,
-            Kind::Or64R => r[d!()] |= r[s!()],
-            Kind::Or32I => r[d!()] = (r[d!()] as u32 | i.b as u32) as u64,
-            Kind::Or32R => r[d!()] = (r[d!()] as u32 | r[s!()] as u32) as u64,
-            Kind::And64I => r[d!()] &= i.b,
-            Kind::And64R => r[d!()] &= r[s!()],
-            Kind::And32I => r[d!()] = (r[d!()] as u32 & i.b as u32) as u64,
-            Kind::And32R => r[d!()] = (r[d!()] as u32 & r[s!()] as u32) as u64,
-            Kind::Lsh64I => r[d!()] <<= i.b & 63,
-            Kind::Lsh64R => r[d!()] <<= r[s!()] & 63,
-            Kind::Lsh32I => r[d!()] = ((r[d!()] as u32) << (i.b & 31)) as u64,
-            Kind::Lsh32R => r[d!()] = ((r[d!()] as u32) << (r[s!()] & 31)) as u64,
-            Kind::Rsh64I => r[d!()] >>= i.b & 63,
-            Kind::Rsh64R => r[d!()] >>= r[s!()] & 63,
-            Kind::Rsh32I => r[d!()] = ((r[d!()] as u32) >> (i.b & 31)) as u64,
-            Kind::Rsh32R => r[d!()] = ((r[d!()] as u32) >> (r[s!()] & 31)) as u64,
-            Kind::Mod64I => r[d!()] = umod64(r[d!()], i.b),
-            Kind::Mod64R => r[d!()] = umod64(r[d!()], r[s!()]),
-            Kind::Mod32I => r[d!()] = umod32(r[d!()], i.b),
-            Kind::Mod32R => r[d!()] = umod32(r[d!()], r[s!()]),
-            Kind::SMod64I => r[d!()] = smod64(r[d!()], i.b),
-            Kind::SMod64R => r[d!()] = smod64(r[d!()], r[s!()]),
-            Kind::SMod32I => r[d!()] = smod32(r[d!()], i.b),
-            Kind::SMod32R => r[d!()] = smod32(r[d!()], r[s!()]),
-            Kind::Xor64I => r[d!()] ^= i.b,
-            Kind::Xor64R => r[d!()] ^= r[s!()],
-            Kind::Xor32I => r[d!()] = (r[d!()] as u32 ^ i.b as u32) as u64,
-            Kind::Xor32R => r[d!()] = (r[d!()] as u32 ^ r[s!()] as u32) as u64,
-            Kind::Mov64I => r[d!()] = i.b,
-            Kind::Mov64R => r[d!()] = r[s!()],
-            Kind::Mov32I => r[d!()] = i.b as u32 as u64,
-            Kind::Mov32R => r[d!()] = r[s!()] as u32 as u64,
-            Kind::Arsh64I => r[d!()] = ((r[d!()] as i64) >> (i.b & 63)) as u64,
-            Kind::Arsh64R => r[d!()] = ((r[d!()] as i64) >> (r[s!()] & 63)) as u64,
-            Kind::Arsh32I => r[d!()] = ((r[d!()] as i32) >> (i.b & 31)) as u32 as u64,
-            Kind::Arsh32R => r[d!()] = ((r[d!()] as i32) >> (r[s!()] & 31)) as u32 as u64,
-            Kind::Jeq64I => jump!(r[d!()] == i.b, i),
-            Kind::Jeq64R => jump!(r[d!()] == r[s!()], i),
-            Kind::Jeq32I => jump!(r[d!()] as u32 == i.b as u32, i),
-            Kind::Jeq32R => jump!(r[d!()] as u32 == r[s!()] as u32, i),
-            Kind::Jgt64I => jump!(r[d!()] > i.b, i),
-            Kind::Jgt64R => jump!(r[d!()] > r[s!()], i),
-            Kind::Jgt32I => jump!(r[d!()] as u32 > i.b as u32, i),
-            Kind::Jgt32R => jump!(r[d!()] as u32 > r[s!()] as u32, i),
-            Kind::Jge64I => jump!(r[d!()] >= i.b, i),
-            Kind::Jge64R => jump!(r[d!()] >= r[s!()], i),
-            Kind::Jge32I => jump!(r[d!()] as u32 >= i.b as u32, i),
-            Kind::Jge32R => jump!(r[d!()] as u32 >= r[s!()] as u32, i),
-            Kind::Jset64I => jump!(r[d!()] & i.b != 0, i),
-            Kind::Jset64R => jump!(r[d!()] & r[s!()] != 0, i),
-            Kind::Jset32I => jump!(r[d!()] as u32 & i.b as u32 != 0, i),
-            Kind::Jset32R => jump!(r[d!()] as u32 & r[s!()] as u32 != 0, i),
-            Kind::Jne64I => jump!(r[d!()] != i.b, i),
-            Kind::Jne64R => jump!(r[d!()] != r[s!()], i),
-            Kind::Jne32I => jump!(r[d!()] as u32 != i.b as u32, i),
-            Kind::Jne32R => jump!(r[d!()] as u32 != r[s!()] as u32, i),
-            Kind::Jsgt64I => jump!(r[d!()] as i64 > i.b as i64, i),
-            Kind::Jsgt64R => jump!(r[d!()] as i64 > r[s!()] as i64, i),
-            Kind::Jsgt32I => jump!(r[d!()] as i32 > i.b as i32, i),
-            Kind::Jsgt32R => jump!(r[d!()] as i32 > r[s!()] as i32, i),
-            Kind::Jsge64I => jump!(r[d!()] as i64 >= i.b as i64, i),
-            Kind::Jsge64R => jump!(r[d!()] as i64 >= r[s!()] as i64, i),
-            Kind::Jsge32I => jump!(r[d!()] as i32 >= i.b as i32, i),
-            Kind::Jsge32R => jump!(r[d!()] as i32 >= r[s!()] as i32, i),
-            Kind::Jlt64I => jump!(r[d!()] < i.b, i),
-            Kind::Jlt64R => jump!(r[d!()] < r[s!()], i),
-            Kind::Jlt32I => jump!((r[d!()] as u32) < i.b as u32, i),
-            Kind::Jlt32R => jump!((r[d!()] as u32) < r[s!()] as u32, i),
-            Kind::Jle64I => jump!(r[d!()] <= i.b, i),
-            Kind::Jle64R => jump!(r[d!()] <= r[s!()], i),
-            Kind::Jle32I => jump!(r[d!()] as u32 <= i.b as u32, i),
-            Kind::Jle32R => jump!(r[d!()] as u32 <= r[s!()] as u32, i),
-            Kind::Jslt64I => jump!((r[d!()] as i64) < i.b as i64, i),
-            Kind::Jslt64R => jump!((r[d!()] as i64) < r[s!()] as i64, i),
-            Kind::Jslt32I => jump!((r[d!()] as i32) < i.b as i32, i),
-            Kind::Jslt32R => jump!((r[d!()] as i32) < r[s!()] as i32, i),
-            Kind::Jsle64I => jump!(r[d!()] as i64 <= i.b as i64, i),
-            Kind::Jsle64R => jump!(r[d!()] as i64 <= r[s!()] as i64, i),
-            Kind::Jsle32I => jump!(r[d!()] as i32 <= i.b as i32, i),
-            Kind::Jsle32R => jump!(r[d!()] as i32 <= r[s!()] as i32, i),
-            Kind::MovSx64B => r[d!()] = r[s!()] as i8 as i64 as u64,
-            Kind::MovSx64H => r[d!()] = r[s!()] as i16 as i64 as u64,
-            Kind::MovSx64W => r[d!()] = r[s!()] as i32 as i64 as u64,
-            Kind::MovSx32B => r[d!()] = r[s!()] as i8 as i32 as u32 as u64,
-            Kind::MovSx32H => r[d!()] = r[s!()] as i16 as i32 as u32 as u64,
-            Kind::Neg64 => r[d!()] = r[d!()].wrapping_neg(),
-            Kind::Neg32 => r[d!()] = (r[d!()] as u32).wrapping_neg() as u64,
-            Kind::Le16 => r[d!()] = r[d!()] as u16 as u64,
-            Kind::Le32 => r[d!()] = r[d!()] as u32 as u64,
-            Kind::Be16 => r[d!()] = (r[d!()] as u16).swap_bytes() as u64,
-            Kind::Be32 => r[d!()] = (r[d!()] as u32).swap_bytes() as u64,
-            Kind::Be64 => r[d!()] = r[d!()].swap_bytes(),
+            Kind::Add64I => w.regs[d!()] = w.regs[d!()].wrapping_add(i.b),
+            Kind::Add64R => w.regs[d!()] = w.regs[d!()].wrapping_add(w.regs[s!()]),
+            Kind::Add32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_add(i.b as u32) as u64,
+            Kind::Add32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_add(w.regs[s!()] as u32) as u64,
+            Kind::Sub64I => w.regs[d!()] = w.regs[d!()].wrapping_sub(i.b),
+            Kind::Sub64R => w.regs[d!()] = w.regs[d!()].wrapping_sub(w.regs[s!()]),
+            Kind::Sub32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_sub(i.b as u32) as u64,
+            Kind::Sub32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_sub(w.regs[s!()] as u32) as u64,
+            Kind::Mul64I => w.regs[d!()] = w.regs[d!()].wrapping_mul(i.b),
+            Kind::Mul64R => w.regs[d!()] = w.regs[d!()].wrapping_mul(w.regs[s!()]),
+            Kind::Mul32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_mul(i.b as u32) as u64,
+            Kind::Mul32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_mul(w.regs[s!()] as u32) as u64,
+            Kind::Div64I => w.regs[d!()] = udiv64(w.regs[d!()], i.b),
+            Kind::Div64R => w.regs[d!()] = udiv64(w.regs[d!()], w.regs[s!()]),
+            Kind::Div32I => w.regs[d!()] = udiv32(w.regs[d!()], i.b),
+            Kind::Div32R => w.regs[d!()] = udiv32(w.regs[d!()], w.regs[s!()]),
+            Kind::SDiv64I => w.regs[d!()] = sdiv64(w.regs[d!()], i.b),
+            Kind::SDiv64R => w.regs[d!()] = sdiv64(w.regs[d!()], w.regs[s!()]),
+            Kind::SDiv32I => w.regs[d!()] = sdiv32(w.regs[d!()], i.b),
+            Kind::SDiv32R => w.regs[d!()] = sdiv32(w.regs[d!()], w.regs[s!()]),
+            Kind::Or64I => w.regs[d!()] |= i.b,
+            Kind::Or64R => w.regs[d!()] |= w.regs[s!()],
+            Kind::Or32I => w.regs[d!()] = (w.regs[d!()] as u32 | i.b as u32) as u64,
+            Kind::Or32R => w.regs[d!()] = (w.regs[d!()] as u32 | w.regs[s!()] as u32) as u64,
+            Kind::And64I => w.regs[d!()] &= i.b,
+            Kind::And64R => w.regs[d!()] &= w.regs[s!()],
+            Kind::And32I => w.regs[d!()] = (w.regs[d!()] as u32 & i.b as u32) as u64,
+            Kind::And32R => w.regs[d!()] = (w.regs[d!()] as u32 & w.regs[s!()] as u32) as u64,
+            Kind::Lsh64I => w.regs[d!()] <<= i.b & 63,
+            Kind::Lsh64R => w.regs[d!()] <<= w.regs[s!()] & 63,
+            Kind::Lsh32I => w.regs[d!()] = ((w.regs[d!()] as u32) << (i.b & 31)) as u64,
+            Kind::Lsh32R => w.regs[d!()] = ((w.regs[d!()] as u32) << (w.regs[s!()] & 31)) as u64,
+            Kind::Rsh64I => w.regs[d!()] >>= i.b & 63,
+            Kind::Rsh64R => w.regs[d!()] >>= w.regs[s!()] & 63,
+            Kind::Rsh32I => w.regs[d!()] = ((w.regs[d!()] as u32) >> (i.b & 31)) as u64,
+            Kind::Rsh32R => w.regs[d!()] = ((w.regs[d!()] as u32) >> (w.regs[s!()] & 31)) as u64,
+            Kind::Mod64I => w.regs[d!()] = umod64(w.regs[d!()], i.b),
+            Kind::Mod64R => w.regs[d!()] = umod64(w.regs[d!()], w.regs[s!()]),
+            Kind::Mod32I => w.regs[d!()] = umod32(w.regs[d!()], i.b),
+            Kind::Mod32R => w.regs[d!()] = umod32(w.regs[d!()], w.regs[s!()]),
+            Kind::SMod64I => w.regs[d!()] = smod64(w.regs[d!()], i.b),
+            Kind::SMod64R => w.regs[d!()] = smod64(w.regs[d!()], w.regs[s!()]),
+            Kind::SMod32I => w.regs[d!()] = smod32(w.regs[d!()], i.b),
+            Kind::SMod32R => w.regs[d!()] = smod32(w.regs[d!()], w.regs[s!()]),
+            Kind::Xor64I => w.regs[d!()] ^= i.b,
+            Kind::Xor64R => w.regs[d!()] ^= w.regs[s!()],
+            Kind::Xor32I => w.regs[d!()] = (w.regs[d!()] as u32 ^ i.b as u32) as u64,
+            Kind::Xor32R => w.regs[d!()] = (w.regs[d!()] as u32 ^ w.regs[s!()] as u32) as u64,
+            Kind::Mov64I => w.regs[d!()] = i.b,
+            Kind::Mov64R => w.regs[d!()] = w.regs[s!()],
+            Kind::Mov32I => w.regs[d!()] = i.b as u32 as u64,
+            Kind::Mov32R => w.regs[d!()] = w.regs[s!()] as u32 as u64,
+            Kind::Arsh64I => w.regs[d!()] = ((w.regs[d!()] as i64) >> (i.b & 63)) as u64,
+            Kind::Arsh64R => w.regs[d!()] = ((w.regs[d!()] as i64) >> (w.regs[s!()] & 63)) as u64,
+            Kind::Arsh32I => w.regs[d!()] = ((w.regs[d!()] as i32) >> (i.b & 31)) as u32 as u64,
+            Kind::Arsh32R => w.regs[d!()] = ((w.regs[d!()] as i32) >> (w.regs[s!()] & 31)) as u32 as u64,
+            Kind::Jeq64I => jump!(w.regs[d!()] == i.b, i),
+            Kind::Jeq64R => jump!(w.regs[d!()] == w.regs[s!()], i),
+            Kind::Jeq32I => jump!(w.regs[d!()] as u32 == i.b as u32, i),
+            Kind::Jeq32R => jump!(w.regs[d!()] as u32 == w.regs[s!()] as u32, i),
+            Kind::Jgt64I => jump!(w.regs[d!()] > i.b, i),
+            Kind::Jgt64R => jump!(w.regs[d!()] > w.regs[s!()], i),
+            Kind::Jgt32I => jump!(w.regs[d!()] as u32 > i.b as u32, i),
+            Kind::Jgt32R => jump!(w.regs[d!()] as u32 > w.regs[s!()] as u32, i),
+            Kind::Jge64I => jump!(w.regs[d!()] >= i.b, i),
+            Kind::Jge64R => jump!(w.regs[d!()] >= w.regs[s!()], i),
+            Kind::Jge32I => jump!(w.regs[d!()] as u32 >= i.b as u32, i),
+            Kind::Jge32R => jump!(w.regs[d!()] as u32 >= w.regs[s!()] as u32, i),
+            Kind::Jset64I => jump!(w.regs[d!()] & i.b != 0, i),
+            Kind::Jset64R => jump!(w.regs[d!()] & w.regs[s!()] != 0, i),
+            Kind::Jset32I => jump!(w.regs[d!()] as u32 & i.b as u32 != 0, i),
+            Kind::Jset32R => jump!(w.regs[d!()] as u32 & w.regs[s!()] as u32 != 0, i),
+            Kind::Jne64I => jump!(w.regs[d!()] != i.b, i),
+            Kind::Jne64R => jump!(w.regs[d!()] != w.regs[s!()], i),
+            Kind::Jne32I => jump!(w.regs[d!()] as u32 != i.b as u32, i),
+            Kind::Jne32R => jump!(w.regs[d!()] as u32 != w.regs[s!()] as u32, i),
+            Kind::Jsgt64I => jump!(w.regs[d!()] as i64 > i.b as i64, i),
+            Kind::Jsgt64R => jump!(w.regs[d!()] as i64 > w.regs[s!()] as i64, i),
+            Kind::Jsgt32I => jump!(w.regs[d!()] as i32 > i.b as i32, i),
+            Kind::Jsgt32R => jump!(w.regs[d!()] as i32 > w.regs[s!()] as i32, i),
+            Kind::Jsge64I => jump!(w.regs[d!()] as i64 >= i.b as i64, i),
+            Kind::Jsge64R => jump!(w.regs[d!()] as i64 >= w.regs[s!()] as i64, i),
+            Kind::Jsge32I => jump!(w.regs[d!()] as i32 >= i.b as i32, i),
+            Kind::Jsge32R => jump!(w.regs[d!()] as i32 >= w.regs[s!()] as i32, i),
+            Kind::Jlt64I => jump!(w.regs[d!()] < i.b, i),
+            Kind::Jlt64R => jump!(w.regs[d!()] < w.regs[s!()], i),
+            Kind::Jlt32I => jump!((w.regs[d!()] as u32) < i.b as u32, i),
+            Kind::Jlt32R => jump!((w.regs[d!()] as u32) < w.regs[s!()] as u32, i),
+            Kind::Jle64I => jump!(w.regs[d!()] <= i.b, i),
+            Kind::Jle64R => jump!(w.regs[d!()] <= w.regs[s!()], i),
+            Kind::Jle32I => jump!(w.regs[d!()] as u32 <= i.b as u32, i),
+            Kind::Jle32R => jump!(w.regs[d!()] as u32 <= w.regs[s!()] as u32, i),
+            Kind::Jslt64I => jump!((w.regs[d!()] as i64) < i.b as i64, i),
+            Kind::Jslt64R => jump!((w.regs[d!()] as i64) < w.regs[s!()] as i64, i),
+            Kind::Jslt32I => jump!((w.regs[d!()] as i32) < i.b as i32, i),
+            Kind::Jslt32R => jump!((w.regs[d!()] as i32) < w.regs[s!()] as i32, i),
+            Kind::Jsle64I => jump!(w.regs[d!()] as i64 <= i.b as i64, i),
+            Kind::Jsle64R => jump!(w.regs[d!()] as i64 <= w.regs[s!()] as i64, i),
+            Kind::Jsle32I => jump!(w.regs[d!()] as i32 <= i.b as i32, i),
+            Kind::Jsle32R => jump!(w.regs[d!()] as i32 <= w.regs[s!()] as i32, i),
+            Kind::MovSx64B => w.regs[d!()] = w.regs[s!()] as i8 as i64 as u64,
+            Kind::MovSx64H => w.regs[d!()] = w.regs[s!()] as i16 as i64 as u64,
+            Kind::MovSx64W => w.regs[d!()] = w.regs[s!()] as i32 as i64 as u64,
+            Kind::MovSx32B => w.regs[d!()] = w.regs[s!()] as i8 as i32 as u32 as u64,
+            Kind::MovSx32H => w.regs[d!()] = w.regs[s!()] as i16 as i32 as u32 as u64,
+            Kind::Neg64 => w.regs[d!()] = w.regs[d!()].wrapping_neg(),
+            Kind::Neg32 => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_neg() as u64,
+            Kind::Le16 => w.regs[d!()] = w.regs[d!()] as u16 as u64,
+            Kind::Le32 => w.regs[d!()] = w.regs[d!()] as u32 as u64,
+            Kind::Be16 => w.regs[d!()] = (w.regs[d!()] as u16).swap_bytes() as u64,
+            Kind::Be32 => w.regs[d!()] = (w.regs[d!()] as u32).swap_bytes() as u64,
+            Kind::Be64 => w.regs[d!()] = w.regs[d!()].swap_bytes(),
             Kind::Nop => {}
             Kind::Const64 => {
-                r[d!()] = i.b;
+                w.regs[d!()] = i.b;
                 pc += 2;
                 continue;
             }
-            Kind::Ldxb => r[d!()] = load!(1, i),
-            Kind::Ldxh => r[d!()] = load!(2, i),
-            Kind::Ldxw => r[d!()] = load!(4, i),
-            Kind::Ldxdw => r[d!()] = load!(8, i),
-            Kind::Ldxsb => r[d!()] = load!(1, i) as i8 as i64 as u64,
-            Kind::Ldxsh => r[d!()] = load!(2, i) as i16 as i64 as u64,
-            Kind::Ldxsw => r[d!()] = load!(4, i) as i32 as i64 as u64,
+            Kind::Ldxb => w.regs[d!()] = load!(1, i),
+            Kind::Ldxh => w.regs[d!()] = load!(2, i),
+            Kind::Ldxw => w.regs[d!()] = load!(4, i),
+            Kind::Ldxdw => w.regs[d!()] = load!(8, i),
+            Kind::Ldxsb => w.regs[d!()] = load!(1, i) as i8 as i64 as u64,
+            Kind::Ldxsh => w.regs[d!()] = load!(2, i) as i16 as i64 as u64,
+            Kind::Ldxsw => w.regs[d!()] = load!(4, i) as i32 as i64 as u64,
             Kind::Stb => store!(1, i, i.b),
             Kind::Sth => store!(2, i, i.b),
             Kind::Stw => store!(4, i, i.b),
             Kind::Stdw => store!(8, i, i.b),
-            Kind::Stxb => store!(1, i, r[s!()]),
-            Kind::Stxh => store!(2, i, r[s!()]),
-            Kind::Stxw => store!(4, i, r[s!()]),
-            Kind::Stxdw => store!(8, i, r[s!()]),
+            Kind::Stxb => store!(1, i, w.regs[s!()]),
+            Kind::Stxh => store!(2, i, w.regs[s!()]),
+            Kind::Stxw => store!(4, i, w.regs[s!()]),
+            Kind::Stxdw => store!(8, i, w.regs[s!()]),
             Kind::Atomic32 | Kind::Atomic64 => {
                 let wide = i.kind == Kind::Atomic64;
-                let addr = r[d!()].wrapping_add(i.a as i64 as u64);
+                let addr = w.regs[d!()].wrapping_add(i.a as i64 as u64);
                 // Read and write access are both required, even when nothing is stored.
-                let writable = if wide { regions.at::<8>(&regions.write_len, addr) } else { regions.at::<4>(&regions.write_len, addr) };
+                let writable = if wide { w.at::<8>(&w.write_len, addr) } else { w.at::<4>(&w.write_len, addr) };
                 if writable.is_none() {
                     fault!(ErrorCode::IllegalMem);
                 }
-                let old = if wide { regions.load::<8>(addr) } else { regions.load::<4>(addr) };
+                let old = if wide { w.load::<8>(addr) } else { w.load::<4>(addr) };
                 let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
                 let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = r[s!()];
+                let operand = w.regs[s!()];
                 let op = AtomicOp::ALL[i.sub as usize];
                 let new = match op {
                     AtomicOp::Add { .. } => old.wrapping_add(operand),
@@ -580,65 +612,73 @@ pub fn run<B: Buffer>(
                     AtomicOp::Xor { .. } => old ^ operand,
                     AtomicOp::Xchg => operand,
                     AtomicOp::CmpXchg => {
-                        if old == r[0] & mask {
+                        if old == w.regs[0] & mask {
                             operand
                         } else {
                             old
                         }
                     }
                 };
-                let stored = if wide { regions.store::<8>(addr, new) } else { regions.store::<4>(addr, new) };
+                let stored = if wide { w.store::<8>(addr, new) } else { w.store::<4>(addr, new) };
                 if stored.is_none() {
                     fault!(ErrorCode::IllegalMem);
                 }
                 match op {
-                    AtomicOp::CmpXchg => r[0] = old,
-                    _ if op.fetches() => r[s!()] = old,
+                    AtomicOp::CmpXchg => w.regs[0] = old,
+                    _ if op.fetches() => w.regs[s!()] = old,
                     _ => {}
                 }
             }
             Kind::Ja => jump!(true, i),
             Kind::CallHelper => {
-                let args = [r[1], r[2], r[3], r[4], r[5]];
+                let args = [w.regs[1], w.regs[2], w.regs[3], w.regs[4], w.regs[5]];
                 let mut view = memory.helper_view();
                 // The helper's work is charged first; what the budget cannot pay is not done.
                 if !off {
                     let cost = helpers.cost(i.b as u32, args, &view);
-                    if cost > budget {
+                    if cost > budget as u64 {
                         fault!(ErrorCode::OutOfBranches);
                     }
-                    budget -= cost;
+                    budget -= cost as u32;
                 }
                 match helpers.call(i.b as u32, args, &mut view) {
-                    HelperOutcome::Return(v) => r[0] = v,
+                    HelperOutcome::Return(v) => w.regs[0] = v,
                     HelperOutcome::Exit(v) => return Ok(v),
                 }
             }
             Kind::CallLocal => {
-                let frame = Frame { return_pc: pc + 1, saved: [r[6], r[7], r[8], r[9]], r10: r[10] };
+                let frame = Frame { return_pc: pc + 1, saved: [w.regs[6], w.regs[7], w.regs[8], w.regs[9]], r10: w.regs[10] };
                 // Never full for a verified program (its depth sized the frames); push then
                 // stays within the capacity and never allocates.
-                if frames.len() == frames.capacity() {
+                if w.frames.len() == w.frames.capacity() {
                     fault!(ErrorCode::IllegalCall);
                 }
-                frames.push(frame);
-                r[10] -= frame_size;
+                w.frames.push(frame);
+                w.regs[10] -= frame_size;
                 pc = i.a as usize;
                 continue;
             }
-            Kind::Exit => match frames.pop() {
+            Kind::Exit => match w.frames.pop() {
                 Some(frame) => {
-                    r[6..10].copy_from_slice(&frame.saved);
-                    r[10] = frame.r10;
+                    w.regs[6..10].copy_from_slice(&frame.saved);
+                    w.regs[10] = frame.r10;
                     pc = frame.return_pc;
                     continue;
                 }
-                None => return Ok(r[0]),
+                None => return Ok(w.regs[0]),
             },
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
         pc += 1;
     }
+}
+
+/// The index into [`Workspace::regs`] of a register kept as its byte offset
+/// ([`Compiled::dst`], [`Compiled::src`]): the mask keeps it inside without a bounds
+/// check, and the compiler folds the shift back into the address.
+#[inline(always)]
+fn reg(offset: u8) -> usize {
+    (offset as usize & 0x78) >> 3
 }
 
 #[inline(always)]

@@ -102,10 +102,10 @@ impl Engine for Reference {
 
 /// The optimized interpreter as an engine: compiles at load into a buffer it keeps.
 /// A run of another program than the one `prepare` last saw fails (ILLEGAL_INSTRUCTION).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Interp {
     code: Option<fast::Code<alloc::vec::Vec<fast::Compiled>>>,
-    frames: fast::Frames,
+    workspace: Option<alloc::boxed::Box<fast::Workspace>>,
 }
 
 impl Engine for Interp {
@@ -119,13 +119,15 @@ impl Engine for Interp {
         buffer.try_reserve_exact(n).map_err(|_| ErrorCode::NoMemory)?;
         buffer.resize(n, fast::Compiled::TAIL);
         self.code = Some(fast::compile(program, buffer)?);
-        self.frames = fast::Frames::for_program(program)?;
+        // The old workspace goes first, so that a small arena can reuse its memory.
+        self.workspace = None;
+        self.workspace = Some(fast::Workspace::for_program(program)?);
         Ok(())
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
-        match &self.code {
-            Some(code) => fast::run(program, code, inv, memory, helpers, &mut self.frames),
-            None => Err(Trap { code: ErrorCode::IllegalInstruction, pc: 0 }),
+        match (&self.code, &mut self.workspace) {
+            (Some(code), Some(w)) => fast::run(program, code, inv, memory, helpers, w),
+            (None, _) | (_, None) => Err(Trap { code: ErrorCode::IllegalInstruction, pc: 0 }),
         }
     }
 }
