@@ -19,7 +19,7 @@ use crate::helpers::{HelperOutcome, Helpers};
 use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
 use crate::fallible;
 use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT, SLOT_SIZE};
-use crate::verifier::{Instr, ProgramId, VerifiedProgram};
+use crate::verifier::{Instr, Instruction, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
 #[rustfmt::skip]
@@ -45,6 +45,18 @@ pub enum Kind {
     Stb, Sth, Stw, Stdw, Stxb, Stxh, Stxw, Stxdw,
     Atomic32, Atomic64,
     Ja, CallHelper, CallLocal, Exit,
+    // Super-instructions of two slots; the second slot keeps its own entry.
+    // A conditional jump over a `ja`: to the slot after the `ja` when the condition holds,
+    // else to the `ja`'s target; condition x {64, 32} x {imm, reg} in the order of Cond::ALL.
+    Jeq64IJa, Jeq64RJa, Jeq32IJa, Jeq32RJa, Jgt64IJa, Jgt64RJa, Jgt32IJa, Jgt32RJa,
+    Jge64IJa, Jge64RJa, Jge32IJa, Jge32RJa, Jset64IJa, Jset64RJa, Jset32IJa, Jset32RJa,
+    Jne64IJa, Jne64RJa, Jne32IJa, Jne32RJa, Jsgt64IJa, Jsgt64RJa, Jsgt32IJa, Jsgt32RJa,
+    Jsge64IJa, Jsge64RJa, Jsge32IJa, Jsge32RJa, Jlt64IJa, Jlt64RJa, Jlt32IJa, Jlt32RJa,
+    Jle64IJa, Jle64RJa, Jle32IJa, Jle32RJa, Jslt64IJa, Jslt64RJa, Jslt32IJa, Jslt32RJa,
+    Jsle64IJa, Jsle64RJa, Jsle32IJa, Jsle32RJa,
+    // `mov dst, src` and an ALU operation on dst: `dst = src + imm`, `dst = src + sub`
+    // (64 and 32 bits), `dst = src & imm` (32 bits).
+    MovAdd64I, MovAdd64R, MovAdd32R, MovAnd32I,
     /// The second slot of an LDDW: never executed, it keeps slot index = array index.
     Tail,
 }
@@ -57,7 +69,8 @@ pub struct Compiled {
     /// Destination and source register, as byte offsets into the register file (8 × number).
     dst: u8,
     src: u8,
-    /// Atomic operation (index into `AtomicOp::ALL`).
+    /// Atomic operation (index into `AtomicOp::ALL`), or a fused pair's second source
+    /// register (as a byte offset, like `src`).
     sub: u8,
     /// Memory offset, or the jump / call target slot.
     a: i32,
@@ -164,12 +177,45 @@ impl<B: Buffer> Code<B> {
 fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
     let kind = c.kind as u8;
     let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&kind);
-    let jumps = conditional || matches!(c.kind, Kind::Ja | Kind::CallLocal);
+    let over_ja = (Kind::Jeq64IJa as u8..=Kind::Jsle32RJa as u8).contains(&kind);
+    let jumps = conditional || over_ja || matches!(c.kind, Kind::Ja | Kind::CallLocal);
     let falls_through = !matches!(c.kind, Kind::Ja | Kind::Exit | Kind::Tail);
-    let next = pc + if c.kind == Kind::Const64 { 2 } else { 1 };
+    let next = pc + slots(c.kind);
     let target_inside = usize::try_from(c.a).is_ok_and(|t| t < n);
     (!jumps || target_inside) && (!falls_through || next < n)
 }
+
+/// Slots an instruction of `kind` covers: two for a 64-bit constant and a super-instruction.
+fn slots(kind: Kind) -> usize {
+    let pair = (Kind::Jeq64IJa as u8..=Kind::MovAnd32I as u8).contains(&(kind as u8));
+    if pair || kind == Kind::Const64 { 2 } else { 1 }
+}
+
+/// The super-instruction for `first` at `pc` followed by `second`, if there is one.
+/// The caller makes sure that nothing jumps to `second`, so control reaches it only
+/// through `first`.
+fn fused(first: &Compiled, second: &Compiled, pc: usize) -> Option<Compiled> {
+    let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&(first.kind as u8));
+    if conditional && first.a as usize == pc + 2 && second.kind == Kind::Ja {
+        let kind = kind_at(Kind::Jeq64IJa, first.kind as usize - Kind::Jeq64I as usize);
+        return Some(Compiled { kind, a: second.a, ..*first });
+    }
+    // `mov dst, src; op dst, x`; a second source other than dst is still the one it read.
+    if second.dst != first.dst || (second.src == first.dst && matches!(second.kind, Kind::Add64R | Kind::Add32R)) {
+        return None;
+    }
+    const PAIRS: [(Kind, Kind, Kind); 4] = [
+        (Kind::Mov64R, Kind::Add64I, Kind::MovAdd64I),
+        (Kind::Mov64R, Kind::Add64R, Kind::MovAdd64R),
+        (Kind::Mov32R, Kind::Add32R, Kind::MovAdd32R),
+        (Kind::Mov32R, Kind::And32I, Kind::MovAnd32I),
+    ];
+    let &(_, _, kind) = PAIRS.iter().find(|&&(mov, op, _)| mov == first.kind && op == second.kind)?;
+    Some(Compiled { kind, sub: second.src, b: second.b, ..*first })
+}
+
+/// Marks the entry of a jump target before the instructions go in (see [`compile`]).
+const TARGET: Compiled = Compiled { a: 1, ..Compiled::TAIL };
 
 /// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
 /// ([`VerifiedProgram::slot_count`]); NO_MEMORY when it has fewer.
@@ -180,81 +226,103 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         return Err(ErrorCode::NoMemory);
     }
     out[..n].fill(Compiled::TAIL);
+    // Instructions go in in slot order, so when one is compiled the next slot still
+    // tells whether it is a jump target, which a super-instruction may not swallow.
     for insn in program.instructions() {
+        if let Instr::Goto { target } | Instr::Branch { target, .. } = insn.instr() {
+            out[target.slot()] = TARGET;
+        }
+    }
+    let instructions = program.instructions();
+    for (k, insn) in instructions.iter().enumerate() {
         let pc = insn.slot();
-        let mut c = Compiled::TAIL;
-        match insn.instr() {
-            Instr::Alu { width, op, dst, src } => {
-                let (f, s, imm) = form(width, src);
-                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
-            }
-            Instr::Branch { width, cond, dst, src, target } => {
-                let (f, s, imm) = form(width, src);
-                let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
-                c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
-            }
-            Instr::MovSx { width, dst, src, from } => {
-                let kind = match (width, from) {
-                    (Width::W64, SxSize::B) => Kind::MovSx64B,
-                    (Width::W64, SxSize::H) => Kind::MovSx64H,
-                    (Width::W64, SxSize::W) => Kind::MovSx64W,
-                    (Width::W32, SxSize::B) => Kind::MovSx32B,
-                    // The verifier never yields 32-bit from 32 bits; H covers the rest.
-                    (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
-                };
-                c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
-            }
-            Instr::Neg { width, dst } => {
-                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
-            }
-            Instr::End { order, dst, width } => {
-                let kind = match (order, width) {
-                    (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
-                    (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
-                    (ByteOrder::ToLe, SwapWidth::W64) => Kind::Nop,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => Kind::Be16,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
-                };
-                c = Compiled { kind, dst: dst.num(), ..c };
-            }
-            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
-            Instr::Load { size, dst, src, off } => {
-                let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
-            }
-            Instr::LoadSx { size, dst, src, off } => {
-                let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
-                c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
-            }
-            Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
-                let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
-            }
-            Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
-                let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
-                c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
-            }
-            Instr::Atomic { width, op, dst, src, off } => {
-                let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
-                let sub = op.index() as u8;
-                c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
-            }
-            Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
-            Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
-            Instr::Call { callee } => {
-                c = Compiled { kind: Kind::CallLocal, a: program.functions()[callee].start as i32, ..c };
-            }
-            Instr::Exit => c = Compiled { kind: Kind::Exit, ..c },
+        let mut c = single(program, insn);
+        let second = instructions.get(k + 1).filter(|next| next.slot() == pc + 1 && !is_target(&out[pc + 1]));
+        if let Some(pair) = second.and_then(|next| fused(&c, &single(program, next), pc)) {
+            c = pair;
         }
         // Verified code always stays inside; this re-check keeps `run` sound on `Code`
         // alone. Slots outside every function (before the first one, which the verifier
         // only checks) are not instructions of the program and stay faults.
-        // Registers as byte offsets into the register file spare the hot loop a shift.
-        (c.dst, c.src) = (c.dst << 3, c.src << 3);
         out[pc] = if stays_inside(&c, pc, n) { c } else { Compiled::TAIL };
     }
     Ok(Code { buffer, slots: n, program: program.id() })
+}
+
+fn is_target(c: &Compiled) -> bool {
+    c.kind == Kind::Tail && c.a == TARGET.a
+}
+
+/// One instruction compiled on its own.
+fn single(program: &VerifiedProgram, insn: &Instruction) -> Compiled {
+    let mut c = Compiled::TAIL;
+    match insn.instr() {
+        Instr::Alu { width, op, dst, src } => {
+            let (f, s, imm) = form(width, src);
+            c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+        }
+        Instr::Branch { width, cond, dst, src, target } => {
+            let (f, s, imm) = form(width, src);
+            let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
+            c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
+        }
+        Instr::MovSx { width, dst, src, from } => {
+            let kind = match (width, from) {
+                (Width::W64, SxSize::B) => Kind::MovSx64B,
+                (Width::W64, SxSize::H) => Kind::MovSx64H,
+                (Width::W64, SxSize::W) => Kind::MovSx64W,
+                (Width::W32, SxSize::B) => Kind::MovSx32B,
+                // The verifier never yields 32-bit from 32 bits; H covers the rest.
+                (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
+            };
+            c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
+        }
+        Instr::Neg { width, dst } => {
+            c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
+        }
+        Instr::End { order, dst, width } => {
+            let kind = match (order, width) {
+                (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
+                (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
+                (ByteOrder::ToLe, SwapWidth::W64) => Kind::Nop,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => Kind::Be16,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
+            };
+            c = Compiled { kind, dst: dst.num(), ..c };
+        }
+        Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
+        Instr::Load { size, dst, src, off } => {
+            let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+        }
+        Instr::LoadSx { size, dst, src, off } => {
+            let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
+            c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+        }
+        Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
+            let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
+        }
+        Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
+            let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
+        }
+        Instr::Atomic { width, op, dst, src, off } => {
+            let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
+            let sub = op.index() as u8;
+            c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
+        }
+        Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
+        Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
+        Instr::Call { callee } => {
+            c = Compiled { kind: Kind::CallLocal, a: program.functions()[callee].start as i32, ..c };
+        }
+        Instr::Exit => c = Compiled { kind: Kind::Exit, ..c },
+    }
+    // Registers as byte offsets into the register file spare the hot loop a shift.
+    (c.dst, c.src) = (c.dst << 3, c.src << 3);
+    c
 }
 
 const fn size_index(size: Size) -> usize {
@@ -408,20 +476,42 @@ pub fn run<B: Buffer>(
             return Err(Trap { code: $code, pc })
         };
     }
+    // One taken jump, of the instruction at slot `at`.
+    macro_rules! charge {
+        ($at:expr) => {
+            if budget == 0 {
+                if !off {
+                    return Err(Trap { code: ErrorCode::OutOfBranches, pc: $at });
+                }
+                budget = u32::MAX;
+            }
+            budget -= 1;
+        };
+    }
     macro_rules! jump {
         ($cond:expr, $i:expr) => {
             if $cond {
-                if budget == 0 {
-                    if !off {
-                        fault!(ErrorCode::OutOfBranches);
-                    }
-                    budget = u32::MAX;
-                }
-                budget -= 1;
+                charge!(pc);
                 pc = $i.a as usize;
                 continue;
             }
         };
+    }
+    // A conditional jump over a `ja` (at `pc + 1`): either way one jump is taken.
+    macro_rules! jump_or_ja {
+        ($cond:expr, $i:expr) => {{
+            let (to, at) = if $cond { (pc + 2, pc) } else { ($i.a as usize, pc + 1) };
+            charge!(at);
+            pc = to;
+            continue;
+        }};
+    }
+    macro_rules! pair {
+        ($e:expr) => {{
+            $e;
+            pc += 2;
+            continue;
+        }};
     }
     macro_rules! load {
         ($n:literal, $i:expr) => {
@@ -442,8 +532,9 @@ pub fn run<B: Buffer>(
         debug_assert!(pc < code.len());
         // SAFETY: `pc < code.len()`. It holds for the entry (checked above), and every
         // later `pc` is a successor of an entry of `code`: a jump or call target, the
-        // slot after an instruction that falls through (two after a Const64), or the
-        // return slot after a CallLocal, popped from `frames`. `compile`, the only maker
+        // slot after an instruction that falls through (two after a Const64 or a
+        // super-instruction), or the return slot after a CallLocal, popped from
+        // `w.frames`. `compile`, the only maker
         // of a `Code`, kept only entries whose successors are all below `code.len()`
         // (`stays_inside`), and `code` is exactly those entries.
         let i = unsafe { code.get_unchecked(pc) };
@@ -559,6 +650,54 @@ pub fn run<B: Buffer>(
             Kind::Jsle64R => jump!(w.regs[d!()] as i64 <= w.regs[s!()] as i64, i),
             Kind::Jsle32I => jump!(w.regs[d!()] as i32 <= i.b as i32, i),
             Kind::Jsle32R => jump!(w.regs[d!()] as i32 <= w.regs[s!()] as i32, i),
+            Kind::Jeq64IJa => jump_or_ja!(w.regs[d!()] == i.b, i),
+            Kind::Jeq64RJa => jump_or_ja!(w.regs[d!()] == w.regs[s!()], i),
+            Kind::Jeq32IJa => jump_or_ja!(w.regs[d!()] as u32 == i.b as u32, i),
+            Kind::Jeq32RJa => jump_or_ja!(w.regs[d!()] as u32 == w.regs[s!()] as u32, i),
+            Kind::Jgt64IJa => jump_or_ja!(w.regs[d!()] > i.b, i),
+            Kind::Jgt64RJa => jump_or_ja!(w.regs[d!()] > w.regs[s!()], i),
+            Kind::Jgt32IJa => jump_or_ja!(w.regs[d!()] as u32 > i.b as u32, i),
+            Kind::Jgt32RJa => jump_or_ja!(w.regs[d!()] as u32 > w.regs[s!()] as u32, i),
+            Kind::Jge64IJa => jump_or_ja!(w.regs[d!()] >= i.b, i),
+            Kind::Jge64RJa => jump_or_ja!(w.regs[d!()] >= w.regs[s!()], i),
+            Kind::Jge32IJa => jump_or_ja!(w.regs[d!()] as u32 >= i.b as u32, i),
+            Kind::Jge32RJa => jump_or_ja!(w.regs[d!()] as u32 >= w.regs[s!()] as u32, i),
+            Kind::Jset64IJa => jump_or_ja!(w.regs[d!()] & i.b != 0, i),
+            Kind::Jset64RJa => jump_or_ja!(w.regs[d!()] & w.regs[s!()] != 0, i),
+            Kind::Jset32IJa => jump_or_ja!(w.regs[d!()] as u32 & i.b as u32 != 0, i),
+            Kind::Jset32RJa => jump_or_ja!(w.regs[d!()] as u32 & w.regs[s!()] as u32 != 0, i),
+            Kind::Jne64IJa => jump_or_ja!(w.regs[d!()] != i.b, i),
+            Kind::Jne64RJa => jump_or_ja!(w.regs[d!()] != w.regs[s!()], i),
+            Kind::Jne32IJa => jump_or_ja!(w.regs[d!()] as u32 != i.b as u32, i),
+            Kind::Jne32RJa => jump_or_ja!(w.regs[d!()] as u32 != w.regs[s!()] as u32, i),
+            Kind::Jsgt64IJa => jump_or_ja!(w.regs[d!()] as i64 > i.b as i64, i),
+            Kind::Jsgt64RJa => jump_or_ja!(w.regs[d!()] as i64 > w.regs[s!()] as i64, i),
+            Kind::Jsgt32IJa => jump_or_ja!(w.regs[d!()] as i32 > i.b as i32, i),
+            Kind::Jsgt32RJa => jump_or_ja!(w.regs[d!()] as i32 > w.regs[s!()] as i32, i),
+            Kind::Jsge64IJa => jump_or_ja!(w.regs[d!()] as i64 >= i.b as i64, i),
+            Kind::Jsge64RJa => jump_or_ja!(w.regs[d!()] as i64 >= w.regs[s!()] as i64, i),
+            Kind::Jsge32IJa => jump_or_ja!(w.regs[d!()] as i32 >= i.b as i32, i),
+            Kind::Jsge32RJa => jump_or_ja!(w.regs[d!()] as i32 >= w.regs[s!()] as i32, i),
+            Kind::Jlt64IJa => jump_or_ja!(w.regs[d!()] < i.b, i),
+            Kind::Jlt64RJa => jump_or_ja!(w.regs[d!()] < w.regs[s!()], i),
+            Kind::Jlt32IJa => jump_or_ja!((w.regs[d!()] as u32) < i.b as u32, i),
+            Kind::Jlt32RJa => jump_or_ja!((w.regs[d!()] as u32) < w.regs[s!()] as u32, i),
+            Kind::Jle64IJa => jump_or_ja!(w.regs[d!()] <= i.b, i),
+            Kind::Jle64RJa => jump_or_ja!(w.regs[d!()] <= w.regs[s!()], i),
+            Kind::Jle32IJa => jump_or_ja!(w.regs[d!()] as u32 <= i.b as u32, i),
+            Kind::Jle32RJa => jump_or_ja!(w.regs[d!()] as u32 <= w.regs[s!()] as u32, i),
+            Kind::Jslt64IJa => jump_or_ja!((w.regs[d!()] as i64) < i.b as i64, i),
+            Kind::Jslt64RJa => jump_or_ja!((w.regs[d!()] as i64) < w.regs[s!()] as i64, i),
+            Kind::Jslt32IJa => jump_or_ja!((w.regs[d!()] as i32) < i.b as i32, i),
+            Kind::Jslt32RJa => jump_or_ja!((w.regs[d!()] as i32) < w.regs[s!()] as i32, i),
+            Kind::Jsle64IJa => jump_or_ja!(w.regs[d!()] as i64 <= i.b as i64, i),
+            Kind::Jsle64RJa => jump_or_ja!(w.regs[d!()] as i64 <= w.regs[s!()] as i64, i),
+            Kind::Jsle32IJa => jump_or_ja!(w.regs[d!()] as i32 <= i.b as i32, i),
+            Kind::Jsle32RJa => jump_or_ja!(w.regs[d!()] as i32 <= w.regs[s!()] as i32, i),
+            Kind::MovAdd64I => pair!(w.regs[d!()] = w.regs[s!()].wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(w.regs[d!()] = w.regs[s!()].wrapping_add(w.regs[reg(i.sub)])),
+            Kind::MovAdd32R => pair!(w.regs[d!()] = (w.regs[s!()] as u32).wrapping_add(w.regs[reg(i.sub)] as u32) as u64),
+            Kind::MovAnd32I => pair!(w.regs[d!()] = (w.regs[s!()] as u32 & i.b as u32) as u64),
             Kind::MovSx64B => w.regs[d!()] = w.regs[s!()] as i8 as i64 as u64,
             Kind::MovSx64H => w.regs[d!()] = w.regs[s!()] as i16 as i64 as u64,
             Kind::MovSx64W => w.regs[d!()] = w.regs[s!()] as i32 as i64 as u64,
@@ -734,4 +873,87 @@ mod tests {
         assert_eq!(kind_at(Kind::Jeq64I, Cond::Lt.index() * 4 + 1), Kind::Jlt64R);
         assert_eq!(core::mem::size_of::<Compiled>(), 16);
     }
+
+    /// Runs `slots` on both interpreters with every budget up to `most` and with none:
+    /// the same r0, or the same error at the same slot. Returns the fast engine's code.
+    fn same_as_reference(slots: &[(u8, u8, u8, i16, i32)], most: u32) -> std::vec::Vec<Compiled> {
+        use crate::helpers::ConformanceHelpers;
+        use crate::insn::RawSlot;
+        use crate::memory::Slot;
+        use crate::verifier::{verify, Config, DEFAULT_MAX_CALL_DEPTH};
+        use std::vec::Vec;
+
+        let raw = slots.iter().map(|&(opcode, dst, src, off, imm)| RawSlot { opcode, dst, src, off, imm });
+        let text: Vec<u8> = raw.flat_map(|s| s.to_bytes()).collect();
+        let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &|_| None };
+        let program = verify(&text, &[], &config).unwrap();
+        let code = compile(&program, std::vec![Compiled::TAIL; program.slot_count()]).unwrap();
+        let mut w = Workspace::for_program(&program).unwrap();
+        for budget in (0..=most).map(Some).chain([None]) {
+            let inv = Invocation { function: 0, r1: 0, r2: 0, budget, frame_size: 512 };
+            let mut stack = [0u8; 512];
+            let mut memory = MemoryMap::default();
+            memory.map_writable(Slot::Stack, &mut stack).unwrap();
+            let expected = super::super::reference::run(&program, &inv, &mut memory, &mut ConformanceHelpers);
+            let got = run(&program, &code, &inv, &mut memory, &mut ConformanceHelpers, &mut w);
+            assert_eq!(got, expected, "budget {budget:?}");
+        }
+        code.into_buffer()
+    }
+
+    #[test]
+    fn super_instructions_run_as_their_two_instructions() {
+        let code = same_as_reference(
+            &[
+                (0xb7, 0, 0, 0, 0),  // 0: r0 = 0
+                (0xb7, 1, 0, 0, 0),  // 1: r1 = 0
+                (0xbf, 2, 1, 0, 0),  // 2: r2 = r1
+                (0x07, 2, 0, 0, 3),  // 3: r2 += 3
+                (0x0f, 0, 2, 0, 0),  // 4: r0 += r2
+                (0x07, 1, 0, 0, 1),  // 5: r1 += 1
+                (0x15, 1, 0, 1, 5),  // 6: if r1 == 5 goto 8
+                (0x05, 0, 0, -6, 0), // 7: goto 2
+                (0xbc, 3, 0, 0, 0),  // 8: w3 = w0
+                (0x54, 3, 0, 0, 7),  // 9: w3 &= 7
+                (0xbf, 4, 3, 0, 0),  // 10: r4 = r3
+                (0x0f, 4, 0, 0, 0),  // 11: r4 += r0
+                (0xbc, 5, 4, 0, 0),  // 12: w5 = w4
+                (0x0c, 5, 3, 0, 0),  // 13: w5 += w3
+                (0xbf, 6, 5, 0, 0),  // 14: r6 = r5
+                (0x0f, 6, 6, 0, 0),  // 15: r6 += r6 (reads the moved value: not fused)
+                (0x0f, 0, 6, 0, 0),  // 16: r0 += r6
+                (0x95, 0, 0, 0, 0),  // 17: exit
+            ],
+            12,
+        );
+        let kinds: std::vec::Vec<Kind> = code.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds[2], Kind::MovAdd64I);
+        assert_eq!(kinds[6], Kind::Jeq64IJa);
+        assert_eq!(kinds[8], Kind::MovAnd32I);
+        assert_eq!(kinds[10], Kind::MovAdd64R);
+        assert_eq!(kinds[12], Kind::MovAdd32R);
+        assert_eq!(kinds[14], Kind::Mov64R);
+        // The second slots keep their own entries.
+        assert_eq!((kinds[3], kinds[7], kinds[9]), (Kind::Add64I, Kind::Ja, Kind::And32I));
+    }
+
+    #[test]
+    fn a_jump_target_is_never_swallowed() {
+        let code = same_as_reference(
+            &[
+                (0xb7, 0, 0, 0, 0),  // 0: r0 = 0
+                (0xbf, 2, 0, 0, 0),  // 1: r2 = r0
+                (0x07, 2, 0, 0, 1),  // 2: r2 += 1 (a target)
+                (0x07, 0, 0, 0, 1),  // 3: r0 += 1
+                (0xa5, 0, 0, 1, 2),  // 4: if r0 < 2 goto 6 (the ja: a target)
+                (0x15, 0, 0, 1, 5),  // 5: if r0 == 5 goto 7
+                (0x05, 0, 0, -5, 0), // 6: goto 2
+                (0x0f, 0, 2, 0, 0),  // 7: r0 += r2
+                (0x95, 0, 0, 0, 0),  // 8: exit
+            ],
+            12,
+        );
+        assert_eq!((code[1].kind, code[5].kind), (Kind::Mov64R, Kind::Jeq64I));
+    }
+
 }
