@@ -1,17 +1,18 @@
 //! The optimized interpreter: the verified program compiled into a flat array of
-//! specialised 16-byte instructions, run by one dense `match` with the address map
-//! checked by a shift, a subtraction and a compare.
+//! specialised 16-byte instructions (with super-instructions for the commonest pairs),
+//! run by one dense `match` with the address map checked in 32 bits by a test of the
+//! upper half, a shift, a mask and a compare.
 //!
 //! [`compile`] writes into storage the caller owns (a [`Buffer`]: a borrowed slice,
-//! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing,
-//! so firmware without a heap can use it with a static buffer.
+//! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing:
+//! registers, region table and call frames live in a [`Workspace`] made once per
+//! program, so the native stack holds little more than `run`'s own locals.
 //!
 //! [`run`] indexes the code without bounds checks. That is sound whatever program
 //! it is given: only [`compile`] makes a [`Code`], and it checks (without trusting
 //! the verifier) that every instruction's successors stay inside the code; [`run`]
 //! checks, once per run, that the program is the one the code was compiled from
 //! and that the entry is inside the code.
-
 
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
@@ -456,11 +457,15 @@ pub fn run<B: Buffer>(
     if code.program != program.id() || code.slots != program.slot_count() {
         return Err(refused);
     }
-    let mut pc = program.functions().get(inv.function).ok_or(refused)?.start;
+    let entry = program.functions().get(inv.function).ok_or(refused)?.start;
     let code = code.buffer.entries().get(..code.slots).ok_or(refused)?;
-    if pc >= code.len() {
+    if entry >= code.len() {
         return Err(refused);
     }
+    // The hot loop steps a pointer into `code`, not an index: the slot index of an
+    // instruction is only worked out when a trap or a call needs it.
+    let base = code.as_ptr();
+    let mut ip = base.wrapping_add(entry);
     w.map(memory);
     w.regs = [0; 16];
     w.regs[1] = inv.r1;
@@ -471,9 +476,14 @@ pub fn run<B: Buffer>(
     let off = inv.budget.is_none();
     let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
     let frame_size = inv.frame_size as u64;
+    macro_rules! pc {
+        () => {
+            (ip as usize - base as usize) / core::mem::size_of::<Compiled>()
+        };
+    }
     macro_rules! fault {
         ($code:expr) => {
-            return Err(Trap { code: $code, pc })
+            return Err(Trap { code: $code, pc: pc!() })
         };
     }
     // One taken jump, of the instruction at slot `at`.
@@ -491,8 +501,8 @@ pub fn run<B: Buffer>(
     macro_rules! jump {
         ($cond:expr, $i:expr) => {
             if $cond {
-                charge!(pc);
-                pc = $i.a as usize;
+                charge!(pc!());
+                ip = base.wrapping_add($i.a as usize);
                 continue;
             }
         };
@@ -500,16 +510,16 @@ pub fn run<B: Buffer>(
     // A conditional jump over a `ja` (at `pc + 1`): either way one jump is taken.
     macro_rules! jump_or_ja {
         ($cond:expr, $i:expr) => {{
-            let (to, at) = if $cond { (pc + 2, pc) } else { ($i.a as usize, pc + 1) };
-            charge!(at);
-            pc = to;
+            let (to, second) = if $cond { (ip.wrapping_add(2), 0) } else { (base.wrapping_add($i.a as usize), 1) };
+            charge!(pc!() + second);
+            ip = to;
             continue;
         }};
     }
     macro_rules! pair {
         ($e:expr) => {{
             $e;
-            pc += 2;
+            ip = ip.wrapping_add(2);
             continue;
         }};
     }
@@ -529,15 +539,15 @@ pub fn run<B: Buffer>(
         };
     }
     loop {
-        debug_assert!(pc < code.len());
-        // SAFETY: `pc < code.len()`. It holds for the entry (checked above), and every
-        // later `pc` is a successor of an entry of `code`: a jump or call target, the
-        // slot after an instruction that falls through (two after a Const64 or a
-        // super-instruction), or the return slot after a CallLocal, popped from
-        // `w.frames`. `compile`, the only maker
-        // of a `Code`, kept only entries whose successors are all below `code.len()`
-        // (`stays_inside`), and `code` is exactly those entries.
-        let i = unsafe { code.get_unchecked(pc) };
+        debug_assert!(ip >= base && pc!() < code.len());
+        // SAFETY: `ip` is `base + pc` with `pc < code.len()`, so it points at an entry of
+        // `code`. That holds for the entry (checked above), and every later `pc` is a
+        // successor of an entry of `code`: a jump or call target, the slot after an
+        // instruction that falls through (two after a Const64 or a super-instruction),
+        // or the return slot after a CallLocal, popped from `w.frames`. `compile`, the
+        // only maker of a `Code`, kept only entries whose successors are all below
+        // `code.len()` (`stays_inside`), and `code` is exactly those entries.
+        let i = unsafe { &*ip };
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
@@ -713,7 +723,7 @@ pub fn run<B: Buffer>(
             Kind::Nop => {}
             Kind::Const64 => {
                 w.regs[d!()] = i.b;
-                pc += 2;
+                ip = ip.wrapping_add(2);
                 continue;
             }
             Kind::Ldxb => w.regs[d!()] = load!(1, i),
@@ -786,7 +796,7 @@ pub fn run<B: Buffer>(
                 }
             }
             Kind::CallLocal => {
-                let frame = Frame { return_pc: pc + 1, saved: [w.regs[6], w.regs[7], w.regs[8], w.regs[9]], r10: w.regs[10] };
+                let frame = Frame { return_pc: pc!() + 1, saved: [w.regs[6], w.regs[7], w.regs[8], w.regs[9]], r10: w.regs[10] };
                 // Never full for a verified program (its depth sized the frames); push then
                 // stays within the capacity and never allocates.
                 if w.frames.len() == w.frames.capacity() {
@@ -794,21 +804,21 @@ pub fn run<B: Buffer>(
                 }
                 w.frames.push(frame);
                 w.regs[10] -= frame_size;
-                pc = i.a as usize;
+                ip = base.wrapping_add(i.a as usize);
                 continue;
             }
             Kind::Exit => match w.frames.pop() {
                 Some(frame) => {
                     w.regs[6..10].copy_from_slice(&frame.saved);
                     w.regs[10] = frame.r10;
-                    pc = frame.return_pc;
+                    ip = base.wrapping_add(frame.return_pc);
                     continue;
                 }
                 None => return Ok(w.regs[0]),
             },
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
-        pc += 1;
+        ip = ip.wrapping_add(1);
     }
 }
 
