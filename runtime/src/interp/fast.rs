@@ -348,9 +348,7 @@ struct Frame {
 /// program, and [`run`] reaches all of it through one reference.
 #[derive(Debug)]
 pub struct Workspace {
-    /// Sixteen registers so that a register's byte offset masked to `0x78` needs no
-    /// bounds check; 11..15 stay unused.
-    regs: [u64; 16],
+    regs: [u64; 11],
     /// Per slot: the host base, and the readable and writable lengths (0 when the
     /// access is not granted). Lengths fit 28 bits ([`crate::memory::MAX_REGION_LEN`]).
     base: [*mut u8; SLOTS],
@@ -366,13 +364,23 @@ impl Workspace {
         let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
         let frames = fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
         let w = Workspace {
-            regs: [0; 16],
+            regs: [0; 11],
             base: [core::ptr::null_mut(); SLOTS],
             read_len: [0; SLOTS],
             write_len: [0; SLOTS],
             frames,
         };
         fallible::boxed(w).map_err(|_| ErrorCode::NoMemory)
+    }
+
+    /// The register at byte offset `offset` of the register file.
+    ///
+    /// # Safety
+    /// `offset` is 8 × a register number (0..=10).
+    #[inline(always)]
+    unsafe fn reg(&mut self, offset: u8) -> &mut u64 {
+        // SAFETY: by the caller's contract, `offset` is the byte offset of an element of `regs`.
+        unsafe { &mut *self.regs.as_mut_ptr().byte_add(offset as usize) }
     }
 
     fn map(&mut self, memory: &MemoryMap) {
@@ -415,11 +423,7 @@ impl Workspace {
                 2 if p.cast::<u16>().is_aligned() => u16::from_le(p.cast::<u16>().read()) as u64,
                 4 if p.cast::<u32>().is_aligned() => u32::from_le(p.cast::<u32>().read()) as u64,
                 8 if p.cast::<u64>().is_aligned() => u64::from_le(p.cast::<u64>().read()),
-                _ => {
-                    let mut b = [0u8; 8];
-                    core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize);
-                    u64::from_le_bytes(b)
-                }
+                _ => read_unaligned(p, N as usize),
             }
         })
     }
@@ -436,7 +440,7 @@ impl Workspace {
                 2 if p.cast::<u16>().is_aligned() => p.cast::<u16>().write((value as u16).to_le()),
                 4 if p.cast::<u32>().is_aligned() => p.cast::<u32>().write((value as u32).to_le()),
                 8 if p.cast::<u64>().is_aligned() => p.cast::<u64>().write(value.to_le()),
-                _ => core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize),
+                _ => write_unaligned(p, N as usize, value),
             }
         }
         Some(())
@@ -467,7 +471,7 @@ pub fn run<B: Buffer>(
     let base = code.as_ptr();
     let mut ip = base.wrapping_add(entry);
     w.map(memory);
-    w.regs = [0; 16];
+    w.regs = [0; 11];
     w.regs[1] = inv.r1;
     w.regs[2] = inv.r2;
     w.regs[10] = inv.stack_top(program);
@@ -476,6 +480,15 @@ pub fn run<B: Buffer>(
     let off = inv.budget.is_none();
     let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
     let frame_size = inv.frame_size as u64;
+    // The register at a byte offset taken from an entry of `code`.
+    macro_rules! r {
+        ($offset:expr) => {
+            // SAFETY: `$offset` is the `dst` or `src` of an entry of `code`, or the `sub` of
+            // a fused `mov` + ALU pair: `compile`, the only maker of a `Code`, sets each to
+            // 8 × a verified register number (0..=10), or leaves it 0.
+            *unsafe { w.reg($offset) }
+        };
+    }
     macro_rules! pc {
         () => {
             (ip as usize - base as usize) / core::mem::size_of::<Compiled>()
@@ -490,6 +503,7 @@ pub fn run<B: Buffer>(
     macro_rules! charge {
         ($at:expr) => {
             if budget == 0 {
+                exhausted();
                 if !off {
                     return Err(Trap { code: ErrorCode::OutOfBranches, pc: $at });
                 }
@@ -525,16 +539,22 @@ pub fn run<B: Buffer>(
     }
     macro_rules! load {
         ($n:literal, $i:expr) => {
-            match w.load::<$n>(w.regs[reg($i.src)].wrapping_add($i.a as i64 as u64)) {
-                Some(v) => v,
-                None => fault!(ErrorCode::IllegalMem),
+            {
+                let addr = r!($i.src).wrapping_add($i.a as i64 as u64);
+                match w.load::<$n>(addr) {
+                    Some(v) => v,
+                    None => fault!(ErrorCode::IllegalMem),
+                }
             }
         };
     }
     macro_rules! store {
         ($n:literal, $i:expr, $v:expr) => {
-            if w.store::<$n>(w.regs[reg($i.dst)].wrapping_add($i.a as i64 as u64), $v).is_none() {
-                fault!(ErrorCode::IllegalMem);
+            {
+                let (addr, value) = (r!($i.dst).wrapping_add($i.a as i64 as u64), $v);
+                if w.store::<$n>(addr, value).is_none() {
+                    fault!(ErrorCode::IllegalMem);
+                }
             }
         };
     }
@@ -551,199 +571,199 @@ pub fn run<B: Buffer>(
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
-                reg(i.dst)
+                r!(i.dst)
             };
         }
         macro_rules! s {
             () => {
-                reg(i.src)
+                r!(i.src)
             };
         }
         match i.kind {
-            Kind::Add64I => w.regs[d!()] = w.regs[d!()].wrapping_add(i.b),
-            Kind::Add64R => w.regs[d!()] = w.regs[d!()].wrapping_add(w.regs[s!()]),
-            Kind::Add32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_add(i.b as u32) as u64,
-            Kind::Add32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_add(w.regs[s!()] as u32) as u64,
-            Kind::Sub64I => w.regs[d!()] = w.regs[d!()].wrapping_sub(i.b),
-            Kind::Sub64R => w.regs[d!()] = w.regs[d!()].wrapping_sub(w.regs[s!()]),
-            Kind::Sub32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_sub(i.b as u32) as u64,
-            Kind::Sub32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_sub(w.regs[s!()] as u32) as u64,
-            Kind::Mul64I => w.regs[d!()] = w.regs[d!()].wrapping_mul(i.b),
-            Kind::Mul64R => w.regs[d!()] = w.regs[d!()].wrapping_mul(w.regs[s!()]),
-            Kind::Mul32I => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_mul(i.b as u32) as u64,
-            Kind::Mul32R => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_mul(w.regs[s!()] as u32) as u64,
-            Kind::Div64I => w.regs[d!()] = udiv64(w.regs[d!()], i.b),
-            Kind::Div64R => w.regs[d!()] = udiv64(w.regs[d!()], w.regs[s!()]),
-            Kind::Div32I => w.regs[d!()] = udiv32(w.regs[d!()], i.b),
-            Kind::Div32R => w.regs[d!()] = udiv32(w.regs[d!()], w.regs[s!()]),
-            Kind::SDiv64I => w.regs[d!()] = sdiv64(w.regs[d!()], i.b),
-            Kind::SDiv64R => w.regs[d!()] = sdiv64(w.regs[d!()], w.regs[s!()]),
-            Kind::SDiv32I => w.regs[d!()] = sdiv32(w.regs[d!()], i.b),
-            Kind::SDiv32R => w.regs[d!()] = sdiv32(w.regs[d!()], w.regs[s!()]),
-            Kind::Or64I => w.regs[d!()] |= i.b,
-            Kind::Or64R => w.regs[d!()] |= w.regs[s!()],
-            Kind::Or32I => w.regs[d!()] = (w.regs[d!()] as u32 | i.b as u32) as u64,
-            Kind::Or32R => w.regs[d!()] = (w.regs[d!()] as u32 | w.regs[s!()] as u32) as u64,
-            Kind::And64I => w.regs[d!()] &= i.b,
-            Kind::And64R => w.regs[d!()] &= w.regs[s!()],
-            Kind::And32I => w.regs[d!()] = (w.regs[d!()] as u32 & i.b as u32) as u64,
-            Kind::And32R => w.regs[d!()] = (w.regs[d!()] as u32 & w.regs[s!()] as u32) as u64,
-            Kind::Lsh64I => w.regs[d!()] <<= i.b & 63,
-            Kind::Lsh64R => w.regs[d!()] <<= w.regs[s!()] & 63,
-            Kind::Lsh32I => w.regs[d!()] = ((w.regs[d!()] as u32) << (i.b & 31)) as u64,
-            Kind::Lsh32R => w.regs[d!()] = ((w.regs[d!()] as u32) << (w.regs[s!()] & 31)) as u64,
-            Kind::Rsh64I => w.regs[d!()] >>= i.b & 63,
-            Kind::Rsh64R => w.regs[d!()] >>= w.regs[s!()] & 63,
-            Kind::Rsh32I => w.regs[d!()] = ((w.regs[d!()] as u32) >> (i.b & 31)) as u64,
-            Kind::Rsh32R => w.regs[d!()] = ((w.regs[d!()] as u32) >> (w.regs[s!()] & 31)) as u64,
-            Kind::Mod64I => w.regs[d!()] = umod64(w.regs[d!()], i.b),
-            Kind::Mod64R => w.regs[d!()] = umod64(w.regs[d!()], w.regs[s!()]),
-            Kind::Mod32I => w.regs[d!()] = umod32(w.regs[d!()], i.b),
-            Kind::Mod32R => w.regs[d!()] = umod32(w.regs[d!()], w.regs[s!()]),
-            Kind::SMod64I => w.regs[d!()] = smod64(w.regs[d!()], i.b),
-            Kind::SMod64R => w.regs[d!()] = smod64(w.regs[d!()], w.regs[s!()]),
-            Kind::SMod32I => w.regs[d!()] = smod32(w.regs[d!()], i.b),
-            Kind::SMod32R => w.regs[d!()] = smod32(w.regs[d!()], w.regs[s!()]),
-            Kind::Xor64I => w.regs[d!()] ^= i.b,
-            Kind::Xor64R => w.regs[d!()] ^= w.regs[s!()],
-            Kind::Xor32I => w.regs[d!()] = (w.regs[d!()] as u32 ^ i.b as u32) as u64,
-            Kind::Xor32R => w.regs[d!()] = (w.regs[d!()] as u32 ^ w.regs[s!()] as u32) as u64,
-            Kind::Mov64I => w.regs[d!()] = i.b,
-            Kind::Mov64R => w.regs[d!()] = w.regs[s!()],
-            Kind::Mov32I => w.regs[d!()] = i.b as u32 as u64,
-            Kind::Mov32R => w.regs[d!()] = w.regs[s!()] as u32 as u64,
-            Kind::Arsh64I => w.regs[d!()] = ((w.regs[d!()] as i64) >> (i.b & 63)) as u64,
-            Kind::Arsh64R => w.regs[d!()] = ((w.regs[d!()] as i64) >> (w.regs[s!()] & 63)) as u64,
-            Kind::Arsh32I => w.regs[d!()] = ((w.regs[d!()] as i32) >> (i.b & 31)) as u32 as u64,
-            Kind::Arsh32R => w.regs[d!()] = ((w.regs[d!()] as i32) >> (w.regs[s!()] & 31)) as u32 as u64,
-            Kind::Jeq64I => jump!(w.regs[d!()] == i.b, i),
-            Kind::Jeq64R => jump!(w.regs[d!()] == w.regs[s!()], i),
-            Kind::Jeq32I => jump!(w.regs[d!()] as u32 == i.b as u32, i),
-            Kind::Jeq32R => jump!(w.regs[d!()] as u32 == w.regs[s!()] as u32, i),
-            Kind::Jgt64I => jump!(w.regs[d!()] > i.b, i),
-            Kind::Jgt64R => jump!(w.regs[d!()] > w.regs[s!()], i),
-            Kind::Jgt32I => jump!(w.regs[d!()] as u32 > i.b as u32, i),
-            Kind::Jgt32R => jump!(w.regs[d!()] as u32 > w.regs[s!()] as u32, i),
-            Kind::Jge64I => jump!(w.regs[d!()] >= i.b, i),
-            Kind::Jge64R => jump!(w.regs[d!()] >= w.regs[s!()], i),
-            Kind::Jge32I => jump!(w.regs[d!()] as u32 >= i.b as u32, i),
-            Kind::Jge32R => jump!(w.regs[d!()] as u32 >= w.regs[s!()] as u32, i),
-            Kind::Jset64I => jump!(w.regs[d!()] & i.b != 0, i),
-            Kind::Jset64R => jump!(w.regs[d!()] & w.regs[s!()] != 0, i),
-            Kind::Jset32I => jump!(w.regs[d!()] as u32 & i.b as u32 != 0, i),
-            Kind::Jset32R => jump!(w.regs[d!()] as u32 & w.regs[s!()] as u32 != 0, i),
-            Kind::Jne64I => jump!(w.regs[d!()] != i.b, i),
-            Kind::Jne64R => jump!(w.regs[d!()] != w.regs[s!()], i),
-            Kind::Jne32I => jump!(w.regs[d!()] as u32 != i.b as u32, i),
-            Kind::Jne32R => jump!(w.regs[d!()] as u32 != w.regs[s!()] as u32, i),
-            Kind::Jsgt64I => jump!(w.regs[d!()] as i64 > i.b as i64, i),
-            Kind::Jsgt64R => jump!(w.regs[d!()] as i64 > w.regs[s!()] as i64, i),
-            Kind::Jsgt32I => jump!(w.regs[d!()] as i32 > i.b as i32, i),
-            Kind::Jsgt32R => jump!(w.regs[d!()] as i32 > w.regs[s!()] as i32, i),
-            Kind::Jsge64I => jump!(w.regs[d!()] as i64 >= i.b as i64, i),
-            Kind::Jsge64R => jump!(w.regs[d!()] as i64 >= w.regs[s!()] as i64, i),
-            Kind::Jsge32I => jump!(w.regs[d!()] as i32 >= i.b as i32, i),
-            Kind::Jsge32R => jump!(w.regs[d!()] as i32 >= w.regs[s!()] as i32, i),
-            Kind::Jlt64I => jump!(w.regs[d!()] < i.b, i),
-            Kind::Jlt64R => jump!(w.regs[d!()] < w.regs[s!()], i),
-            Kind::Jlt32I => jump!((w.regs[d!()] as u32) < i.b as u32, i),
-            Kind::Jlt32R => jump!((w.regs[d!()] as u32) < w.regs[s!()] as u32, i),
-            Kind::Jle64I => jump!(w.regs[d!()] <= i.b, i),
-            Kind::Jle64R => jump!(w.regs[d!()] <= w.regs[s!()], i),
-            Kind::Jle32I => jump!(w.regs[d!()] as u32 <= i.b as u32, i),
-            Kind::Jle32R => jump!(w.regs[d!()] as u32 <= w.regs[s!()] as u32, i),
-            Kind::Jslt64I => jump!((w.regs[d!()] as i64) < i.b as i64, i),
-            Kind::Jslt64R => jump!((w.regs[d!()] as i64) < w.regs[s!()] as i64, i),
-            Kind::Jslt32I => jump!((w.regs[d!()] as i32) < i.b as i32, i),
-            Kind::Jslt32R => jump!((w.regs[d!()] as i32) < w.regs[s!()] as i32, i),
-            Kind::Jsle64I => jump!(w.regs[d!()] as i64 <= i.b as i64, i),
-            Kind::Jsle64R => jump!(w.regs[d!()] as i64 <= w.regs[s!()] as i64, i),
-            Kind::Jsle32I => jump!(w.regs[d!()] as i32 <= i.b as i32, i),
-            Kind::Jsle32R => jump!(w.regs[d!()] as i32 <= w.regs[s!()] as i32, i),
-            Kind::Jeq64IJa => jump_or_ja!(w.regs[d!()] == i.b, i),
-            Kind::Jeq64RJa => jump_or_ja!(w.regs[d!()] == w.regs[s!()], i),
-            Kind::Jeq32IJa => jump_or_ja!(w.regs[d!()] as u32 == i.b as u32, i),
-            Kind::Jeq32RJa => jump_or_ja!(w.regs[d!()] as u32 == w.regs[s!()] as u32, i),
-            Kind::Jgt64IJa => jump_or_ja!(w.regs[d!()] > i.b, i),
-            Kind::Jgt64RJa => jump_or_ja!(w.regs[d!()] > w.regs[s!()], i),
-            Kind::Jgt32IJa => jump_or_ja!(w.regs[d!()] as u32 > i.b as u32, i),
-            Kind::Jgt32RJa => jump_or_ja!(w.regs[d!()] as u32 > w.regs[s!()] as u32, i),
-            Kind::Jge64IJa => jump_or_ja!(w.regs[d!()] >= i.b, i),
-            Kind::Jge64RJa => jump_or_ja!(w.regs[d!()] >= w.regs[s!()], i),
-            Kind::Jge32IJa => jump_or_ja!(w.regs[d!()] as u32 >= i.b as u32, i),
-            Kind::Jge32RJa => jump_or_ja!(w.regs[d!()] as u32 >= w.regs[s!()] as u32, i),
-            Kind::Jset64IJa => jump_or_ja!(w.regs[d!()] & i.b != 0, i),
-            Kind::Jset64RJa => jump_or_ja!(w.regs[d!()] & w.regs[s!()] != 0, i),
-            Kind::Jset32IJa => jump_or_ja!(w.regs[d!()] as u32 & i.b as u32 != 0, i),
-            Kind::Jset32RJa => jump_or_ja!(w.regs[d!()] as u32 & w.regs[s!()] as u32 != 0, i),
-            Kind::Jne64IJa => jump_or_ja!(w.regs[d!()] != i.b, i),
-            Kind::Jne64RJa => jump_or_ja!(w.regs[d!()] != w.regs[s!()], i),
-            Kind::Jne32IJa => jump_or_ja!(w.regs[d!()] as u32 != i.b as u32, i),
-            Kind::Jne32RJa => jump_or_ja!(w.regs[d!()] as u32 != w.regs[s!()] as u32, i),
-            Kind::Jsgt64IJa => jump_or_ja!(w.regs[d!()] as i64 > i.b as i64, i),
-            Kind::Jsgt64RJa => jump_or_ja!(w.regs[d!()] as i64 > w.regs[s!()] as i64, i),
-            Kind::Jsgt32IJa => jump_or_ja!(w.regs[d!()] as i32 > i.b as i32, i),
-            Kind::Jsgt32RJa => jump_or_ja!(w.regs[d!()] as i32 > w.regs[s!()] as i32, i),
-            Kind::Jsge64IJa => jump_or_ja!(w.regs[d!()] as i64 >= i.b as i64, i),
-            Kind::Jsge64RJa => jump_or_ja!(w.regs[d!()] as i64 >= w.regs[s!()] as i64, i),
-            Kind::Jsge32IJa => jump_or_ja!(w.regs[d!()] as i32 >= i.b as i32, i),
-            Kind::Jsge32RJa => jump_or_ja!(w.regs[d!()] as i32 >= w.regs[s!()] as i32, i),
-            Kind::Jlt64IJa => jump_or_ja!(w.regs[d!()] < i.b, i),
-            Kind::Jlt64RJa => jump_or_ja!(w.regs[d!()] < w.regs[s!()], i),
-            Kind::Jlt32IJa => jump_or_ja!((w.regs[d!()] as u32) < i.b as u32, i),
-            Kind::Jlt32RJa => jump_or_ja!((w.regs[d!()] as u32) < w.regs[s!()] as u32, i),
-            Kind::Jle64IJa => jump_or_ja!(w.regs[d!()] <= i.b, i),
-            Kind::Jle64RJa => jump_or_ja!(w.regs[d!()] <= w.regs[s!()], i),
-            Kind::Jle32IJa => jump_or_ja!(w.regs[d!()] as u32 <= i.b as u32, i),
-            Kind::Jle32RJa => jump_or_ja!(w.regs[d!()] as u32 <= w.regs[s!()] as u32, i),
-            Kind::Jslt64IJa => jump_or_ja!((w.regs[d!()] as i64) < i.b as i64, i),
-            Kind::Jslt64RJa => jump_or_ja!((w.regs[d!()] as i64) < w.regs[s!()] as i64, i),
-            Kind::Jslt32IJa => jump_or_ja!((w.regs[d!()] as i32) < i.b as i32, i),
-            Kind::Jslt32RJa => jump_or_ja!((w.regs[d!()] as i32) < w.regs[s!()] as i32, i),
-            Kind::Jsle64IJa => jump_or_ja!(w.regs[d!()] as i64 <= i.b as i64, i),
-            Kind::Jsle64RJa => jump_or_ja!(w.regs[d!()] as i64 <= w.regs[s!()] as i64, i),
-            Kind::Jsle32IJa => jump_or_ja!(w.regs[d!()] as i32 <= i.b as i32, i),
-            Kind::Jsle32RJa => jump_or_ja!(w.regs[d!()] as i32 <= w.regs[s!()] as i32, i),
-            Kind::MovAdd64I => pair!(w.regs[d!()] = w.regs[s!()].wrapping_add(i.b)),
-            Kind::MovAdd64R => pair!(w.regs[d!()] = w.regs[s!()].wrapping_add(w.regs[reg(i.sub)])),
-            Kind::MovAdd32R => pair!(w.regs[d!()] = (w.regs[s!()] as u32).wrapping_add(w.regs[reg(i.sub)] as u32) as u64),
-            Kind::MovAnd32I => pair!(w.regs[d!()] = (w.regs[s!()] as u32 & i.b as u32) as u64),
-            Kind::MovSx64B => w.regs[d!()] = w.regs[s!()] as i8 as i64 as u64,
-            Kind::MovSx64H => w.regs[d!()] = w.regs[s!()] as i16 as i64 as u64,
-            Kind::MovSx64W => w.regs[d!()] = w.regs[s!()] as i32 as i64 as u64,
-            Kind::MovSx32B => w.regs[d!()] = w.regs[s!()] as i8 as i32 as u32 as u64,
-            Kind::MovSx32H => w.regs[d!()] = w.regs[s!()] as i16 as i32 as u32 as u64,
-            Kind::Neg64 => w.regs[d!()] = w.regs[d!()].wrapping_neg(),
-            Kind::Neg32 => w.regs[d!()] = (w.regs[d!()] as u32).wrapping_neg() as u64,
-            Kind::Le16 => w.regs[d!()] = w.regs[d!()] as u16 as u64,
-            Kind::Le32 => w.regs[d!()] = w.regs[d!()] as u32 as u64,
-            Kind::Be16 => w.regs[d!()] = (w.regs[d!()] as u16).swap_bytes() as u64,
-            Kind::Be32 => w.regs[d!()] = (w.regs[d!()] as u32).swap_bytes() as u64,
-            Kind::Be64 => w.regs[d!()] = w.regs[d!()].swap_bytes(),
+            Kind::Add64I => d!() = d!().wrapping_add(i.b),
+            Kind::Add64R => d!() = d!().wrapping_add(s!()),
+            Kind::Add32I => d!() = (d!() as u32).wrapping_add(i.b as u32) as u64,
+            Kind::Add32R => d!() = (d!() as u32).wrapping_add(s!() as u32) as u64,
+            Kind::Sub64I => d!() = d!().wrapping_sub(i.b),
+            Kind::Sub64R => d!() = d!().wrapping_sub(s!()),
+            Kind::Sub32I => d!() = (d!() as u32).wrapping_sub(i.b as u32) as u64,
+            Kind::Sub32R => d!() = (d!() as u32).wrapping_sub(s!() as u32) as u64,
+            Kind::Mul64I => d!() = d!().wrapping_mul(i.b),
+            Kind::Mul64R => d!() = d!().wrapping_mul(s!()),
+            Kind::Mul32I => d!() = (d!() as u32).wrapping_mul(i.b as u32) as u64,
+            Kind::Mul32R => d!() = (d!() as u32).wrapping_mul(s!() as u32) as u64,
+            Kind::Div64I => d!() = udiv64(d!(), i.b),
+            Kind::Div64R => d!() = udiv64(d!(), s!()),
+            Kind::Div32I => d!() = udiv32(d!(), i.b),
+            Kind::Div32R => d!() = udiv32(d!(), s!()),
+            Kind::SDiv64I => d!() = sdiv64(d!(), i.b),
+            Kind::SDiv64R => d!() = sdiv64(d!(), s!()),
+            Kind::SDiv32I => d!() = sdiv32(d!(), i.b),
+            Kind::SDiv32R => d!() = sdiv32(d!(), s!()),
+            Kind::Or64I => d!() |= i.b,
+            Kind::Or64R => d!() |= s!(),
+            Kind::Or32I => d!() = (d!() as u32 | i.b as u32) as u64,
+            Kind::Or32R => d!() = (d!() as u32 | s!() as u32) as u64,
+            Kind::And64I => d!() &= i.b,
+            Kind::And64R => d!() &= s!(),
+            Kind::And32I => d!() = (d!() as u32 & i.b as u32) as u64,
+            Kind::And32R => d!() = (d!() as u32 & s!() as u32) as u64,
+            Kind::Lsh64I => d!() <<= i.b & 63,
+            Kind::Lsh64R => d!() <<= s!() & 63,
+            Kind::Lsh32I => d!() = ((d!() as u32) << (i.b & 31)) as u64,
+            Kind::Lsh32R => d!() = ((d!() as u32) << (s!() & 31)) as u64,
+            Kind::Rsh64I => d!() >>= i.b & 63,
+            Kind::Rsh64R => d!() >>= s!() & 63,
+            Kind::Rsh32I => d!() = ((d!() as u32) >> (i.b & 31)) as u64,
+            Kind::Rsh32R => d!() = ((d!() as u32) >> (s!() & 31)) as u64,
+            Kind::Mod64I => d!() = umod64(d!(), i.b),
+            Kind::Mod64R => d!() = umod64(d!(), s!()),
+            Kind::Mod32I => d!() = umod32(d!(), i.b),
+            Kind::Mod32R => d!() = umod32(d!(), s!()),
+            Kind::SMod64I => d!() = smod64(d!(), i.b),
+            Kind::SMod64R => d!() = smod64(d!(), s!()),
+            Kind::SMod32I => d!() = smod32(d!(), i.b),
+            Kind::SMod32R => d!() = smod32(d!(), s!()),
+            Kind::Xor64I => d!() ^= i.b,
+            Kind::Xor64R => d!() ^= s!(),
+            Kind::Xor32I => d!() = (d!() as u32 ^ i.b as u32) as u64,
+            Kind::Xor32R => d!() = (d!() as u32 ^ s!() as u32) as u64,
+            Kind::Mov64I => d!() = i.b,
+            Kind::Mov64R => d!() = s!(),
+            Kind::Mov32I => d!() = i.b as u32 as u64,
+            Kind::Mov32R => d!() = s!() as u32 as u64,
+            Kind::Arsh64I => d!() = ((d!() as i64) >> (i.b & 63)) as u64,
+            Kind::Arsh64R => d!() = ((d!() as i64) >> (s!() & 63)) as u64,
+            Kind::Arsh32I => d!() = ((d!() as i32) >> (i.b & 31)) as u32 as u64,
+            Kind::Arsh32R => d!() = ((d!() as i32) >> (s!() & 31)) as u32 as u64,
+            Kind::Jeq64I => jump!(d!() == i.b, i),
+            Kind::Jeq64R => jump!(d!() == s!(), i),
+            Kind::Jeq32I => jump!(d!() as u32 == i.b as u32, i),
+            Kind::Jeq32R => jump!(d!() as u32 == s!() as u32, i),
+            Kind::Jgt64I => jump!(d!() > i.b, i),
+            Kind::Jgt64R => jump!(d!() > s!(), i),
+            Kind::Jgt32I => jump!(d!() as u32 > i.b as u32, i),
+            Kind::Jgt32R => jump!(d!() as u32 > s!() as u32, i),
+            Kind::Jge64I => jump!(d!() >= i.b, i),
+            Kind::Jge64R => jump!(d!() >= s!(), i),
+            Kind::Jge32I => jump!(d!() as u32 >= i.b as u32, i),
+            Kind::Jge32R => jump!(d!() as u32 >= s!() as u32, i),
+            Kind::Jset64I => jump!(d!() & i.b != 0, i),
+            Kind::Jset64R => jump!(d!() & s!() != 0, i),
+            Kind::Jset32I => jump!(d!() as u32 & i.b as u32 != 0, i),
+            Kind::Jset32R => jump!(d!() as u32 & s!() as u32 != 0, i),
+            Kind::Jne64I => jump!(d!() != i.b, i),
+            Kind::Jne64R => jump!(d!() != s!(), i),
+            Kind::Jne32I => jump!(d!() as u32 != i.b as u32, i),
+            Kind::Jne32R => jump!(d!() as u32 != s!() as u32, i),
+            Kind::Jsgt64I => jump!(d!() as i64 > i.b as i64, i),
+            Kind::Jsgt64R => jump!(d!() as i64 > s!() as i64, i),
+            Kind::Jsgt32I => jump!(d!() as i32 > i.b as i32, i),
+            Kind::Jsgt32R => jump!(d!() as i32 > s!() as i32, i),
+            Kind::Jsge64I => jump!(d!() as i64 >= i.b as i64, i),
+            Kind::Jsge64R => jump!(d!() as i64 >= s!() as i64, i),
+            Kind::Jsge32I => jump!(d!() as i32 >= i.b as i32, i),
+            Kind::Jsge32R => jump!(d!() as i32 >= s!() as i32, i),
+            Kind::Jlt64I => jump!(d!() < i.b, i),
+            Kind::Jlt64R => jump!(d!() < s!(), i),
+            Kind::Jlt32I => jump!((d!() as u32) < i.b as u32, i),
+            Kind::Jlt32R => jump!((d!() as u32) < s!() as u32, i),
+            Kind::Jle64I => jump!(d!() <= i.b, i),
+            Kind::Jle64R => jump!(d!() <= s!(), i),
+            Kind::Jle32I => jump!(d!() as u32 <= i.b as u32, i),
+            Kind::Jle32R => jump!(d!() as u32 <= s!() as u32, i),
+            Kind::Jslt64I => jump!((d!() as i64) < i.b as i64, i),
+            Kind::Jslt64R => jump!((d!() as i64) < s!() as i64, i),
+            Kind::Jslt32I => jump!((d!() as i32) < i.b as i32, i),
+            Kind::Jslt32R => jump!((d!() as i32) < s!() as i32, i),
+            Kind::Jsle64I => jump!(d!() as i64 <= i.b as i64, i),
+            Kind::Jsle64R => jump!(d!() as i64 <= s!() as i64, i),
+            Kind::Jsle32I => jump!(d!() as i32 <= i.b as i32, i),
+            Kind::Jsle32R => jump!(d!() as i32 <= s!() as i32, i),
+            Kind::Jeq64IJa => jump_or_ja!(d!() == i.b, i),
+            Kind::Jeq64RJa => jump_or_ja!(d!() == s!(), i),
+            Kind::Jeq32IJa => jump_or_ja!(d!() as u32 == i.b as u32, i),
+            Kind::Jeq32RJa => jump_or_ja!(d!() as u32 == s!() as u32, i),
+            Kind::Jgt64IJa => jump_or_ja!(d!() > i.b, i),
+            Kind::Jgt64RJa => jump_or_ja!(d!() > s!(), i),
+            Kind::Jgt32IJa => jump_or_ja!(d!() as u32 > i.b as u32, i),
+            Kind::Jgt32RJa => jump_or_ja!(d!() as u32 > s!() as u32, i),
+            Kind::Jge64IJa => jump_or_ja!(d!() >= i.b, i),
+            Kind::Jge64RJa => jump_or_ja!(d!() >= s!(), i),
+            Kind::Jge32IJa => jump_or_ja!(d!() as u32 >= i.b as u32, i),
+            Kind::Jge32RJa => jump_or_ja!(d!() as u32 >= s!() as u32, i),
+            Kind::Jset64IJa => jump_or_ja!(d!() & i.b != 0, i),
+            Kind::Jset64RJa => jump_or_ja!(d!() & s!() != 0, i),
+            Kind::Jset32IJa => jump_or_ja!(d!() as u32 & i.b as u32 != 0, i),
+            Kind::Jset32RJa => jump_or_ja!(d!() as u32 & s!() as u32 != 0, i),
+            Kind::Jne64IJa => jump_or_ja!(d!() != i.b, i),
+            Kind::Jne64RJa => jump_or_ja!(d!() != s!(), i),
+            Kind::Jne32IJa => jump_or_ja!(d!() as u32 != i.b as u32, i),
+            Kind::Jne32RJa => jump_or_ja!(d!() as u32 != s!() as u32, i),
+            Kind::Jsgt64IJa => jump_or_ja!(d!() as i64 > i.b as i64, i),
+            Kind::Jsgt64RJa => jump_or_ja!(d!() as i64 > s!() as i64, i),
+            Kind::Jsgt32IJa => jump_or_ja!(d!() as i32 > i.b as i32, i),
+            Kind::Jsgt32RJa => jump_or_ja!(d!() as i32 > s!() as i32, i),
+            Kind::Jsge64IJa => jump_or_ja!(d!() as i64 >= i.b as i64, i),
+            Kind::Jsge64RJa => jump_or_ja!(d!() as i64 >= s!() as i64, i),
+            Kind::Jsge32IJa => jump_or_ja!(d!() as i32 >= i.b as i32, i),
+            Kind::Jsge32RJa => jump_or_ja!(d!() as i32 >= s!() as i32, i),
+            Kind::Jlt64IJa => jump_or_ja!(d!() < i.b, i),
+            Kind::Jlt64RJa => jump_or_ja!(d!() < s!(), i),
+            Kind::Jlt32IJa => jump_or_ja!((d!() as u32) < i.b as u32, i),
+            Kind::Jlt32RJa => jump_or_ja!((d!() as u32) < s!() as u32, i),
+            Kind::Jle64IJa => jump_or_ja!(d!() <= i.b, i),
+            Kind::Jle64RJa => jump_or_ja!(d!() <= s!(), i),
+            Kind::Jle32IJa => jump_or_ja!(d!() as u32 <= i.b as u32, i),
+            Kind::Jle32RJa => jump_or_ja!(d!() as u32 <= s!() as u32, i),
+            Kind::Jslt64IJa => jump_or_ja!((d!() as i64) < i.b as i64, i),
+            Kind::Jslt64RJa => jump_or_ja!((d!() as i64) < s!() as i64, i),
+            Kind::Jslt32IJa => jump_or_ja!((d!() as i32) < i.b as i32, i),
+            Kind::Jslt32RJa => jump_or_ja!((d!() as i32) < s!() as i32, i),
+            Kind::Jsle64IJa => jump_or_ja!(d!() as i64 <= i.b as i64, i),
+            Kind::Jsle64RJa => jump_or_ja!(d!() as i64 <= s!() as i64, i),
+            Kind::Jsle32IJa => jump_or_ja!(d!() as i32 <= i.b as i32, i),
+            Kind::Jsle32RJa => jump_or_ja!(d!() as i32 <= s!() as i32, i),
+            Kind::MovAdd64I => pair!(d!() = s!().wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(d!() = s!().wrapping_add(r!(i.sub))),
+            Kind::MovAdd32R => pair!(d!() = (s!() as u32).wrapping_add(r!(i.sub) as u32) as u64),
+            Kind::MovAnd32I => pair!(d!() = (s!() as u32 & i.b as u32) as u64),
+            Kind::MovSx64B => d!() = s!() as i8 as i64 as u64,
+            Kind::MovSx64H => d!() = s!() as i16 as i64 as u64,
+            Kind::MovSx64W => d!() = s!() as i32 as i64 as u64,
+            Kind::MovSx32B => d!() = s!() as i8 as i32 as u32 as u64,
+            Kind::MovSx32H => d!() = s!() as i16 as i32 as u32 as u64,
+            Kind::Neg64 => d!() = d!().wrapping_neg(),
+            Kind::Neg32 => d!() = (d!() as u32).wrapping_neg() as u64,
+            Kind::Le16 => d!() = d!() as u16 as u64,
+            Kind::Le32 => d!() = d!() as u32 as u64,
+            Kind::Be16 => d!() = (d!() as u16).swap_bytes() as u64,
+            Kind::Be32 => d!() = (d!() as u32).swap_bytes() as u64,
+            Kind::Be64 => d!() = d!().swap_bytes(),
             Kind::Nop => {}
             Kind::Const64 => {
-                w.regs[d!()] = i.b;
+                d!() = i.b;
                 ip = ip.wrapping_add(2);
                 continue;
             }
-            Kind::Ldxb => w.regs[d!()] = load!(1, i),
-            Kind::Ldxh => w.regs[d!()] = load!(2, i),
-            Kind::Ldxw => w.regs[d!()] = load!(4, i),
-            Kind::Ldxdw => w.regs[d!()] = load!(8, i),
-            Kind::Ldxsb => w.regs[d!()] = load!(1, i) as i8 as i64 as u64,
-            Kind::Ldxsh => w.regs[d!()] = load!(2, i) as i16 as i64 as u64,
-            Kind::Ldxsw => w.regs[d!()] = load!(4, i) as i32 as i64 as u64,
+            Kind::Ldxb => d!() = load!(1, i),
+            Kind::Ldxh => d!() = load!(2, i),
+            Kind::Ldxw => d!() = load!(4, i),
+            Kind::Ldxdw => d!() = load!(8, i),
+            Kind::Ldxsb => d!() = load!(1, i) as i8 as i64 as u64,
+            Kind::Ldxsh => d!() = load!(2, i) as i16 as i64 as u64,
+            Kind::Ldxsw => d!() = load!(4, i) as i32 as i64 as u64,
             Kind::Stb => store!(1, i, i.b),
             Kind::Sth => store!(2, i, i.b),
             Kind::Stw => store!(4, i, i.b),
             Kind::Stdw => store!(8, i, i.b),
-            Kind::Stxb => store!(1, i, w.regs[s!()]),
-            Kind::Stxh => store!(2, i, w.regs[s!()]),
-            Kind::Stxw => store!(4, i, w.regs[s!()]),
-            Kind::Stxdw => store!(8, i, w.regs[s!()]),
+            Kind::Stxb => store!(1, i, s!()),
+            Kind::Stxh => store!(2, i, s!()),
+            Kind::Stxw => store!(4, i, s!()),
+            Kind::Stxdw => store!(8, i, s!()),
             Kind::Atomic32 | Kind::Atomic64 => {
                 let wide = i.kind == Kind::Atomic64;
-                let addr = w.regs[d!()].wrapping_add(i.a as i64 as u64);
+                let addr = d!().wrapping_add(i.a as i64 as u64);
                 // Read and write access are both required, even when nothing is stored.
                 let writable = if wide { w.at::<8>(&w.write_len, addr) } else { w.at::<4>(&w.write_len, addr) };
                 if writable.is_none() {
@@ -752,7 +772,7 @@ pub fn run<B: Buffer>(
                 let old = if wide { w.load::<8>(addr) } else { w.load::<4>(addr) };
                 let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
                 let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = w.regs[s!()];
+                let operand = s!();
                 let op = AtomicOp::ALL[i.sub as usize];
                 let new = match op {
                     AtomicOp::Add { .. } => old.wrapping_add(operand),
@@ -774,7 +794,7 @@ pub fn run<B: Buffer>(
                 }
                 match op {
                     AtomicOp::CmpXchg => w.regs[0] = old,
-                    _ if op.fetches() => w.regs[s!()] = old,
+                    _ if op.fetches() => s!() = old,
                     _ => {}
                 }
             }
@@ -822,12 +842,36 @@ pub fn run<B: Buffer>(
     }
 }
 
-/// The index into [`Workspace::regs`] of a register kept as its byte offset
-/// ([`Compiled::dst`], [`Compiled::src`]): the mask keeps it inside without a bounds
-/// check, and the compiler folds the shift back into the address.
-#[inline(always)]
-fn reg(offset: u8) -> usize {
-    (offset as usize & 0x78) >> 3
+/// Marks the path it is on as rare: the budget running out, or refilling when it is off.
+#[cold]
+#[inline(never)]
+fn exhausted() {}
+
+/// Reads `n` (at most 8) bytes at `p`, little-endian. Kept out of line so that the
+/// compiler cannot merge the aligned paths of [`Workspace::load`] into byte copies.
+///
+/// # Safety
+/// `n <= 8` bytes at `p` are readable.
+#[cold]
+#[inline(never)]
+unsafe fn read_unaligned(p: *const u8, n: usize) -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: `n` bytes at `p` are readable (the caller's contract); `b` holds 8 >= `n`;
+    // a byte copy needs no alignment.
+    unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n) };
+    u64::from_le_bytes(b)
+}
+
+/// Writes the low `n` (at most 8) bytes of `value` at `p`, little-endian; out of line
+/// like [`read_unaligned`].
+///
+/// # Safety
+/// `n <= 8` bytes at `p` are writable and no reference to them is live.
+#[cold]
+#[inline(never)]
+unsafe fn write_unaligned(p: *mut u8, n: usize, value: u64) {
+    // SAFETY: `n` bytes at `p` are writable (the caller's contract), `value` has 8 >= `n`.
+    unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, n) };
 }
 
 #[inline(always)]
