@@ -383,6 +383,44 @@ impl Workspace {
         unsafe { &mut *self.regs.as_mut_ptr().byte_add(offset as usize) }
     }
 
+    /// Atomic `i` (an Atomic32 or Atomic64 of some code); `None` is ILLEGAL_MEM. Out
+    /// of line, like [`call_helper`].
+    #[inline(never)]
+    fn atomic(&mut self, i: &Compiled) -> Option<()> {
+        let wide = i.kind == Kind::Atomic64;
+        // SAFETY: every `Compiled` comes from `compile` (or is `TAIL`), whose `dst` and
+        // `src` are 8 × a verified register number (0..=10).
+        let (base, operand) = unsafe { (*self.reg(i.dst), *self.reg(i.src)) };
+        let addr = base.wrapping_add(i.a as i64 as u64);
+        // Read and write access are both required, even when nothing is stored.
+        if wide { self.at::<8>(&self.write_len, addr) } else { self.at::<4>(&self.write_len, addr) }?;
+        let old = if wide { self.load::<8>(addr) } else { self.load::<4>(addr) }?;
+        let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+        let op = AtomicOp::ALL[i.sub as usize];
+        let new = match op {
+            AtomicOp::Add { .. } => old.wrapping_add(operand),
+            AtomicOp::Or { .. } => old | operand,
+            AtomicOp::And { .. } => old & operand,
+            AtomicOp::Xor { .. } => old ^ operand,
+            AtomicOp::Xchg => operand,
+            AtomicOp::CmpXchg => {
+                if old == self.regs[0] & mask {
+                    operand
+                } else {
+                    old
+                }
+            }
+        };
+        if wide { self.store::<8>(addr, new) } else { self.store::<4>(addr, new) }?;
+        match op {
+            AtomicOp::CmpXchg => self.regs[0] = old,
+            // SAFETY: as above.
+            _ if op.fetches() => unsafe { *self.reg(i.src) = old },
+            _ => {}
+        }
+        Some(())
+    }
+
     fn map(&mut self, memory: &MemoryMap) {
         for (i, region) in memory.regions().iter().enumerate() {
             self.base[i] = region.base;
@@ -762,59 +800,16 @@ pub fn run<B: Buffer>(
             Kind::Stxw => store!(4, i, s!()),
             Kind::Stxdw => store!(8, i, s!()),
             Kind::Atomic32 | Kind::Atomic64 => {
-                let wide = i.kind == Kind::Atomic64;
-                let addr = d!().wrapping_add(i.a as i64 as u64);
-                // Read and write access are both required, even when nothing is stored.
-                let writable = if wide { w.at::<8>(&w.write_len, addr) } else { w.at::<4>(&w.write_len, addr) };
-                if writable.is_none() {
+                if w.atomic(i).is_none() {
                     fault!(ErrorCode::IllegalMem);
-                }
-                let old = if wide { w.load::<8>(addr) } else { w.load::<4>(addr) };
-                let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
-                let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = s!();
-                let op = AtomicOp::ALL[i.sub as usize];
-                let new = match op {
-                    AtomicOp::Add { .. } => old.wrapping_add(operand),
-                    AtomicOp::Or { .. } => old | operand,
-                    AtomicOp::And { .. } => old & operand,
-                    AtomicOp::Xor { .. } => old ^ operand,
-                    AtomicOp::Xchg => operand,
-                    AtomicOp::CmpXchg => {
-                        if old == w.regs[0] & mask {
-                            operand
-                        } else {
-                            old
-                        }
-                    }
-                };
-                let stored = if wide { w.store::<8>(addr, new) } else { w.store::<4>(addr, new) };
-                if stored.is_none() {
-                    fault!(ErrorCode::IllegalMem);
-                }
-                match op {
-                    AtomicOp::CmpXchg => w.regs[0] = old,
-                    _ if op.fetches() => s!() = old,
-                    _ => {}
                 }
             }
             Kind::Ja => jump!(true, i),
-            Kind::CallHelper => {
-                let args = [w.regs[1], w.regs[2], w.regs[3], w.regs[4], w.regs[5]];
-                let mut view = memory.helper_view();
-                // The helper's work is charged first; what the budget cannot pay is not done.
-                if !off {
-                    let cost = helpers.cost(i.b as u32, args, &view);
-                    if cost > budget as u64 {
-                        fault!(ErrorCode::OutOfBranches);
-                    }
-                    budget -= cost as u32;
-                }
-                match helpers.call(i.b as u32, args, &mut view) {
-                    HelperOutcome::Return(v) => w.regs[0] = v,
-                    HelperOutcome::Exit(v) => return Ok(v),
-                }
-            }
+            Kind::CallHelper => match call_helper(w, i.b as u32, memory, helpers, &mut budget, off) {
+                Ok(None) => {}
+                Ok(Some(v)) => return Ok(v),
+                Err(code) => fault!(code),
+            },
             Kind::CallLocal => {
                 let frame = Frame { return_pc: pc!() + 1, saved: [w.regs[6], w.regs[7], w.regs[8], w.regs[9]], r10: w.regs[10] };
                 // Never full for a verified program (its depth sized the frames); push then
@@ -840,6 +835,35 @@ pub fn run<B: Buffer>(
         }
         ip = ip.wrapping_add(1);
     }
+}
+
+/// Calls helper `id` with r1..r5 and charges its cost first (unless the budget is off):
+/// r0 is its result; `Some` when it ended the run with that value, OUT_OF_BRANCHES
+/// when the budget cannot pay (and the helper did nothing). Out of line, so that its
+/// locals do not enlarge `run`'s frame for programs that call no helper.
+#[inline(never)]
+fn call_helper(
+    w: &mut Workspace,
+    id: u32,
+    memory: &mut MemoryMap,
+    helpers: &mut dyn Helpers,
+    budget: &mut u32,
+    off: bool,
+) -> Result<Option<u64>, ErrorCode> {
+    let args = [w.regs[1], w.regs[2], w.regs[3], w.regs[4], w.regs[5]];
+    let mut view = memory.helper_view();
+    if !off {
+        let cost = helpers.cost(id, args, &view);
+        if cost > *budget as u64 {
+            return Err(ErrorCode::OutOfBranches);
+        }
+        *budget -= cost as u32;
+    }
+    match helpers.call(id, args, &mut view) {
+        HelperOutcome::Return(v) => w.regs[0] = v,
+        HelperOutcome::Exit(v) => return Ok(Some(v)),
+    }
+    Ok(None)
 }
 
 /// Marks the path it is on as rare: the budget running out, or refilling when it is off.
