@@ -62,7 +62,9 @@ pub enum Kind {
     Tail,
 }
 
-/// One compiled instruction; its index in the array is its slot index.
+/// One compiled instruction; its index in the array is its slot index. Only [`compile`]
+/// sets the fields (other code sees [`Compiled::TAIL`] or copies), so `dst` and `src`
+/// are always 8 × a verified register number (0..=10): [`run`] indexes with them unchecked.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Compiled {
@@ -487,6 +489,10 @@ impl Workspace {
 
 /// Runs `program`, [`compile`]d into `code`, in `w`. Code compiled from another program,
 /// or an entry outside the code, fails the run with ILLEGAL_INSTRUCTION at slot 0.
+///
+/// Inlined into its caller (the engine's one call site), which spares a microcontroller
+/// the stack frame of a call with this many arguments.
+#[inline(always)]
 pub fn run<B: Buffer>(
     program: &VerifiedProgram,
     code: &Code<B>,
@@ -521,8 +527,8 @@ pub fn run<B: Buffer>(
     // The register at a byte offset taken from an entry of `code`.
     macro_rules! r {
         ($offset:expr) => {
-            // SAFETY: `$offset` is the `dst` or `src` of an entry of `code`, or the `sub` of
-            // a fused `mov` + ALU pair: `compile`, the only maker of a `Code`, sets each to
+            // SAFETY: `$offset` is the `dst` or `src` of a `Compiled`, or the `sub` of a
+            // fused `mov` + ALU pair: `compile`, the only code that sets them, makes each
             // 8 × a verified register number (0..=10), or leaves it 0.
             *unsafe { w.reg($offset) }
         };
