@@ -1,11 +1,12 @@
 //! The optimized interpreter: the verified program compiled into a flat array of
-//! specialised 16-byte instructions (register fields as byte offsets, the commonest
-//! `mov` + ALU pairs fused into one), run by one dense `match` over a [`Workspace`]
-//! in the engine's memory, with the address map checked in 32-bit arithmetic.
+//! specialised 16-byte instructions (with super-instructions for the commonest pairs),
+//! run by one dense `match` with the address map checked in 32 bits by a test of the
+//! upper half, a shift, a mask and a compare.
 //!
 //! [`compile`] writes into storage the caller owns (a [`Buffer`]: a borrowed slice,
-//! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing,
-//! so firmware without a heap can use it with a static buffer.
+//! a `Vec` or a boxed slice) and returns it as [`Code`]; [`run`] allocates nothing:
+//! registers, region table and call frames live in a [`Workspace`] made once per
+//! program, so the native stack holds little more than `run`'s own locals.
 //!
 //! [`run`] indexes the code without bounds checks. That is sound whatever program
 //! it is given: only [`compile`] makes a [`Code`], and it checks (without trusting
@@ -13,12 +14,12 @@
 //! checks, once per run, that the program is the one the code was compiled from
 //! and that the entry is inside the code.
 
-
 use super::Invocation;
 use crate::error::{ErrorCode, Trap};
 use crate::helpers::{HelperOutcome, Helpers};
-use crate::insn::{AluOp, AtomicOp, ByteOrder, Operand, Reg, Size, SwapWidth, SxSize, Width};
-use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT};
+use crate::insn::{AtomicOp, ByteOrder, Operand, Size, SwapWidth, SxSize, Width};
+use crate::fallible;
+use crate::memory::{MemoryMap, SLOTS, SLOT_SHIFT, SLOT_SIZE};
 use crate::verifier::{Instr, Instruction, ProgramId, VerifiedProgram};
 
 /// The specialised operations: each fixes the operation, width and operand form.
@@ -45,25 +46,34 @@ pub enum Kind {
     Stb, Sth, Stw, Stdw, Stxb, Stxh, Stxw, Stxdw,
     Atomic32, Atomic64,
     Ja, CallHelper, CallLocal, Exit,
-    // `mov dst, src; OP dst, x` in one step, `dst = src OP x` (see `pair_family`):
-    // operation x {64, 32} x {imm, reg}, in the order of `form`.
-    MovAdd64I, MovAdd64R, MovAdd32I, MovAdd32R, MovSub64I, MovSub64R, MovSub32I, MovSub32R,
-    MovOr64I, MovOr64R, MovOr32I, MovOr32R, MovAnd64I, MovAnd64R, MovAnd32I, MovAnd32R,
-    MovLsh64I, MovLsh64R, MovLsh32I, MovLsh32R, MovRsh64I, MovRsh64R, MovRsh32I, MovRsh32R,
-    MovXor64I, MovXor64R, MovXor32I, MovXor32R,
+    // Super-instructions of two slots; the second slot keeps its own entry.
+    // A conditional jump over a `ja`: to the slot after the `ja` when the condition holds,
+    // else to the `ja`'s target; condition x {64, 32} x {imm, reg} in the order of Cond::ALL.
+    Jeq64IJa, Jeq64RJa, Jeq32IJa, Jeq32RJa, Jgt64IJa, Jgt64RJa, Jgt32IJa, Jgt32RJa,
+    Jge64IJa, Jge64RJa, Jge32IJa, Jge32RJa, Jset64IJa, Jset64RJa, Jset32IJa, Jset32RJa,
+    Jne64IJa, Jne64RJa, Jne32IJa, Jne32RJa, Jsgt64IJa, Jsgt64RJa, Jsgt32IJa, Jsgt32RJa,
+    Jsge64IJa, Jsge64RJa, Jsge32IJa, Jsge32RJa, Jlt64IJa, Jlt64RJa, Jlt32IJa, Jlt32RJa,
+    Jle64IJa, Jle64RJa, Jle32IJa, Jle32RJa, Jslt64IJa, Jslt64RJa, Jslt32IJa, Jslt32RJa,
+    Jsle64IJa, Jsle64RJa, Jsle32IJa, Jsle32RJa,
+    // `mov dst, src` and an ALU operation on dst: `dst = src + imm`, `dst = src + sub`
+    // (64 and 32 bits), `dst = src & imm` (32 bits).
+    MovAdd64I, MovAdd64R, MovAdd32R, MovAnd32I,
     /// The second slot of an LDDW: never executed, it keeps slot index = array index.
     Tail,
 }
 
-/// One compiled instruction; its index in the array is its slot index.
+/// One compiled instruction; its index in the array is its slot index. Only [`compile`]
+/// sets the fields (other code sees [`Compiled::TAIL`] or copies), so `dst` and `src`
+/// are always 8 × a verified register number (0..=10): [`run`] indexes with them unchecked.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Compiled {
     kind: Kind,
+    /// Destination and source register, as byte offsets into the register file (8 × number).
     dst: u8,
     src: u8,
-    /// Atomic operation (index into `AtomicOp::ALL`), or the second operand
-    /// register of a register-form `Mov*` pair. Register fields hold byte offsets (`at`).
+    /// Atomic operation (index into `AtomicOp::ALL`), or a fused pair's second source
+    /// register (as a byte offset, like `src`).
     sub: u8,
     /// Memory offset, or the jump / call target slot.
     a: i32,
@@ -75,25 +85,11 @@ impl Compiled {
     pub const TAIL: Compiled = Compiled { kind: Kind::Tail, dst: 0, src: 0, sub: 0, a: 0, b: 0 };
 }
 
-/// A register field of [`Compiled`]: the register's byte offset in the register file,
-/// so the hot loop adds it to the file's address without scaling it.
-const fn at(reg: Reg) -> u8 {
-    reg.num() * 8
-}
-
-/// The register at byte offset `field` (a [`Compiled`] register field) of `regs`.
-#[inline(always)]
-fn reg(regs: &mut [u64; 16], field: u8) -> &mut u64 {
-    // SAFETY: `field & 0x78` is a multiple of 8 below 128, the offset of one of the
-    // 16 registers whatever the field holds, so the pointer is in bounds and aligned.
-    unsafe { &mut *regs.as_mut_ptr().byte_add(usize::from(field & 0x78)) }
-}
-
 fn form(width: Width, src: Operand) -> (usize, u8, u64) {
     let w = if width == Width::W64 { 0 } else { 2 };
     match src {
         Operand::Imm(i) => (w, 0, i as i64 as u64),
-        Operand::Reg(r) => (w + 1, at(r), 0),
+        Operand::Reg(r) => (w + 1, r.num(), 0),
     }
 }
 
@@ -184,49 +180,45 @@ impl<B: Buffer> Code<B> {
 fn stays_inside(c: &Compiled, pc: usize, n: usize) -> bool {
     let kind = c.kind as u8;
     let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&kind);
-    let jumps = conditional || matches!(c.kind, Kind::Ja | Kind::CallLocal);
+    let over_ja = (Kind::Jeq64IJa as u8..=Kind::Jsle32RJa as u8).contains(&kind);
+    let jumps = conditional || over_ja || matches!(c.kind, Kind::Ja | Kind::CallLocal);
     let falls_through = !matches!(c.kind, Kind::Ja | Kind::Exit | Kind::Tail);
-    let next = pc + if c.kind == Kind::Const64 || is_pair(c.kind) { 2 } else { 1 };
+    let next = pc + slots(c.kind);
     let target_inside = usize::try_from(c.a).is_ok_and(|t| t < n);
     (!jumps || target_inside) && (!falls_through || next < n)
 }
 
-fn is_pair(kind: Kind) -> bool {
-    (Kind::MovAdd64I as u8..=Kind::MovXor32R as u8).contains(&(kind as u8))
+/// Slots an instruction of `kind` covers: two for a 64-bit constant and a super-instruction.
+fn slots(kind: Kind) -> usize {
+    let pair = (Kind::Jeq64IJa as u8..=Kind::MovAnd32I as u8).contains(&(kind as u8));
+    if pair || kind == Kind::Const64 { 2 } else { 1 }
 }
 
-/// The pair kinds of `op` following a `mov` of its width, if it has them: the
-/// operations clang puts after a copy to make a three-operand one.
-const fn pair_family(op: AluOp) -> Option<Kind> {
-    match op {
-        AluOp::Add => Some(Kind::MovAdd64I),
-        AluOp::Sub => Some(Kind::MovSub64I),
-        AluOp::Or => Some(Kind::MovOr64I),
-        AluOp::And => Some(Kind::MovAnd64I),
-        AluOp::Lsh => Some(Kind::MovLsh64I),
-        AluOp::Rsh => Some(Kind::MovRsh64I),
-        AluOp::Xor => Some(Kind::MovXor64I),
-        AluOp::Mul | AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod | AluOp::Mov | AluOp::Arsh => None,
+/// The super-instruction for `first` at `pc` followed by `second`, if there is one.
+/// The caller makes sure that nothing jumps to `second`, so control reaches it only
+/// through `first`.
+fn fused(first: &Compiled, second: &Compiled, pc: usize) -> Option<Compiled> {
+    let conditional = (Kind::Jeq64I as u8..=Kind::Jsle32R as u8).contains(&(first.kind as u8));
+    if conditional && first.a as usize == pc + 2 && second.kind == Kind::Ja {
+        let kind = kind_at(Kind::Jeq64IJa, first.kind as usize - Kind::Jeq64I as usize);
+        return Some(Compiled { kind, a: second.a, ..*first });
     }
-}
-
-/// `mov dst, src` at `first` and the ALU operation `second` on `dst` after it, as one
-/// pair instruction: `dst = src OP x`. Only when nothing jumps to `second` (it is no
-/// leader), so every path that runs one runs both, and neither can fault or take the
-/// budget, so the pair keeps every observable effect. `second`'s own entry stays as
-/// it is; the pair continues after it.
-fn pair(program: &VerifiedProgram, first: &Instruction, second: &Instruction) -> Option<Compiled> {
-    let Instr::Alu { width, op: AluOp::Mov, dst, src: Operand::Reg(src) } = first.instr() else { return None };
-    let Instr::Alu { width: w2, op, dst: d2, src: x } = second.instr() else { return None };
-    if w2 != width || d2 != dst || second.slot() != first.slot() + 1 || program.is_leader(second.slot()) {
+    // `mov dst, src; op dst, x`; a second source other than dst is still the one it read.
+    if second.dst != first.dst || (second.src == first.dst && matches!(second.kind, Kind::Add64R | Kind::Add32R)) {
         return None;
     }
-    let (f, x, imm) = form(width, x);
-    // `OP dst, dst` reads the copy, which is `src`.
-    let x = if x == at(dst) && f % 2 == 1 { at(src) } else { x };
-    let kind = kind_at(pair_family(op)?, f);
-    Some(Compiled { kind, dst: at(dst), src: at(src), sub: x, a: 0, b: imm })
+    const PAIRS: [(Kind, Kind, Kind); 4] = [
+        (Kind::Mov64R, Kind::Add64I, Kind::MovAdd64I),
+        (Kind::Mov64R, Kind::Add64R, Kind::MovAdd64R),
+        (Kind::Mov32R, Kind::Add32R, Kind::MovAdd32R),
+        (Kind::Mov32R, Kind::And32I, Kind::MovAnd32I),
+    ];
+    let &(_, _, kind) = PAIRS.iter().find(|&&(mov, op, _)| mov == first.kind && op == second.kind)?;
+    Some(Compiled { kind, sub: second.src, b: second.b, ..*first })
 }
+
+/// Marks the entry of a jump target before the instructions go in (see [`compile`]).
+const TARGET: Compiled = Compiled { a: 1, ..Compiled::TAIL };
 
 /// Compiles the instructions of `program` into `buffer`, which needs one entry per instruction slot
 /// ([`VerifiedProgram::slot_count`]); NO_MEMORY when it has fewer.
@@ -237,77 +229,20 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         return Err(ErrorCode::NoMemory);
     }
     out[..n].fill(Compiled::TAIL);
+    // Instructions go in in slot order, so when one is compiled the next slot still
+    // tells whether it is a jump target, which a super-instruction may not swallow.
+    for insn in program.instructions() {
+        if let Instr::Goto { target } | Instr::Branch { target, .. } = insn.instr() {
+            out[target.slot()] = TARGET;
+        }
+    }
     let instructions = program.instructions();
     for (k, insn) in instructions.iter().enumerate() {
         let pc = insn.slot();
-        let mut c = Compiled::TAIL;
-        if let Some(p) = instructions.get(k + 1).and_then(|next| pair(program, insn, next)) {
-            out[pc] = if stays_inside(&p, pc, n) { p } else { Compiled::TAIL };
-            continue;
-        }
-        match insn.instr() {
-            Instr::Alu { width, op, dst, src } => {
-                let (f, s, imm) = form(width, src);
-                c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: at(dst), src: s, b: imm, ..c };
-            }
-            Instr::Branch { width, cond, dst, src, target } => {
-                let (f, s, imm) = form(width, src);
-                let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
-                c = Compiled { kind, dst: at(dst), src: s, a, b: imm, ..c };
-            }
-            Instr::MovSx { width, dst, src, from } => {
-                let kind = match (width, from) {
-                    (Width::W64, SxSize::B) => Kind::MovSx64B,
-                    (Width::W64, SxSize::H) => Kind::MovSx64H,
-                    (Width::W64, SxSize::W) => Kind::MovSx64W,
-                    (Width::W32, SxSize::B) => Kind::MovSx32B,
-                    // The verifier never yields 32-bit from 32 bits; H covers the rest.
-                    (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
-                };
-                c = Compiled { kind, dst: at(dst), src: at(src), ..c };
-            }
-            Instr::Neg { width, dst } => {
-                c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: at(dst), ..c };
-            }
-            Instr::End { order, dst, width } => {
-                let kind = match (order, width) {
-                    (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
-                    (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
-                    (ByteOrder::ToLe, SwapWidth::W64) => Kind::Nop,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => Kind::Be16,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
-                    (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
-                };
-                c = Compiled { kind, dst: at(dst), ..c };
-            }
-            Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: at(dst), b: value, ..c },
-            Instr::Load { size, dst, src, off } => {
-                let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
-                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
-            }
-            Instr::LoadSx { size, dst, src, off } => {
-                let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
-                c = Compiled { kind, dst: at(dst), src: at(src), a: off as i32, ..c };
-            }
-            Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
-                let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
-                c = Compiled { kind, dst: at(dst), a: off as i32, b: imm as i64 as u64, ..c };
-            }
-            Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
-                let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
-                c = Compiled { kind, dst: at(dst), src: at(s), a: off as i32, ..c };
-            }
-            Instr::Atomic { width, op, dst, src, off } => {
-                let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
-                let sub = op.index() as u8;
-                c = Compiled { kind, dst: at(dst), src: at(src), sub, a: off as i32, ..c };
-            }
-            Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
-            Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
-            Instr::Call { callee } => {
-                c = Compiled { kind: Kind::CallLocal, a: program.functions()[callee].start as i32, ..c };
-            }
-            Instr::Exit => c = Compiled { kind: Kind::Exit, ..c },
+        let mut c = single(program, insn);
+        let second = instructions.get(k + 1).filter(|next| next.slot() == pc + 1 && !is_target(&out[pc + 1]));
+        if let Some(pair) = second.and_then(|next| fused(&c, &single(program, next), pc)) {
+            c = pair;
         }
         // Verified code always stays inside; this re-check keeps `run` sound on `Code`
         // alone. Slots outside every function (before the first one, which the verifier
@@ -315,6 +250,82 @@ pub fn compile<B: Buffer>(program: &VerifiedProgram, mut buffer: B) -> Result<Co
         out[pc] = if stays_inside(&c, pc, n) { c } else { Compiled::TAIL };
     }
     Ok(Code { buffer, slots: n, program: program.id() })
+}
+
+fn is_target(c: &Compiled) -> bool {
+    c.kind == Kind::Tail && c.a == TARGET.a
+}
+
+/// One instruction compiled on its own.
+fn single(program: &VerifiedProgram, insn: &Instruction) -> Compiled {
+    let mut c = Compiled::TAIL;
+    match insn.instr() {
+        Instr::Alu { width, op, dst, src } => {
+            let (f, s, imm) = form(width, src);
+            c = Compiled { kind: kind_at(Kind::Add64I, op.index() * 4 + f), dst: dst.num(), src: s, b: imm, ..c };
+        }
+        Instr::Branch { width, cond, dst, src, target } => {
+            let (f, s, imm) = form(width, src);
+            let (kind, a) = (kind_at(Kind::Jeq64I, cond.index() * 4 + f), target.slot() as i32);
+            c = Compiled { kind, dst: dst.num(), src: s, a, b: imm, ..c };
+        }
+        Instr::MovSx { width, dst, src, from } => {
+            let kind = match (width, from) {
+                (Width::W64, SxSize::B) => Kind::MovSx64B,
+                (Width::W64, SxSize::H) => Kind::MovSx64H,
+                (Width::W64, SxSize::W) => Kind::MovSx64W,
+                (Width::W32, SxSize::B) => Kind::MovSx32B,
+                // The verifier never yields 32-bit from 32 bits; H covers the rest.
+                (Width::W32, SxSize::H | SxSize::W) => Kind::MovSx32H,
+            };
+            c = Compiled { kind, dst: dst.num(), src: src.num(), ..c };
+        }
+        Instr::Neg { width, dst } => {
+            c = Compiled { kind: if width == Width::W64 { Kind::Neg64 } else { Kind::Neg32 }, dst: dst.num(), ..c };
+        }
+        Instr::End { order, dst, width } => {
+            let kind = match (order, width) {
+                (ByteOrder::ToLe, SwapWidth::W16) => Kind::Le16,
+                (ByteOrder::ToLe, SwapWidth::W32) => Kind::Le32,
+                (ByteOrder::ToLe, SwapWidth::W64) => Kind::Nop,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W16) => Kind::Be16,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W32) => Kind::Be32,
+                (ByteOrder::ToBe | ByteOrder::Swap, SwapWidth::W64) => Kind::Be64,
+            };
+            c = Compiled { kind, dst: dst.num(), ..c };
+        }
+        Instr::Const { dst, value } => c = Compiled { kind: Kind::Const64, dst: dst.num(), b: value, ..c },
+        Instr::Load { size, dst, src, off } => {
+            let kind = [Kind::Ldxb, Kind::Ldxh, Kind::Ldxw, Kind::Ldxdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+        }
+        Instr::LoadSx { size, dst, src, off } => {
+            let kind = [Kind::Ldxsb, Kind::Ldxsh, Kind::Ldxsw][size_index(size.size())];
+            c = Compiled { kind, dst: dst.num(), src: src.num(), a: off as i32, ..c };
+        }
+        Instr::Store { size, dst, off, src: Operand::Imm(imm) } => {
+            let kind = [Kind::Stb, Kind::Sth, Kind::Stw, Kind::Stdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), a: off as i32, b: imm as i64 as u64, ..c };
+        }
+        Instr::Store { size, dst, off, src: Operand::Reg(s) } => {
+            let kind = [Kind::Stxb, Kind::Stxh, Kind::Stxw, Kind::Stxdw][size_index(size)];
+            c = Compiled { kind, dst: dst.num(), src: s.num(), a: off as i32, ..c };
+        }
+        Instr::Atomic { width, op, dst, src, off } => {
+            let kind = if width == Width::W64 { Kind::Atomic64 } else { Kind::Atomic32 };
+            let sub = op.index() as u8;
+            c = Compiled { kind, dst: dst.num(), src: src.num(), sub, a: off as i32, ..c };
+        }
+        Instr::Goto { target } => c = Compiled { kind: Kind::Ja, a: target.slot() as i32, ..c },
+        Instr::CallHelper { id } => c = Compiled { kind: Kind::CallHelper, b: id as u64, ..c },
+        Instr::Call { callee } => {
+            c = Compiled { kind: Kind::CallLocal, a: program.functions()[callee].start as i32, ..c };
+        }
+        Instr::Exit => c = Compiled { kind: Kind::Exit, ..c },
+    }
+    // Registers as byte offsets into the register file spare the hot loop a shift.
+    (c.dst, c.src) = (c.dst << 3, c.src << 3);
+    c
 }
 
 const fn size_index(size: Size) -> usize {
@@ -326,22 +337,93 @@ const fn size_index(size: Size) -> usize {
     }
 }
 
-/// The region table in the form the hot loop wants: per slot, the host base,
-/// and the readable and writable lengths (0 when the access is not granted).
-/// Lengths are 32-bit: every region lies inside the low 4 GiB of the address space,
-/// so a 32-bit core checks an access in 32-bit arithmetic once the upper half of the
-/// address is known to be 0.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    return_pc: usize,
+    saved: [u64; 4],
+    r10: u64,
+}
+
+/// What a run works in besides the code: the registers, the region table in the form
+/// the hot loop wants and the call frames. It lives in the engine's memory rather than
+/// on the native stack (a microcontroller's is a few KiB), allocated once per loaded
+/// program, and [`run`] reaches all of it through one reference.
 #[derive(Debug)]
-struct Regions {
+pub struct Workspace {
+    regs: [u64; 11],
+    /// Per slot: the host base, and the readable and writable lengths (0 when the
+    /// access is not granted). Lengths fit 28 bits ([`crate::memory::MAX_REGION_LEN`]).
     base: [*mut u8; SLOTS],
     read_len: [u32; SLOTS],
     write_len: [u32; SLOTS],
+    /// Room for the deepest chain of local calls the verifier proved.
+    frames: alloc::vec::Vec<Frame>,
 }
 
-impl Regions {
-    const EMPTY: Regions = Regions { base: [core::ptr::null_mut(); SLOTS], read_len: [0; SLOTS], write_len: [0; SLOTS] };
+impl Workspace {
+    /// A workspace with room for `program`'s deepest call chain; NO_MEMORY when there is none.
+    pub fn for_program(program: &VerifiedProgram) -> Result<alloc::boxed::Box<Workspace>, ErrorCode> {
+        let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
+        let frames = fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
+        let w = Workspace {
+            regs: [0; 11],
+            base: [core::ptr::null_mut(); SLOTS],
+            read_len: [0; SLOTS],
+            write_len: [0; SLOTS],
+            frames,
+        };
+        fallible::boxed(w).map_err(|_| ErrorCode::NoMemory)
+    }
 
-    fn fill(&mut self, memory: &MemoryMap) {
+    /// The register at byte offset `offset` of the register file.
+    ///
+    /// # Safety
+    /// `offset` is 8 × a register number (0..=10).
+    #[inline(always)]
+    unsafe fn reg(&mut self, offset: u8) -> &mut u64 {
+        // SAFETY: by the caller's contract, `offset` is the byte offset of an element of `regs`.
+        unsafe { &mut *self.regs.as_mut_ptr().byte_add(offset as usize) }
+    }
+
+    /// Atomic `i` (an Atomic32 or Atomic64 of some code); `None` is ILLEGAL_MEM. Out
+    /// of line, like [`call_helper`].
+    #[inline(never)]
+    fn atomic(&mut self, i: &Compiled) -> Option<()> {
+        let wide = i.kind == Kind::Atomic64;
+        // SAFETY: every `Compiled` comes from `compile` (or is `TAIL`), whose `dst` and
+        // `src` are 8 × a verified register number (0..=10).
+        let (base, operand) = unsafe { (*self.reg(i.dst), *self.reg(i.src)) };
+        let addr = base.wrapping_add(i.a as i64 as u64);
+        // Read and write access are both required, even when nothing is stored.
+        if wide { self.at::<8>(&self.write_len, addr) } else { self.at::<4>(&self.write_len, addr) }?;
+        let old = if wide { self.load::<8>(addr) } else { self.load::<4>(addr) }?;
+        let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+        let op = AtomicOp::ALL[i.sub as usize];
+        let new = match op {
+            AtomicOp::Add { .. } => old.wrapping_add(operand),
+            AtomicOp::Or { .. } => old | operand,
+            AtomicOp::And { .. } => old & operand,
+            AtomicOp::Xor { .. } => old ^ operand,
+            AtomicOp::Xchg => operand,
+            AtomicOp::CmpXchg => {
+                if old == self.regs[0] & mask {
+                    operand
+                } else {
+                    old
+                }
+            }
+        };
+        if wide { self.store::<8>(addr, new) } else { self.store::<4>(addr, new) }?;
+        match op {
+            AtomicOp::CmpXchg => self.regs[0] = old,
+            // SAFETY: as above.
+            _ if op.fetches() => unsafe { *self.reg(i.src) = old },
+            _ => {}
+        }
+        Some(())
+    }
+
+    fn map(&mut self, memory: &MemoryMap) {
         for (i, region) in memory.regions().iter().enumerate() {
             self.base[i] = region.base;
             self.read_len[i] = region.len;
@@ -349,19 +431,22 @@ impl Regions {
         }
     }
 
-    /// The host address of `[addr, addr + N)` if `lens` grants it.
+    /// The host address of `[addr, addr + N)` if `lens` grants it. Regions live in
+    /// the low 4 GiB, so one test of the upper half refuses the rest and slot, offset
+    /// and length work in 32 bits.
     #[inline(always)]
     fn at<const N: u32>(&self, lens: &[u32; SLOTS], addr: u64) -> Option<*mut u8> {
-        let (high, low) = ((addr >> 32) as u32, addr as u32);
-        let slot = (low >> SLOT_SHIFT) as usize;
-        let offset = low & ((1 << SLOT_SHIFT) - 1);
-        // `slot < 16 = SLOTS` (a 32-bit value shifted right by 28), so the index needs
-        // no bounds check; `offset < 2^28`, so `offset + N` cannot wrap.
-        if high == 0 && offset + N <= lens[slot % SLOTS] {
-            // SAFETY: the address is `slot << 28 | offset` (upper half 0), and
-            // `offset + N <= lens[slot]`, which is 0 or the length of the region at
-            // `base[slot]`, borrowed by the map for the whole run (`fill` at its start).
-            Some(unsafe { self.base[slot % SLOTS].add(offset as usize) })
+        if addr >> 32 != 0 {
+            return None;
+        }
+        let addr = addr as u32;
+        let slot = (addr >> SLOT_SHIFT) as usize;
+        let offset = addr & (SLOT_SIZE as u32 - 1);
+        if offset + N <= lens[slot] {
+            // SAFETY: `offset` has 28 bits, so `offset + N` cannot wrap; `offset + N <=
+            // lens[slot]`, which is 0 or the length of the region at `base[slot]`,
+            // borrowed by the map for the whole run.
+            Some(unsafe { self.base[slot].add(offset as usize) })
         } else {
             None
         }
@@ -370,175 +455,173 @@ impl Regions {
     #[inline(always)]
     fn load<const N: u32>(&self, addr: u64) -> Option<u64> {
         let p = self.at::<N>(&self.read_len, addr)?;
-        if (p as usize).is_multiple_of(N as usize) {
-            // SAFETY: `at` proved N bytes at `p` readable, and `p` is aligned for the
-            // N-byte type read; the guest's memory is little-endian whatever the host.
-            return Some(unsafe {
-                match N {
-                    1 => *p as u64,
-                    2 => u16::from_le(p.cast::<u16>().read()) as u64,
-                    4 => u32::from_le(p.cast::<u32>().read()) as u64,
-                    _ => u64::from_le(p.cast::<u64>().read()),
-                }
-            });
-        }
-        let mut b = [0u8; 8];
-        // SAFETY: `at` proved N (<= 8) bytes at `p` readable; `b` holds 8; a byte
-        // copy needs no alignment.
-        unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), N as usize) };
-        Some(u64::from_le_bytes(b))
+        // SAFETY: `at` proved N (1, 2, 4 or 8) bytes at `p` readable; each arm reads
+        // N bytes, aligned only where `p` is aligned for that width.
+        Some(unsafe {
+            match N {
+                1 => *p as u64,
+                2 if p.cast::<u16>().is_aligned() => u16::from_le(p.cast::<u16>().read()) as u64,
+                4 if p.cast::<u32>().is_aligned() => u32::from_le(p.cast::<u32>().read()) as u64,
+                8 if p.cast::<u64>().is_aligned() => u64::from_le(p.cast::<u64>().read()),
+                _ => read_unaligned(p, N as usize),
+            }
+        })
     }
 
     #[inline(always)]
     fn store<const N: u32>(&self, addr: u64, value: u64) -> Option<()> {
         let p = self.at::<N>(&self.write_len, addr)?;
-        if (p as usize).is_multiple_of(N as usize) {
-            // SAFETY: `at` proved N bytes at `p` writable, in a region of the map `run`
-            // holds `&mut`, and `p` is aligned for the N-byte type written; no
-            // reference into the region is live during the write.
-            unsafe {
-                match N {
-                    1 => *p = value as u8,
-                    2 => p.cast::<u16>().write((value as u16).to_le()),
-                    4 => p.cast::<u32>().write((value as u32).to_le()),
-                    _ => p.cast::<u64>().write(value.to_le()),
-                }
+        // SAFETY: `at` proved N (1, 2, 4 or 8) bytes at `p` writable, in a region of
+        // the map `run` holds `&mut`, and no reference into it is live; each arm writes
+        // N bytes, aligned only where `p` is aligned for that width.
+        unsafe {
+            match N {
+                1 => *p = value as u8,
+                2 if p.cast::<u16>().is_aligned() => p.cast::<u16>().write((value as u16).to_le()),
+                4 if p.cast::<u32>().is_aligned() => p.cast::<u32>().write((value as u32).to_le()),
+                8 if p.cast::<u64>().is_aligned() => p.cast::<u64>().write(value.to_le()),
+                _ => write_unaligned(p, N as usize, value),
             }
-            return Some(());
         }
-        // SAFETY: `at` proved N (<= 8) bytes at `p` writable, in a region of the map
-        // `run` holds `&mut`; no reference into it is live during the copy.
-        unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, N as usize) };
         Some(())
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Frame {
-    return_pc: usize,
-    saved: [u64; 4],
-    r10: u64,
-}
-
-/// What a run works on, kept in the engine's memory rather than on the native stack
-/// (a microcontroller's is a few KiB, and the hot loop reaches all of it through one
-/// pointer): the registers, the region table and room for the deepest chain of local
-/// calls the verifier proved. Allocated once per loaded program.
-#[derive(Debug)]
-pub struct Workspace {
-    /// Sixteen registers so that `index & 15` needs no bounds check; 11..15 stay unused.
-    regs: [u64; 16],
-    regions: Regions,
-    frames: alloc::vec::Vec<Frame>,
-}
-
-impl Workspace {
-    /// A workspace for `program`'s deepest call chain, in one allocation besides the
-    /// frames'; NO_MEMORY when there is no room.
-    pub fn for_program(program: &VerifiedProgram) -> Result<alloc::boxed::Box<Workspace>, ErrorCode> {
-        let depth = (0..program.functions().len()).map(|f| program.depth(f)).max().unwrap_or(0);
-        let frames = crate::fallible::with_capacity(depth).map_err(|_| ErrorCode::NoMemory)?;
-        crate::fallible::boxed(Workspace { regs: [0; 16], regions: Regions::EMPTY, frames }).map_err(|_| ErrorCode::NoMemory)
-    }
-}
-
-/// Runs `program`, [`compile`]d into `code`. Code compiled from another program,
+/// Runs `program`, [`compile`]d into `code`, in `w`. Code compiled from another program,
 /// or an entry outside the code, fails the run with ILLEGAL_INSTRUCTION at slot 0.
+///
+/// Inlined into its caller (the engine's one call site), which spares a microcontroller
+/// the stack frame of a call with this many arguments.
+#[inline(always)]
 pub fn run<B: Buffer>(
     program: &VerifiedProgram,
     code: &Code<B>,
     inv: &Invocation,
     memory: &mut MemoryMap,
     helpers: &mut dyn Helpers,
-    ws: &mut Workspace,
+    w: &mut Workspace,
 ) -> Result<u64, Trap> {
     let refused = Trap { code: ErrorCode::IllegalInstruction, pc: 0 };
     if code.program != program.id() || code.slots != program.slot_count() {
         return Err(refused);
     }
-    let mut pc = program.functions().get(inv.function).ok_or(refused)?.start;
+    let entry = program.functions().get(inv.function).ok_or(refused)?.start;
     let code = code.buffer.entries().get(..code.slots).ok_or(refused)?;
-    if pc >= code.len() {
+    if entry >= code.len() {
         return Err(refused);
     }
-    let Workspace { regs: r, regions, frames } = ws;
-    regions.fill(memory);
-    *r = [0; 16];
-    r[1] = inv.r1;
-    r[2] = inv.r2;
-    r[10] = inv.stack_top(program);
+    // The hot loop steps a pointer into `code`, not an index: the slot index of an
+    // instruction is only worked out when a trap or a call needs it.
+    let base = code.as_ptr();
+    let mut ip = base.wrapping_add(entry);
+    w.map(memory);
+    w.regs = [0; 11];
+    w.regs[1] = inv.r1;
+    w.regs[2] = inv.r2;
+    w.regs[10] = inv.stack_top(program);
+    w.frames.clear();
     // Budget off: a countdown that is refilled whenever it reaches 0, and helpers cost nothing.
     let off = inv.budget.is_none();
     let mut budget: u32 = inv.budget.unwrap_or(u32::MAX);
-    frames.clear();
     let frame_size = inv.frame_size as u64;
+    // The register at a byte offset taken from an entry of `code`.
+    macro_rules! r {
+        ($offset:expr) => {
+            // SAFETY: `$offset` is the `dst` or `src` of a `Compiled`, or the `sub` of a
+            // fused `mov` + ALU pair: `compile`, the only code that sets them, makes each
+            // 8 × a verified register number (0..=10), or leaves it 0.
+            *unsafe { w.reg($offset) }
+        };
+    }
+    macro_rules! pc {
+        () => {
+            (ip as usize - base as usize) / core::mem::size_of::<Compiled>()
+        };
+    }
     macro_rules! fault {
         ($code:expr) => {
-            return Err(Trap { code: $code, pc })
+            return Err(Trap { code: $code, pc: pc!() })
+        };
+    }
+    // One taken jump, of the instruction at slot `at`.
+    macro_rules! charge {
+        ($at:expr) => {
+            if budget == 0 {
+                exhausted();
+                if !off {
+                    return Err(Trap { code: ErrorCode::OutOfBranches, pc: $at });
+                }
+                budget = u32::MAX;
+            }
+            budget -= 1;
         };
     }
     macro_rules! jump {
         ($cond:expr, $i:expr) => {
             if $cond {
-                if budget == 0 {
-                    if !off {
-                        fault!(ErrorCode::OutOfBranches);
-                    }
-                    budget = u32::MAX;
-                }
-                budget -= 1;
-                pc = $i.a as usize;
+                charge!(pc!());
+                ip = base.wrapping_add($i.a as usize);
                 continue;
             }
         };
     }
+    // A conditional jump over a `ja` (at `pc + 1`): either way one jump is taken.
+    macro_rules! jump_or_ja {
+        ($cond:expr, $i:expr) => {{
+            let (to, second) = if $cond { (ip.wrapping_add(2), 0) } else { (base.wrapping_add($i.a as usize), 1) };
+            charge!(pc!() + second);
+            ip = to;
+            continue;
+        }};
+    }
+    macro_rules! pair {
+        ($e:expr) => {{
+            $e;
+            ip = ip.wrapping_add(2);
+            continue;
+        }};
+    }
     macro_rules! load {
         ($n:literal, $i:expr) => {
-            match regions.load::<$n>((*reg(r, $i.src)).wrapping_add($i.a as i64 as u64)) {
-                Some(v) => v,
-                None => fault!(ErrorCode::IllegalMem),
+            {
+                let addr = r!($i.src).wrapping_add($i.a as i64 as u64);
+                match w.load::<$n>(addr) {
+                    Some(v) => v,
+                    None => fault!(ErrorCode::IllegalMem),
+                }
             }
         };
     }
     macro_rules! store {
         ($n:literal, $i:expr, $v:expr) => {
-            if regions.store::<$n>((*reg(r, $i.dst)).wrapping_add($i.a as i64 as u64), $v).is_none() {
-                fault!(ErrorCode::IllegalMem);
+            {
+                let (addr, value) = (r!($i.dst).wrapping_add($i.a as i64 as u64), $v);
+                if w.store::<$n>(addr, value).is_none() {
+                    fault!(ErrorCode::IllegalMem);
+                }
             }
         };
     }
     loop {
-        debug_assert!(pc < code.len());
-        // SAFETY: `pc < code.len()`. It holds for the entry (checked above), and every
-        // later `pc` is a successor of an entry of `code`: a jump or call target, the
-        // slot after an instruction that falls through (two after a Const64), or the
-        // return slot after a CallLocal, popped from `frames`. `compile`, the only maker
-        // of a `Code`, kept only entries whose successors are all below `code.len()`
-        // (`stays_inside`), and `code` is exactly those entries.
-        let i = unsafe { code.get_unchecked(pc) };
+        debug_assert!(ip >= base && pc!() < code.len());
+        // SAFETY: `ip` is `base + pc` with `pc < code.len()`, so it points at an entry of
+        // `code`. That holds for the entry (checked above), and every later `pc` is a
+        // successor of an entry of `code`: a jump or call target, the slot after an
+        // instruction that falls through (two after a Const64 or a super-instruction),
+        // or the return slot after a CallLocal, popped from `w.frames`. `compile`, the
+        // only maker of a `Code`, kept only entries whose successors are all below
+        // `code.len()` (`stays_inside`), and `code` is exactly those entries.
+        let i = unsafe { &*ip };
         // Fields are read inside each arm, so an operation loads only what it uses.
         macro_rules! d {
             () => {
-                *reg(r, i.dst)
+                r!(i.dst)
             };
         }
         macro_rules! s {
             () => {
-                *reg(r, i.src)
+                r!(i.src)
             };
-        }
-        macro_rules! x {
-            () => {
-                *reg(r, i.sub)
-            };
-        }
-        // A pair's result, and the slot after its second instruction.
-        macro_rules! pair {
-            ($v:expr) => {{
-                d!() = $v;
-                pc += 2;
-                continue;
-            }};
         }
         match i.kind {
             Kind::Add64I => d!() = d!().wrapping_add(i.b),
@@ -641,6 +724,54 @@ pub fn run<B: Buffer>(
             Kind::Jsle64R => jump!(d!() as i64 <= s!() as i64, i),
             Kind::Jsle32I => jump!(d!() as i32 <= i.b as i32, i),
             Kind::Jsle32R => jump!(d!() as i32 <= s!() as i32, i),
+            Kind::Jeq64IJa => jump_or_ja!(d!() == i.b, i),
+            Kind::Jeq64RJa => jump_or_ja!(d!() == s!(), i),
+            Kind::Jeq32IJa => jump_or_ja!(d!() as u32 == i.b as u32, i),
+            Kind::Jeq32RJa => jump_or_ja!(d!() as u32 == s!() as u32, i),
+            Kind::Jgt64IJa => jump_or_ja!(d!() > i.b, i),
+            Kind::Jgt64RJa => jump_or_ja!(d!() > s!(), i),
+            Kind::Jgt32IJa => jump_or_ja!(d!() as u32 > i.b as u32, i),
+            Kind::Jgt32RJa => jump_or_ja!(d!() as u32 > s!() as u32, i),
+            Kind::Jge64IJa => jump_or_ja!(d!() >= i.b, i),
+            Kind::Jge64RJa => jump_or_ja!(d!() >= s!(), i),
+            Kind::Jge32IJa => jump_or_ja!(d!() as u32 >= i.b as u32, i),
+            Kind::Jge32RJa => jump_or_ja!(d!() as u32 >= s!() as u32, i),
+            Kind::Jset64IJa => jump_or_ja!(d!() & i.b != 0, i),
+            Kind::Jset64RJa => jump_or_ja!(d!() & s!() != 0, i),
+            Kind::Jset32IJa => jump_or_ja!(d!() as u32 & i.b as u32 != 0, i),
+            Kind::Jset32RJa => jump_or_ja!(d!() as u32 & s!() as u32 != 0, i),
+            Kind::Jne64IJa => jump_or_ja!(d!() != i.b, i),
+            Kind::Jne64RJa => jump_or_ja!(d!() != s!(), i),
+            Kind::Jne32IJa => jump_or_ja!(d!() as u32 != i.b as u32, i),
+            Kind::Jne32RJa => jump_or_ja!(d!() as u32 != s!() as u32, i),
+            Kind::Jsgt64IJa => jump_or_ja!(d!() as i64 > i.b as i64, i),
+            Kind::Jsgt64RJa => jump_or_ja!(d!() as i64 > s!() as i64, i),
+            Kind::Jsgt32IJa => jump_or_ja!(d!() as i32 > i.b as i32, i),
+            Kind::Jsgt32RJa => jump_or_ja!(d!() as i32 > s!() as i32, i),
+            Kind::Jsge64IJa => jump_or_ja!(d!() as i64 >= i.b as i64, i),
+            Kind::Jsge64RJa => jump_or_ja!(d!() as i64 >= s!() as i64, i),
+            Kind::Jsge32IJa => jump_or_ja!(d!() as i32 >= i.b as i32, i),
+            Kind::Jsge32RJa => jump_or_ja!(d!() as i32 >= s!() as i32, i),
+            Kind::Jlt64IJa => jump_or_ja!(d!() < i.b, i),
+            Kind::Jlt64RJa => jump_or_ja!(d!() < s!(), i),
+            Kind::Jlt32IJa => jump_or_ja!((d!() as u32) < i.b as u32, i),
+            Kind::Jlt32RJa => jump_or_ja!((d!() as u32) < s!() as u32, i),
+            Kind::Jle64IJa => jump_or_ja!(d!() <= i.b, i),
+            Kind::Jle64RJa => jump_or_ja!(d!() <= s!(), i),
+            Kind::Jle32IJa => jump_or_ja!(d!() as u32 <= i.b as u32, i),
+            Kind::Jle32RJa => jump_or_ja!(d!() as u32 <= s!() as u32, i),
+            Kind::Jslt64IJa => jump_or_ja!((d!() as i64) < i.b as i64, i),
+            Kind::Jslt64RJa => jump_or_ja!((d!() as i64) < s!() as i64, i),
+            Kind::Jslt32IJa => jump_or_ja!((d!() as i32) < i.b as i32, i),
+            Kind::Jslt32RJa => jump_or_ja!((d!() as i32) < s!() as i32, i),
+            Kind::Jsle64IJa => jump_or_ja!(d!() as i64 <= i.b as i64, i),
+            Kind::Jsle64RJa => jump_or_ja!(d!() as i64 <= s!() as i64, i),
+            Kind::Jsle32IJa => jump_or_ja!(d!() as i32 <= i.b as i32, i),
+            Kind::Jsle32RJa => jump_or_ja!(d!() as i32 <= s!() as i32, i),
+            Kind::MovAdd64I => pair!(d!() = s!().wrapping_add(i.b)),
+            Kind::MovAdd64R => pair!(d!() = s!().wrapping_add(r!(i.sub))),
+            Kind::MovAdd32R => pair!(d!() = (s!() as u32).wrapping_add(r!(i.sub) as u32) as u64),
+            Kind::MovAnd32I => pair!(d!() = (s!() as u32 & i.b as u32) as u64),
             Kind::MovSx64B => d!() = s!() as i8 as i64 as u64,
             Kind::MovSx64H => d!() = s!() as i16 as i64 as u64,
             Kind::MovSx64W => d!() = s!() as i32 as i64 as u64,
@@ -656,7 +787,7 @@ pub fn run<B: Buffer>(
             Kind::Nop => {}
             Kind::Const64 => {
                 d!() = i.b;
-                pc += 2;
+                ip = ip.wrapping_add(2);
                 continue;
             }
             Kind::Ldxb => d!() = load!(1, i),
@@ -675,112 +806,102 @@ pub fn run<B: Buffer>(
             Kind::Stxw => store!(4, i, s!()),
             Kind::Stxdw => store!(8, i, s!()),
             Kind::Atomic32 | Kind::Atomic64 => {
-                let wide = i.kind == Kind::Atomic64;
-                let addr = d!().wrapping_add(i.a as i64 as u64);
-                // Read and write access are both required, even when nothing is stored.
-                let writable = if wide { regions.at::<8>(&regions.write_len, addr) } else { regions.at::<4>(&regions.write_len, addr) };
-                if writable.is_none() {
+                if w.atomic(i).is_none() {
                     fault!(ErrorCode::IllegalMem);
-                }
-                let old = if wide { regions.load::<8>(addr) } else { regions.load::<4>(addr) };
-                let Some(old) = old else { fault!(ErrorCode::IllegalMem) };
-                let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-                let operand = s!();
-                let op = AtomicOp::ALL[i.sub as usize];
-                let new = match op {
-                    AtomicOp::Add { .. } => old.wrapping_add(operand),
-                    AtomicOp::Or { .. } => old | operand,
-                    AtomicOp::And { .. } => old & operand,
-                    AtomicOp::Xor { .. } => old ^ operand,
-                    AtomicOp::Xchg => operand,
-                    AtomicOp::CmpXchg => {
-                        if old == r[0] & mask {
-                            operand
-                        } else {
-                            old
-                        }
-                    }
-                };
-                let stored = if wide { regions.store::<8>(addr, new) } else { regions.store::<4>(addr, new) };
-                if stored.is_none() {
-                    fault!(ErrorCode::IllegalMem);
-                }
-                match op {
-                    AtomicOp::CmpXchg => r[0] = old,
-                    _ if op.fetches() => s!() = old,
-                    _ => {}
                 }
             }
             Kind::Ja => jump!(true, i),
-            Kind::CallHelper => {
-                let args = [r[1], r[2], r[3], r[4], r[5]];
-                let mut view = memory.helper_view();
-                // The helper's work is charged first; what the budget cannot pay is not done.
-                if !off {
-                    let cost = helpers.cost(i.b as u32, args, &view);
-                    if cost > u64::from(budget) {
-                        fault!(ErrorCode::OutOfBranches);
-                    }
-                    budget -= cost as u32;
-                }
-                match helpers.call(i.b as u32, args, &mut view) {
-                    HelperOutcome::Return(v) => r[0] = v,
-                    HelperOutcome::Exit(v) => return Ok(v),
-                }
-            }
+            Kind::CallHelper => match call_helper(w, i.b as u32, memory, helpers, &mut budget, off) {
+                Ok(None) => {}
+                Ok(Some(v)) => return Ok(v),
+                Err(code) => fault!(code),
+            },
             Kind::CallLocal => {
-                let frame = Frame { return_pc: pc + 1, saved: [r[6], r[7], r[8], r[9]], r10: r[10] };
+                let frame = Frame { return_pc: pc!() + 1, saved: [w.regs[6], w.regs[7], w.regs[8], w.regs[9]], r10: w.regs[10] };
                 // Never full for a verified program (its depth sized the frames); push then
                 // stays within the capacity and never allocates.
-                if frames.len() == frames.capacity() {
+                if w.frames.len() == w.frames.capacity() {
                     fault!(ErrorCode::IllegalCall);
                 }
-                frames.push(frame);
-                r[10] -= frame_size;
-                pc = i.a as usize;
+                w.frames.push(frame);
+                w.regs[10] -= frame_size;
+                ip = base.wrapping_add(i.a as usize);
                 continue;
             }
-            Kind::Exit => match frames.pop() {
+            Kind::Exit => match w.frames.pop() {
                 Some(frame) => {
-                    r[6..10].copy_from_slice(&frame.saved);
-                    r[10] = frame.r10;
-                    pc = frame.return_pc;
+                    w.regs[6..10].copy_from_slice(&frame.saved);
+                    w.regs[10] = frame.r10;
+                    ip = base.wrapping_add(frame.return_pc);
                     continue;
                 }
-                None => return Ok(r[0]),
+                None => return Ok(w.regs[0]),
             },
-            Kind::MovAdd64I => pair!(s!().wrapping_add(i.b)),
-            Kind::MovAdd64R => pair!(s!().wrapping_add(x!())),
-            Kind::MovAdd32I => pair!((s!() as u32).wrapping_add(i.b as u32) as u64),
-            Kind::MovAdd32R => pair!((s!() as u32).wrapping_add(x!() as u32) as u64),
-            Kind::MovSub64I => pair!(s!().wrapping_sub(i.b)),
-            Kind::MovSub64R => pair!(s!().wrapping_sub(x!())),
-            Kind::MovSub32I => pair!((s!() as u32).wrapping_sub(i.b as u32) as u64),
-            Kind::MovSub32R => pair!((s!() as u32).wrapping_sub(x!() as u32) as u64),
-            Kind::MovOr64I => pair!(s!() | i.b),
-            Kind::MovOr64R => pair!(s!() | x!()),
-            Kind::MovOr32I => pair!((s!() as u32 | i.b as u32) as u64),
-            Kind::MovOr32R => pair!((s!() as u32 | x!() as u32) as u64),
-            Kind::MovAnd64I => pair!(s!() & i.b),
-            Kind::MovAnd64R => pair!(s!() & x!()),
-            Kind::MovAnd32I => pair!((s!() as u32 & i.b as u32) as u64),
-            Kind::MovAnd32R => pair!((s!() as u32 & x!() as u32) as u64),
-            Kind::MovLsh64I => pair!(s!() << (i.b & 63)),
-            Kind::MovLsh64R => pair!(s!() << (x!() & 63)),
-            Kind::MovLsh32I => pair!(((s!() as u32) << (i.b & 31)) as u64),
-            Kind::MovLsh32R => pair!(((s!() as u32) << (x!() & 31)) as u64),
-            Kind::MovRsh64I => pair!(s!() >> (i.b & 63)),
-            Kind::MovRsh64R => pair!(s!() >> (x!() & 63)),
-            Kind::MovRsh32I => pair!(((s!() as u32) >> (i.b & 31)) as u64),
-            Kind::MovRsh32R => pair!(((s!() as u32) >> (x!() & 31)) as u64),
-            Kind::MovXor64I => pair!(s!() ^ i.b),
-            Kind::MovXor64R => pair!(s!() ^ x!()),
-            Kind::MovXor32I => pair!((s!() as u32 ^ i.b as u32) as u64),
-            Kind::MovXor32R => pair!((s!() as u32 ^ x!() as u32) as u64),
             Kind::Tail => fault!(ErrorCode::IllegalInstruction),
         }
-        pc += 1;
+        ip = ip.wrapping_add(1);
     }
+}
+
+/// Calls helper `id` with r1..r5 and charges its cost first (unless the budget is off):
+/// r0 is its result; `Some` when it ended the run with that value, OUT_OF_BRANCHES
+/// when the budget cannot pay (and the helper did nothing). Out of line, so that its
+/// locals do not enlarge `run`'s frame for programs that call no helper.
+#[inline(never)]
+fn call_helper(
+    w: &mut Workspace,
+    id: u32,
+    memory: &mut MemoryMap,
+    helpers: &mut dyn Helpers,
+    budget: &mut u32,
+    off: bool,
+) -> Result<Option<u64>, ErrorCode> {
+    let args = [w.regs[1], w.regs[2], w.regs[3], w.regs[4], w.regs[5]];
+    let mut view = memory.helper_view();
+    if !off {
+        let cost = helpers.cost(id, args, &view);
+        if cost > *budget as u64 {
+            return Err(ErrorCode::OutOfBranches);
+        }
+        *budget -= cost as u32;
+    }
+    match helpers.call(id, args, &mut view) {
+        HelperOutcome::Return(v) => w.regs[0] = v,
+        HelperOutcome::Exit(v) => return Ok(Some(v)),
+    }
+    Ok(None)
+}
+
+/// Marks the path it is on as rare: the budget running out, or refilling when it is off.
+#[cold]
+#[inline(never)]
+fn exhausted() {}
+
+/// Reads `n` (at most 8) bytes at `p`, little-endian. Kept out of line so that the
+/// compiler cannot merge the aligned paths of [`Workspace::load`] into byte copies.
+///
+/// # Safety
+/// `n <= 8` bytes at `p` are readable.
+#[cold]
+#[inline(never)]
+unsafe fn read_unaligned(p: *const u8, n: usize) -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: `n` bytes at `p` are readable (the caller's contract); `b` holds 8 >= `n`;
+    // a byte copy needs no alignment.
+    unsafe { core::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), n) };
+    u64::from_le_bytes(b)
+}
+
+/// Writes the low `n` (at most 8) bytes of `value` at `p`, little-endian; out of line
+/// like [`read_unaligned`].
+///
+/// # Safety
+/// `n <= 8` bytes at `p` are writable and no reference to them is live.
+#[cold]
+#[inline(never)]
+unsafe fn write_unaligned(p: *mut u8, n: usize, value: u64) {
+    // SAFETY: `n` bytes at `p` are writable (the caller's contract), `value` has 8 >= `n`.
+    unsafe { core::ptr::copy_nonoverlapping(value.to_le_bytes().as_ptr(), p, n) };
 }
 
 #[inline(always)]
@@ -836,4 +957,87 @@ mod tests {
         assert_eq!(kind_at(Kind::Jeq64I, Cond::Lt.index() * 4 + 1), Kind::Jlt64R);
         assert_eq!(core::mem::size_of::<Compiled>(), 16);
     }
+
+    /// Runs `slots` on both interpreters with every budget up to `most` and with none:
+    /// the same r0, or the same error at the same slot. Returns the fast engine's code.
+    fn same_as_reference(slots: &[(u8, u8, u8, i16, i32)], most: u32) -> std::vec::Vec<Compiled> {
+        use crate::helpers::ConformanceHelpers;
+        use crate::insn::RawSlot;
+        use crate::memory::Slot;
+        use crate::verifier::{verify, Config, DEFAULT_MAX_CALL_DEPTH};
+        use std::vec::Vec;
+
+        let raw = slots.iter().map(|&(opcode, dst, src, off, imm)| RawSlot { opcode, dst, src, off, imm });
+        let text: Vec<u8> = raw.flat_map(|s| s.to_bytes()).collect();
+        let config = Config { max_call_depth: DEFAULT_MAX_CALL_DEPTH, helper_arity: &|_| None };
+        let program = verify(&text, &[], &config).unwrap();
+        let code = compile(&program, std::vec![Compiled::TAIL; program.slot_count()]).unwrap();
+        let mut w = Workspace::for_program(&program).unwrap();
+        for budget in (0..=most).map(Some).chain([None]) {
+            let inv = Invocation { function: 0, r1: 0, r2: 0, budget, frame_size: 512 };
+            let mut stack = [0u8; 512];
+            let mut memory = MemoryMap::default();
+            memory.map_writable(Slot::Stack, &mut stack).unwrap();
+            let expected = super::super::reference::run(&program, &inv, &mut memory, &mut ConformanceHelpers);
+            let got = run(&program, &code, &inv, &mut memory, &mut ConformanceHelpers, &mut w);
+            assert_eq!(got, expected, "budget {budget:?}");
+        }
+        code.into_buffer()
+    }
+
+    #[test]
+    fn super_instructions_run_as_their_two_instructions() {
+        let code = same_as_reference(
+            &[
+                (0xb7, 0, 0, 0, 0),  // 0: r0 = 0
+                (0xb7, 1, 0, 0, 0),  // 1: r1 = 0
+                (0xbf, 2, 1, 0, 0),  // 2: r2 = r1
+                (0x07, 2, 0, 0, 3),  // 3: r2 += 3
+                (0x0f, 0, 2, 0, 0),  // 4: r0 += r2
+                (0x07, 1, 0, 0, 1),  // 5: r1 += 1
+                (0x15, 1, 0, 1, 5),  // 6: if r1 == 5 goto 8
+                (0x05, 0, 0, -6, 0), // 7: goto 2
+                (0xbc, 3, 0, 0, 0),  // 8: w3 = w0
+                (0x54, 3, 0, 0, 7),  // 9: w3 &= 7
+                (0xbf, 4, 3, 0, 0),  // 10: r4 = r3
+                (0x0f, 4, 0, 0, 0),  // 11: r4 += r0
+                (0xbc, 5, 4, 0, 0),  // 12: w5 = w4
+                (0x0c, 5, 3, 0, 0),  // 13: w5 += w3
+                (0xbf, 6, 5, 0, 0),  // 14: r6 = r5
+                (0x0f, 6, 6, 0, 0),  // 15: r6 += r6 (reads the moved value: not fused)
+                (0x0f, 0, 6, 0, 0),  // 16: r0 += r6
+                (0x95, 0, 0, 0, 0),  // 17: exit
+            ],
+            12,
+        );
+        let kinds: std::vec::Vec<Kind> = code.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds[2], Kind::MovAdd64I);
+        assert_eq!(kinds[6], Kind::Jeq64IJa);
+        assert_eq!(kinds[8], Kind::MovAnd32I);
+        assert_eq!(kinds[10], Kind::MovAdd64R);
+        assert_eq!(kinds[12], Kind::MovAdd32R);
+        assert_eq!(kinds[14], Kind::Mov64R);
+        // The second slots keep their own entries.
+        assert_eq!((kinds[3], kinds[7], kinds[9]), (Kind::Add64I, Kind::Ja, Kind::And32I));
+    }
+
+    #[test]
+    fn a_jump_target_is_never_swallowed() {
+        let code = same_as_reference(
+            &[
+                (0xb7, 0, 0, 0, 0),  // 0: r0 = 0
+                (0xbf, 2, 0, 0, 0),  // 1: r2 = r0
+                (0x07, 2, 0, 0, 1),  // 2: r2 += 1 (a target)
+                (0x07, 0, 0, 0, 1),  // 3: r0 += 1
+                (0xa5, 0, 0, 1, 2),  // 4: if r0 < 2 goto 6 (the ja: a target)
+                (0x15, 0, 0, 1, 5),  // 5: if r0 == 5 goto 7
+                (0x05, 0, 0, -5, 0), // 6: goto 2
+                (0x0f, 0, 2, 0, 0),  // 7: r0 += r2
+                (0x95, 0, 0, 0, 0),  // 8: exit
+            ],
+            12,
+        );
+        assert_eq!((code[1].kind, code[5].kind), (Kind::Mov64R, Kind::Jeq64I));
+    }
+
 }

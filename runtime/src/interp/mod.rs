@@ -119,13 +119,14 @@ impl Engine for Interp {
         buffer.try_reserve_exact(n).map_err(|_| ErrorCode::NoMemory)?;
         buffer.resize(n, fast::Compiled::TAIL);
         self.code = Some(fast::compile(program, buffer)?);
+        // The old workspace goes first, so that a small arena can reuse its memory.
         self.workspace = None;
         self.workspace = Some(fast::Workspace::for_program(program)?);
         Ok(())
     }
     fn run(&mut self, program: &VerifiedProgram, inv: &Invocation, memory: &mut MemoryMap, helpers: &mut dyn Helpers) -> Result<u64, Trap> {
         match (&self.code, &mut self.workspace) {
-            (Some(code), Some(workspace)) => fast::run(program, code, inv, memory, helpers, workspace),
+            (Some(code), Some(w)) => fast::run(program, code, inv, memory, helpers, w),
             (None, _) | (_, None) => Err(Trap { code: ErrorCode::IllegalInstruction, pc: 0 }),
         }
     }
