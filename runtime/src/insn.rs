@@ -365,6 +365,26 @@ pub enum AtomicOp {
 }
 
 impl AtomicOp {
+    /// The value the operation stores over `old`, with `operand` from the source register
+    /// and `expected` the value CMPXCHG compares with (r0, at the operation's width).
+    /// One definition for every interpreter.
+    pub const fn stored(self, old: u64, operand: u64, expected: u64) -> u64 {
+        match self {
+            AtomicOp::Add { .. } => old.wrapping_add(operand),
+            AtomicOp::Or { .. } => old | operand,
+            AtomicOp::And { .. } => old & operand,
+            AtomicOp::Xor { .. } => old ^ operand,
+            AtomicOp::Xchg => operand,
+            AtomicOp::CmpXchg => {
+                if old == expected {
+                    operand
+                } else {
+                    old
+                }
+            }
+        }
+    }
+
     pub const ALL: [AtomicOp; 10] = [
         AtomicOp::Add { fetch: false },
         AtomicOp::Or { fetch: false },

@@ -399,20 +399,7 @@ impl Workspace {
         let old = if wide { self.load::<8>(addr) } else { self.load::<4>(addr) }?;
         let mask = if wide { u64::MAX } else { u32::MAX as u64 };
         let op = AtomicOp::ALL[i.sub as usize];
-        let new = match op {
-            AtomicOp::Add { .. } => old.wrapping_add(operand),
-            AtomicOp::Or { .. } => old | operand,
-            AtomicOp::And { .. } => old & operand,
-            AtomicOp::Xor { .. } => old ^ operand,
-            AtomicOp::Xchg => operand,
-            AtomicOp::CmpXchg => {
-                if old == self.regs[0] & mask {
-                    operand
-                } else {
-                    old
-                }
-            }
-        };
+        let new = op.stored(old, operand, self.regs[0] & mask);
         if wide { self.store::<8>(addr, new) } else { self.store::<4>(addr, new) }?;
         match op {
             AtomicOp::CmpXchg => self.regs[0] = old,

@@ -188,17 +188,8 @@ pub fn run_detailed(
                 memory.check(addr, size.bytes(), Access::ReadWrite).ok_or(refused(addr, size, Access::ReadWrite))?;
                 let old = memory.load(addr, size).ok_or(refused(addr, size, Access::ReadWrite))?;
                 let operand = reg[src.index()];
-                let new = match op {
-                    AtomicOp::Add { .. } => old.wrapping_add(operand),
-                    AtomicOp::Or { .. } => old | operand,
-                    AtomicOp::And { .. } => old & operand,
-                    AtomicOp::Xor { .. } => old ^ operand,
-                    AtomicOp::Xchg => operand,
-                    AtomicOp::CmpXchg => {
-                        let expected = if width == Width::W32 { reg[0] as u32 as u64 } else { reg[0] };
-                        if old == expected { operand } else { old }
-                    }
-                };
+                let expected = if width == Width::W32 { reg[0] as u32 as u64 } else { reg[0] };
+                let new = op.stored(old, operand, expected);
                 memory.store(addr, size, new).ok_or(refused(addr, size, Access::ReadWrite))?;
                 match op {
                     AtomicOp::CmpXchg => reg[0] = old,
