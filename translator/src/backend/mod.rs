@@ -21,3 +21,10 @@ pub struct Input<'a> {
     pub bss_len: usize,
     pub rodata: &'a [u8],
 }
+
+impl<'a> Input<'a> {
+    /// The translation input of a whole container: its data, bss and rodata with it.
+    pub fn of_container(container: &'a str, c: &'a fc_runtime::format::Container<'a>, program: &'a VerifiedProgram<'a>, functions: &'a [(String, usize)]) -> Input<'a> {
+        Input { container, program, functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata }
+    }
+}

@@ -153,8 +153,7 @@ pub fn exported_functions(c: &Container, program: &VerifiedProgram) -> Result<Ve
 pub fn translate(name: &str, c: &Container, program: &VerifiedProgram, target: &str, backend: Backend, emit: Emit) -> Result<Vec<u8>, String> {
     let target = self::target(target)?;
     let functions = exported_functions(c, program)?;
-    let input =
-        Input { container: name, program, functions: &functions, data: c.data, bss_len: c.header.bss_len as usize, rodata: c.rodata };
+    let input = Input::of_container(name, c, program, &functions);
     match (backend, emit) {
         (Backend::C, Emit::C) => Ok(crate::backend::c::emit(&input).into_bytes()),
         (Backend::C, Emit::Obj | Emit::Asm) => Err("the C backend writes C: an object or assembly from it is the C compiler's work".into()),

@@ -181,14 +181,7 @@ fn app_helper_called(program: &VerifiedProgram) -> Option<u32> {
 /// stores persist between runs, the context starts from `request.ctx` each time).
 pub fn run_container(harness: &dyn Harness, container: &Container, request: &Request) -> Result<Vec<Run>, HarnessError> {
     let (program, functions) = prepare(harness.name(), container, request)?;
-    let input = Input {
-        container: "prog",
-        program: &program,
-        functions: &functions,
-        data: container.data,
-        bss_len: container.header.bss_len as usize,
-        rodata: container.rodata,
-    };
+    let input = Input::of_container("prog", container, &program, &functions);
     let dir = Scratch::new()?;
     let exe = harness.link(&input, dir.path())?;
     let mut command = harness.command(&exe);

@@ -157,14 +157,7 @@ impl Soc {
         let container = Container::parse(bin, LayoutChoice::Auto).unwrap();
         let program = HelperSet::profile(Profile::Sming).verify(&container).unwrap();
         let functions = table_functions(&container, &program);
-        let input = Input {
-            container: "prog",
-            program: &program,
-            functions: &functions,
-            data: container.data,
-            bss_len: container.header.bss_len as usize,
-            rodata: container.rodata,
-        };
+        let input = Input::of_container("prog", &container, &program, &functions);
         let entry = Symbols::new("prog").entry(&functions[0].0);
         let args = [fc_aot::text::hex::encode(bin), (0..1024).map(|i| format!("{:02x}", (i * 31 + 7) & 255)).collect()];
         for (placement, range) in placements {
