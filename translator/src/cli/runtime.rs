@@ -67,8 +67,8 @@ pub fn run(args: Args) -> ExitCode {
         Ok(()) => {}
         Err(e) => return fail(e),
     }
-    let size_tool = soc.gcc.replace("-gcc", "-size");
-    match runtime_lib::sizes(&library, &size_tool, soc.gcc_package) {
+    let (size_tool, package) = soc.toolchain.binutil("size");
+    match runtime_lib::sizes(&library, &size_tool, package) {
         Ok((code, rodata, ram)) => {
             println!("{}: {LIBRARY} for {} ({}): {code} bytes of code, {rodata} of read-only data, {ram} of RAM", args.output.display(), soc.name, describe(soc));
             println!("(all of the library's objects: a firmware's --gc-sections keeps only what it calls; RAM besides: the arena given to fc_runtime_init)");
@@ -81,7 +81,8 @@ pub fn run(args: Args) -> ExitCode {
 fn describe(soc: &Soc) -> String {
     match soc.rust_target {
         runtime_lib::RustTarget::Builtin(triple) => triple.to_string(),
-        runtime_lib::RustTarget::XtensaJson { file, llvm_cpu, .. } => format!("{file}, LLVM cpu {llvm_cpu}"),
+        runtime_lib::RustTarget::XtensaJson { file, core, .. } if core.attrs.is_empty() => format!("{file}, LLVM cpu {}", core.cpu),
+        runtime_lib::RustTarget::XtensaJson { file, core, .. } => format!("{file}, LLVM cpu {} {}", core.cpu, core.attrs),
     }
 }
 

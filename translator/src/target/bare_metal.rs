@@ -9,6 +9,7 @@
 //! ([`super::workdir::cached`]) and only linked per program; every program gets its own
 //! scratch folder, so runs may go in parallel.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -19,8 +20,9 @@ use fc_runtime::verifier::VerifiedProgram;
 use super::execution::{Execution, Run};
 use super::harness::{self, native_table, Harness, HarnessError, Request, RuntimeEngine, SHARED_SOURCES};
 use super::runtime_lib::{self, LibraryCache, Opt, RustTarget};
-use super::tools::{run_tool, write, ToolError};
-use super::workdir::{cached, compiler_identity};
+use super::c_compiler::{Product, Toolchain};
+use super::tools::{write, ToolError};
+use super::workdir::cached;
 use crate::backend::c::emit;
 use crate::backend::Input;
 
@@ -32,10 +34,9 @@ const CRT_COMMON_C: &str = include_str!("../../../targets/common/crt_common.c");
 pub struct Soc {
     /// The `--target` name (`esp32c3`): names the cache entry of its objects.
     pub name: &'static str,
-    /// The cross compiler and the Debian package that has it.
-    pub gcc: &'static str,
-    pub gcc_package: &'static str,
-    /// Every compile and link.
+    /// What compiles and links its programs.
+    pub toolchain: Toolchain,
+    /// Every compile (and, with gcc, every link).
     pub cflags: &'static [&'static str],
     /// qemu-user and the arguments before the program.
     pub qemu: &'static str,
@@ -113,17 +114,13 @@ impl Soc {
     fn build_objects(&self) -> Result<Objects, ToolError> {
         let files: Vec<(&str, &str)> =
             self.sources.iter().chain(&SHARED_SOURCES).chain(&[("crt_common.c", CRT_COMMON_C)]).chain(self.linker_scripts).copied().collect();
-        let start_and_crt: [(&str, &[&str]); 2] = [
-            ("start.S", &[]),
-            // memset/memcpy must not be turned into calls of themselves.
-            ("crt.c", &["-fno-builtin", "-fno-tree-loop-distribute-patterns"]),
-        ];
+        let start_and_crt: [(&str, &[&str]); 2] = [("start.S", &[]), ("crt.c", self.toolchain.no_builtin_flags())];
         let harness: [(&str, &[&str]); 2] = [("runtime_harness.c", &[]), ("runtime_harness.c", &["-DFC_HARNESS_NATIVE"])];
         let compiled: Vec<(&str, &[&str])> = start_and_crt.iter().chain(self.extra_objects).chain(&harness).copied().collect();
         let object = |source: &str, extra: &[&str]| source.replace(['.'], "_") + if extra.contains(&"-DFC_HARNESS_NATIVE") { "_native.o" } else { ".o" };
         // The key: the compiler, every flag and every file the objects are built from.
-        let identity = compiler_identity(self.gcc, self.gcc_package)?;
-        let mut inputs: Vec<&[u8]> = vec![self.gcc.as_bytes(), identity.as_bytes()];
+        let identity = self.toolchain.identity()?;
+        let mut inputs: Vec<&[u8]> = vec![identity.as_bytes()];
         inputs.extend(self.cflags.iter().map(|f| f.as_bytes()));
         for (source, extra) in &compiled {
             inputs.push(source.as_bytes());
@@ -137,8 +134,8 @@ impl Soc {
                 write(&dir.join(name), text)?;
             }
             for (source, extra) in &compiled {
-                run_tool(Command::new(self.gcc).args(self.cflags).args(*extra).arg("-I").arg(dir).arg("-c").arg(dir.join(source)).arg("-o").arg(dir.join(object(source, extra))))
-                    .map_err(|e| e.install_hint(self.gcc_package))?;
+                let flags: Vec<&OsStr> = self.cflags.iter().chain(*extra).map(OsStr::new).chain([OsStr::new("-I"), dir.as_os_str()]).collect();
+                self.toolchain.compile(&flags, &dir.join(source), Product::Object, &dir.join(object(source, extra)))?;
             }
             Ok(())
         })?;
@@ -173,22 +170,8 @@ impl Soc {
     /// Links the runtime harness object `harness` with `extra` inputs and `library` into `exe`.
     fn link_runtime(&self, harness: &Path, extra: &[PathBuf], library: &Path, exe: &Path, placement: Placement) -> Result<(), ToolError> {
         let objects = self.objects()?;
-        run_tool(
-            Command::new(self.gcc)
-                .args(self.cflags)
-                .args(["-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"])
-                .arg("-L")
-                .arg(&objects.dir)
-                .arg("-T")
-                .arg(placement.script)
-                .arg("-o")
-                .arg(exe)
-                .args(&objects.crt)
-                .arg(harness)
-                .args(extra)
-                .arg(library)
-                .arg("-lgcc"),
-        )
+        let inputs: Vec<PathBuf> = objects.crt.iter().chain([&harness.to_path_buf()]).chain(extra).chain([&library.to_path_buf()]).cloned().collect();
+        self.toolchain.link(self.cflags, &objects.dir, placement.script, &inputs, exe)
     }
 
     /// Links a container translated to C with the runtime harness that hands its
@@ -200,9 +183,11 @@ impl Soc {
         write(&source, emit(input))?;
         write(&table, native_table(input))?;
         let mut compiled = Vec::new();
+        let flags: Vec<&OsStr> =
+            self.cflags.iter().chain(&["-ffunction-sections", "-fdata-sections"]).map(OsStr::new).chain([OsStr::new("-I"), objects.dir.as_os_str()]).collect();
         for c in [&source, &table] {
             let o = c.with_extension("o");
-            run_tool(Command::new(self.gcc).args(self.cflags).args(["-ffunction-sections", "-fdata-sections"]).arg("-I").arg(&objects.dir).arg("-c").arg(c).arg("-o").arg(&o))?;
+            self.toolchain.compile(&flags, c, Product::Object, &o)?;
             compiled.push(o);
         }
         self.link_runtime(&objects.runtime_harness_native, &compiled, &library, &exe, placement)?;
@@ -212,7 +197,7 @@ impl Soc {
     /// Compiles `c_source` alone into `dir/prog.o` with the link's flags (for disassembly).
     pub fn compile_object(&self, c_source: &str, dir: &Path) -> Result<PathBuf, ToolError> {
         let object = dir.join("prog.o");
-        self.c_compiler().compile(None, c_source, super::c_compiler::Product::Object, &object)?;
+        self.c_compiler().compile(None, c_source, Product::Object, &object)?;
         Ok(object)
     }
 

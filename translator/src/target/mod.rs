@@ -10,6 +10,7 @@ pub mod cross_linux;
 mod execution;
 pub mod harness;
 pub mod host;
+pub mod llvm_xtensa;
 pub mod runtime_lib;
 pub mod socs;
 pub mod tools;
@@ -99,6 +100,19 @@ pub enum Target {
     /// xtensa-lx106-elf-gcc -mlongcalls (targets/esp8266/).
     #[value(name = "esp8266")]
     Esp8266,
+    /// Engines c, interp, reference: ESP32 (Xtensa LX6, windowed ABI): the runtime bare metal
+    /// under qemu-xtensa -cpu dc233c, translated C compiled by LLVM 22 (clang-22, llc
+    /// -mcpu=esp32) (targets/esp32/).
+    #[value(name = "esp32")]
+    Esp32,
+    /// Engines c, interp, reference: ESP32-S2 (Xtensa LX7, windowed ABI, no loops/MAC16/FPU):
+    /// as esp32, with the S2's options (targets/esp32s2/).
+    #[value(name = "esp32s2")]
+    Esp32s2,
+    /// Engines c, interp, reference: ESP32-S3 (Xtensa LX7, windowed ABI): as esp32, with the
+    /// S3's address map (targets/esp32s3/).
+    #[value(name = "esp32s3")]
+    Esp32s3,
 }
 
 impl Target {
@@ -114,6 +128,9 @@ impl Target {
             Target::Esp32c3 => "esp32c3",
             Target::Rp2040 => "rp2040",
             Target::Esp8266 => "esp8266",
+            Target::Esp32 => "esp32",
+            Target::Esp32s2 => "esp32s2",
+            Target::Esp32s3 => "esp32s3",
         }
     }
 }
@@ -189,7 +206,9 @@ pub fn engines_on(target: Target) -> &'static [EngineKind] {
         }
         #[cfg(feature = "cranelift")]
         Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => &[EngineKind::Aot],
-        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => &[EngineKind::C, EngineKind::Interp, EngineKind::Reference],
+        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 | Target::Esp32 | Target::Esp32s2 | Target::Esp32s3 => {
+            &[EngineKind::C, EngineKind::Interp, EngineKind::Reference]
+        }
     }
 }
 
@@ -207,7 +226,7 @@ pub fn place(kind: EngineKind, target: Target) -> Result<Place, NoSuchPair> {
         Target::Aarch64 => Place::Cross(&cross_linux::AARCH64),
         #[cfg(feature = "cranelift")]
         Target::Riscv64gc => Place::Cross(&cross_linux::RISCV64),
-        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 => {
+        Target::Esp32c3 | Target::Rp2040 | Target::Esp8266 | Target::Esp32 | Target::Esp32s2 | Target::Esp32s3 => {
             let soc = soc(target).expect("a SoC target");
             let engine = match kind {
                 EngineKind::Reference => RuntimeEngine::Reference,
@@ -227,6 +246,9 @@ pub fn soc(target: Target) -> Option<&'static Soc> {
         Target::Esp32c3 => Some(&socs::ESP32C3),
         Target::Rp2040 => Some(&socs::RP2040),
         Target::Esp8266 => Some(&socs::ESP8266),
+        Target::Esp32 => Some(&socs::ESP32),
+        Target::Esp32s2 => Some(&socs::ESP32S2),
+        Target::Esp32s3 => Some(&socs::ESP32S3),
         Target::Host => None,
         #[cfg(feature = "cranelift")]
         Target::X86_64 | Target::Aarch64 | Target::Riscv64gc => None,

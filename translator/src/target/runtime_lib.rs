@@ -3,15 +3,15 @@
 //! rustup cannot fetch the SoCs' targets here, so Debian's `rustc-web` builds them from
 //! the standard library's sources (`-Zbuild-std`: core and alloc; the Linux ISAs' library
 //! is made the same way, so that it is the firmware's code and no libstd of the ISA is
-//! needed). Xtensa LX106 needs two more steps:
-//! its objects are made from LLVM IR by LLVM 22's `llc` and `llvm-mc`, with each
-//! function's literal pool moved into its literal section ([`literal_sections`]),
-//! because the assembly LLVM writes puts the pools where GNU ld cannot reach them.
+//! needed). The Xtensa libraries need one more step: their objects are made from LLVM IR
+//! by LLVM 22 ([`super::llvm_xtensa`]), because rustc's own Xtensa objects put the
+//! literal pools where GNU ld cannot reach them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use super::llvm_xtensa::{Output, XtensaCore};
 use super::tools::{output, run_tool, ToolError};
 
 /// Debian's Rust for the SoCs (`rustc-web`, `cargo-web`, `rust-web-src`).
@@ -19,8 +19,6 @@ const RUSTC: &str = "/usr/bin/rustc";
 const CARGO: &str = "/usr/bin/cargo";
 const RUST_SRC: &str = "/usr/lib/rustlib/src/rust";
 const RUST_PACKAGES: &str = "rustc-web cargo-web rust-web-src";
-/// LLVM 22, whose Xtensa backend the LX106 library is finished with.
-const LLVM_BIN: &str = "/usr/lib/llvm-22/bin";
 
 /// The library's file name in every output folder.
 pub const LIBRARY: &str = "libfc_runtime.a";
@@ -31,8 +29,8 @@ pub enum RustTarget {
     /// A target rustc knows (`riscv32imc-unknown-none-elf`, `aarch64-unknown-linux-gnu`).
     Builtin(&'static str),
     /// A target JSON of `targets/<soc>/` (file name, text), finished through LLVM 22 for
-    /// the Xtensa CPU `llvm_cpu` with the SoC's `ar`.
-    XtensaJson { file: &'static str, text: &'static str, llvm_cpu: &'static str, ar: &'static str },
+    /// the Xtensa `core` with the SoC's `ar`.
+    XtensaJson { file: &'static str, text: &'static str, core: XtensaCore, ar: &'static str },
 }
 
 /// The optimization the library is built with (cargo's `opt-level`).
@@ -138,7 +136,7 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
             copy(&built, &partial)?;
             rename(&partial, &library)?;
         }
-        RustTarget::XtensaJson { file, text, llvm_cpu, ar } => {
+        RustTarget::XtensaJson { file, text, core, ar } => {
             let json = out.join(file);
             super::tools::write(&json, text)?;
             // The one module as LLVM IR: llc makes its assembly.
@@ -158,22 +156,14 @@ fn build(soc: &str, target: RustTarget, opt: Opt) -> Result<PathBuf, ToolError> 
                     return Ok(library);
                 }
             }
-            let llc = format!("{LLVM_BIN}/llc");
-            let mc = format!("{LLVM_BIN}/llvm-mc");
             // Per process: another build of the same library may be finishing beside this one.
-            let (asm, fixed, object) = (partial_path(&out.join("runtime.s")), partial_path(&out.join("runtime-literals.s")), partial_path(&out.join("runtime.o")));
-            let llvm = |e: ToolError| e.install_hint("llvm-22");
-            run_tool(Command::new(&llc).args(["-march=xtensa", &format!("-mcpu={llvm_cpu}"), "-O2", "-filetype=asm"]).arg(&ir).arg("-o").arg(&asm)).map_err(llvm)?;
-            let text = std::fs::read_to_string(&asm).map_err(|e| ToolError::Failed(format!("{}: {e}", asm.display())))?;
-            let moved = literal_sections(&text).map_err(|e| ToolError::Failed(format!("{}: {e}", asm.display())))?;
-            super::tools::write(&fixed, moved)?;
-            run_tool(Command::new(&mc).args(["-triple=xtensa", &format!("-mcpu={llvm_cpu}"), "-filetype=obj"]).arg(&fixed).arg("-o").arg(&object)).map_err(llvm)?;
+            let object = partial_path(&out.join("runtime.o"));
+            core.finish_ir(&ir, Output::Object, &object, &partial_path(&out.join("runtime")))?;
             let partial = partial_path(&library);
             let _ = std::fs::remove_file(&partial);
-            run_tool(Command::new(ar).arg("rcs").arg(&partial).arg(&object)).map_err(|e| e.install_hint("binutils-xtensa-lx106"))?;
-            for scratch in [&asm, &fixed, &object] {
-                let _ = std::fs::remove_file(scratch);
-            }
+            let archived = run_tool(Command::new(ar).arg("rcs").arg(&partial).arg(&object)).map_err(|e| e.install_hint("binutils-xtensa-lx106"));
+            let _ = std::fs::remove_file(&object);
+            archived?;
             rename(&partial, &library)?;
         }
     }
@@ -206,58 +196,6 @@ fn newest_ir(deps: &Path) -> Result<PathBuf, ToolError> {
         .ok_or_else(|| ToolError::Failed(format!("rustc wrote no LLVM IR into {}", deps.display())))
 }
 
-/// LLVM's Xtensa assembly with every function's literal pool written into the literal
-/// section of the function's section (`.text.X` -> `.literal.X`), 4-aligned, the way GNU
-/// as writes them.
-///
-/// LLVM writes a function's pool (`.literal_position`, then `.literal LABEL, VALUE`
-/// lines) before it switches to the function's section, so its own assembler puts the
-/// pool at the end of whatever section came before, unaligned; GNU ld then refuses the
-/// `l32r`s ("misaligned literal target", "literal placed after use"). Pools inside the
-/// text sections, which llvm-mc then resolves itself, are no way out either: LLVM 22
-/// computes some of those `l32r` offsets 4 bytes off. With the pools in literal sections
-/// every `l32r` is a relocation GNU ld resolves, and ld places each literal section
-/// before its text section (`*(.literal .text .literal.* .text.*)`, as the ESP8266
-/// linker scripts have it), within `l32r`'s 256 KiB reach.
-pub fn literal_sections(asm: &str) -> Result<String, String> {
-    let mut out = String::with_capacity(asm.len() + asm.len() / 8);
-    let mut pending: Vec<(&str, &str)> = Vec::new();
-    let mut section = ".text";
-    for (n, line) in asm.lines().enumerate() {
-        let t = line.trim();
-        if t == ".literal_position" {
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix(".literal ") {
-            let (label, value) = rest.split_once(',').ok_or_else(|| format!("line {}: `{t}` has no value", n + 1))?;
-            pending.push((label.trim(), value.trim()));
-            continue;
-        }
-        if t == ".text" {
-            section = ".text";
-        } else if let Some(rest) = t.strip_prefix(".section") {
-            section = rest.trim().split([',', ' ', '\t']).next().unwrap_or_default();
-        }
-        // The function the pool belongs to starts here, in the section now current.
-        if !pending.is_empty() && t.starts_with(".type") && t.ends_with("@function") {
-            let Some(suffix) = section.strip_prefix(".text") else {
-                return Err(format!("line {}: a function in section {section}, which has no literal section", n + 1));
-            };
-            out.push_str(&format!("\t.section\t.literal{suffix},\"ax\",@progbits\n\t.p2align\t2\n"));
-            for (label, value) in pending.drain(..) {
-                out.push_str(&format!("{label}:\n\t.long\t{value}\n"));
-            }
-            out.push_str("\t.previous\n");
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    if !pending.is_empty() {
-        return Err(format!("{} literals belong to no function (the first: {})", pending.len(), pending[0].0));
-    }
-    Ok(out)
-}
-
 /// Code, read-only data and RAM (data + bss) of the library's objects, in bytes: what the
 /// library can add to a firmware before the firmware's `--gc-sections` drops the unused.
 pub fn sizes(library: &Path, size_tool: &str, package: &str) -> Result<(u64, u64, u64), ToolError> {
@@ -275,25 +213,4 @@ pub fn sizes(library: &Path, size_tool: &str, package: &str) -> Result<(u64, u64
         }
     }
     Ok((code, rodata, ram))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pools_move_into_the_literal_section_of_their_function() {
-        let asm = "\t.literal_position\n\t.literal .LCPI0_0, foo+4\n\t.text\n\t.section\t.text.unlikely.,\"ax\",@progbits\n\t.p2align\t2\n\t.type\tf,@function\nf:\n\tl32r\ta8, .LCPI0_0\n";
-        let fixed = literal_sections(asm).unwrap();
-        let want = "\t.text\n\t.section\t.text.unlikely.,\"ax\",@progbits\n\t.p2align\t2\n\t.section\t.literal.unlikely.,\"ax\",@progbits\n\t.p2align\t2\n.LCPI0_0:\n\t.long\tfoo+4\n\t.previous\n\t.type\tf,@function\nf:\n\tl32r\ta8, .LCPI0_0\n";
-        assert_eq!(fixed, want);
-    }
-
-    #[test]
-    fn a_pool_without_a_function_is_an_error() {
-        assert!(literal_sections("\t.literal .LCPI9_0, 7\n").unwrap_err().contains(".LCPI9_0"));
-        assert!(literal_sections("\t.literal .LCPI9_0\n").unwrap_err().contains("line 1"));
-        let in_data = "\t.literal .LCPI1_0, 7\n\t.section\t.rodata,\"a\"\n\t.type\tg,@function\n";
-        assert!(literal_sections(in_data).unwrap_err().contains(".rodata"));
-    }
 }

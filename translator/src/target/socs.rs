@@ -2,14 +2,15 @@
 //! flags, qemu, start-up and linker fragments of `targets/<soc>/`.
 
 use super::bare_metal::{target_files, ObjectCache, Placement, Soc};
+use super::c_compiler::Toolchain;
+use super::llvm_xtensa::XtensaCore;
 use super::runtime_lib::{LibraryCache, RustTarget};
 
 /// ESP32-C3: RV32IMC, ilp32, compiled with `riscv64-unknown-elf-gcc -march=rv32imc
 /// -mabi=ilp32` (the chip's own is riscv32-esp-elf-gcc) and run under `qemu-riscv32`.
 pub static ESP32C3: Soc = Soc {
     name: "esp32c3",
-    gcc: "riscv64-unknown-elf-gcc",
-    gcc_package: "gcc-riscv64-unknown-elf",
+    toolchain: Toolchain::Gcc { gcc: "riscv64-unknown-elf-gcc", package: "gcc-riscv64-unknown-elf" },
     cflags: &["-march=rv32imc", "-mabi=ilp32", "-O2", "-ffreestanding", "-nostdlib", "-static"],
     qemu: "qemu-riscv32",
     qemu_args: &[],
@@ -34,8 +35,7 @@ pub static ESP32C3: Soc = Soc {
 /// so the rp2040 tests scan the disassembly for anything outside ARMv6-M).
 pub static RP2040: Soc = Soc {
     name: "rp2040",
-    gcc: "arm-none-eabi-gcc",
-    gcc_package: "gcc-arm-none-eabi",
+    toolchain: Toolchain::Gcc { gcc: "arm-none-eabi-gcc", package: "gcc-arm-none-eabi" },
     cflags: &["-mcpu=cortex-m0plus", "-mthumb", "-O2", "-ffreestanding", "-nostdlib", "-static"],
     qemu: "qemu-arm",
     qemu_args: &[],
@@ -60,8 +60,7 @@ pub static RP2040: Soc = Soc {
 /// `qemu-xtensa -cpu lx106`.
 pub static ESP8266: Soc = Soc {
     name: "esp8266",
-    gcc: "xtensa-lx106-elf-gcc",
-    gcc_package: "gcc-xtensa-lx106",
+    toolchain: Toolchain::Gcc { gcc: "xtensa-lx106-elf-gcc", package: "gcc-xtensa-lx106" },
     cflags: &["-O2", "-ffreestanding", "-nostdlib", "-static", "-mlongcalls"],
     qemu: "qemu-xtensa",
     qemu_args: &["-cpu", "lx106"],
@@ -82,9 +81,110 @@ pub static ESP8266: Soc = Soc {
     rust_target: RustTarget::XtensaJson {
         file: "xtensa-lx106-none-elf.json",
         text: include_str!("../../../targets/esp8266/xtensa-lx106-none-elf.json"),
-        llvm_cpu: "esp8266",
+        core: XtensaCore { cpu: "esp8266", attrs: "" },
         ar: "xtensa-lx106-elf-ar",
     },
+    cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
+};
+
+/// The windowed ESP32s' start-up, and the ESP8266's Xtensa Linux system calls and integer
+/// helpers (plain C, the same for both ABIs).
+const WINDOWED_SOURCES: &[(&str, &str)] = &[
+    ("start.S", include_str!("../../../targets/esp32/start.S")),
+    ("crt.c", include_str!("../../../targets/esp8266/crt.c")),
+    ("libgcc_extra.c", include_str!("../../../targets/esp8266/libgcc_extra.c")),
+];
+
+/// A windowed ESP32's linker scripts: its own address map and placement fragment, the
+/// sections and placements the three share (targets/esp32/).
+macro_rules! windowed_scripts {
+    ($dir:literal) => {
+        &[
+            ("fc_container.ld", include_str!(concat!("../../../targets/", $dir, "/fc_container.ld"))),
+            ("qemu-memory.ld", include_str!(concat!("../../../targets/", $dir, "/qemu-memory.ld"))),
+            ("qemu-sections.ld", include_str!("../../../targets/esp32/qemu-sections.ld")),
+            ("qemu-flash.ld", include_str!("../../../targets/esp32/qemu-flash.ld")),
+            ("qemu-iram.ld", include_str!("../../../targets/esp32/qemu-iram.ld")),
+        ]
+    };
+}
+
+/// Flash (iram0_2_seg, executed in place through the cache) or IRAM (iram0_0_seg).
+const WINDOWED_PLACEMENTS: &[Placement] =
+    &[Placement { name: "flash", script: "qemu-flash.ld" }, Placement { name: "iram", script: "qemu-iram.ld" }];
+
+/// The options of LLVM's `esp32` model that the ESP32 (LX6) and ESP32-S3 (LX7) have but
+/// qemu's dc233c core lacks (MUL32_HIGH, booleans, the FPU and its double-precision
+/// accelerator) are off: everything the code uses runs in both places.
+const ESP32_CORE: XtensaCore = XtensaCore { cpu: "esp32", attrs: "-fp,-dfpaccel,-bool,-mul32high" };
+
+/// The ESP32-S2 (LX7) has no zero-overhead loops, no MAC16 and no S32C1I either.
+const ESP32S2_CORE: XtensaCore = XtensaCore { cpu: "esp32", attrs: "-fp,-dfpaccel,-bool,-mul32high,-loop,-mac16,-s32c1i" };
+
+/// clang-22's flags; and ESP-IDF's, for a compiler named with `--cc`.
+const WINDOWED_CFLAGS: &[&str] = &["-O2", "-ffreestanding"];
+const ESP_IDF_FLAGS: &[&str] = &["-O2", "-ffreestanding", "-mlongcalls"];
+
+/// The ESP32 family's Rust target for the ESP32 and ESP32-S3 (the same options).
+const ESP32_RUST: RustTarget = RustTarget::XtensaJson {
+    file: "xtensa-esp32-none-elf.json",
+    text: include_str!("../../../targets/esp32/xtensa-esp32-none-elf.json"),
+    core: ESP32_CORE,
+    ar: "xtensa-lx106-elf-ar",
+};
+
+/// ESP32: Xtensa LX6, windowed ABI, compiled by LLVM 22 (clang-22, llc -mcpu=esp32 with
+/// [`ESP32_CORE`]'s options) and run under `qemu-xtensa -cpu dc233c`.
+pub static ESP32: Soc = Soc {
+    name: "esp32",
+    toolchain: Toolchain::LlvmXtensa { core: ESP32_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
+    cflags: WINDOWED_CFLAGS,
+    qemu: "qemu-xtensa",
+    qemu_args: &["-cpu", "dc233c"],
+    sources: WINDOWED_SOURCES,
+    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
+    linker_scripts: windowed_scripts!("esp32"),
+    placements: WINDOWED_PLACEMENTS,
+    rust_target: ESP32_RUST,
+    cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
+};
+
+/// ESP32-S2: Xtensa LX7 without loops, MAC16, S32C1I or FPU ([`ESP32S2_CORE`]).
+pub static ESP32S2: Soc = Soc {
+    name: "esp32s2",
+    toolchain: Toolchain::LlvmXtensa { core: ESP32S2_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
+    cflags: WINDOWED_CFLAGS,
+    qemu: "qemu-xtensa",
+    qemu_args: &["-cpu", "dc233c"],
+    sources: WINDOWED_SOURCES,
+    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
+    linker_scripts: windowed_scripts!("esp32s2"),
+    placements: WINDOWED_PLACEMENTS,
+    rust_target: RustTarget::XtensaJson {
+        file: "xtensa-esp32s2-none-elf.json",
+        text: include_str!("../../../targets/esp32s2/xtensa-esp32s2-none-elf.json"),
+        core: ESP32S2_CORE,
+        ar: "xtensa-lx106-elf-ar",
+    },
+    cache: ObjectCache::new(),
+    runtime: LibraryCache::new(),
+};
+
+/// ESP32-S3: Xtensa LX7 with the ESP32's options (and more the code does not use), so the
+/// ESP32's code and Rust target; its own address map.
+pub static ESP32S3: Soc = Soc {
+    name: "esp32s3",
+    toolchain: Toolchain::LlvmXtensa { core: ESP32_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
+    cflags: WINDOWED_CFLAGS,
+    qemu: "qemu-xtensa",
+    qemu_args: &["-cpu", "dc233c"],
+    sources: WINDOWED_SOURCES,
+    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
+    linker_scripts: windowed_scripts!("esp32s3"),
+    placements: WINDOWED_PLACEMENTS,
+    rust_target: ESP32_RUST,
     cache: ObjectCache::new(),
     runtime: LibraryCache::new(),
 };
