@@ -6,6 +6,7 @@
 //! Needs `gcc-xtensa-lx106`, `binutils-xtensa-lx106`, `qemu-user` and clang (to build the samples).
 
 use fc_aot::target::{EngineKind, Target};
+use fc_aot::target::c_compiler::Toolchain;
 use fc_aot::target::socs;
 
 mod common;
@@ -50,47 +51,7 @@ fn the_budget_bounds_helpers_and_off_never_runs_out() {
 
 #[test]
 fn the_64_bit_and_division_helpers_agree_with_the_reference() {
-    // libgcc_extra.c (__muldi3, __udivdi3, __umoddi3, __divsi3, ...) through translated
-    // code, against the reference interpreter on the host.
-    use fc_aot::target::run_conformance;
-    let values: [u64; 10] = [
-        0,
-        1,
-        3,
-        0x7fff_ffff,
-        0x8000_0000,
-        0xffff_ffff,
-        0x1_0000_0001,
-        0x1234_5678_9abc_def0,
-        0x8000_0000_0000_0000,
-        u64::MAX,
-    ];
-    let ops = ["mul", "div", "mod", "sdiv", "smod", "mul32", "div32", "mod32", "sdiv32", "smod32"];
-    let mut programs = Vec::new();
-    for a in values {
-        for b in values {
-            for op in ops {
-                programs.push(format!("lddw %r0, {a:#x}\nlddw %r1, {b:#x}\n{op} %r0, %r1\nexit"));
-            }
-        }
-    }
-    // One program per operation and operand pair (so a failure names them), on 4 threads.
-    let checked = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for chunk in programs.chunks(programs.len().div_ceil(4)) {
-            let checked = &checked;
-            scope.spawn(move || {
-                for text in chunk {
-                    let program = fc_aot::text::asm::assemble(text).unwrap();
-                    let want = run_conformance(EngineKind::Reference, Target::Host, &[], &program, &[]);
-                    let got = run_conformance(EngineKind::C, Target::Esp8266, &[], &program, &[]);
-                    assert_eq!(got, want, "{text}");
-                    checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-            });
-        }
-    });
-    assert_eq!(checked.into_inner(), values.len() * values.len() * ops.len());
+    SOC.the_64_bit_and_division_helpers_agree_with_the_reference();
 }
 
 /// On the chip, flash (where firmware keeps a container, as Sming's FSTR arrays) takes only
@@ -127,7 +88,8 @@ fn the_runtime_reads_a_container_in_flash_only_with_aligned_word_loads() {
     let library = soc.library(Opt::Speed).unwrap();
     let exe = dir.join("prog");
     let gcc = |args: &[&str]| {
-        let out = Command::new(soc.gcc).args(soc.cflags).arg("-I").arg(root.join("targets/common")).arg("-I").arg(root.join("targets/include")).arg("-I").arg(&dir).args(args).current_dir(&dir).output().unwrap();
+        let Toolchain::Gcc { gcc, .. } = soc.toolchain else { panic!("the ESP8266 is built by gcc") };
+        let out = Command::new(gcc).args(soc.cflags).arg("-I").arg(root.join("targets/common")).arg("-I").arg(root.join("targets/include")).arg("-I").arg(&dir).args(args).current_dir(&dir).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
     gcc(&["-c", "start.S", "-o", "start.o"]);

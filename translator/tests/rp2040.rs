@@ -435,7 +435,7 @@ fn the_scan_catches_thumb2_and_unaligned_accesses() {
     )
     .unwrap();
     let object = dir.join("bad.o");
-    let o = Command::new(socs::RP2040.gcc).args(["-mcpu=cortex-m3", "-mthumb", "-c"]).arg(&source).arg("-o").arg(&object).output().unwrap();
+    let o = Command::new(socs::RP2040.toolchain.binutil("gcc").0).args(["-mcpu=cortex-m3", "-mthumb", "-c"]).arg(&source).arg("-o").arg(&object).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let functions = disassemble(&object);
     let code = &functions["f"];

@@ -1,5 +1,5 @@
-//! The tests every bare-metal SoC target shares (ESP32-C3, RP2040, ESP8266:
-//! translator/tests/esp32c3.rs, rp2040.rs, esp8266.rs), parameterised by the SoC: the
+//! The tests every bare-metal SoC target shares (ESP32-C3, RP2040, ESP8266 and the windowed
+//! ESP32s: translator/tests/esp32c3.rs, rp2040.rs, esp8266.rs, esp32.rs), parameterised by the SoC: the
 //! runtime there with each of its engines (`c`: translated C the runtime calls; `interp`,
 //! `reference`). Each test file keeps its own `#[test]` functions as short calls of these.
 
@@ -58,7 +58,12 @@ impl Soc {
     /// The whole conformance suite through `run_dir` on every engine of the SoC: 312
     /// passed, callx.data skipped.
     pub fn the_conformance_suite_passes(&self) {
-        for kind in [EngineKind::C, EngineKind::Interp, EngineKind::Reference] {
+        self.the_conformance_suite_passes_on(&[EngineKind::C, EngineKind::Interp, EngineKind::Reference]);
+    }
+
+    /// The whole conformance suite on `engines` of the SoC.
+    pub fn the_conformance_suite_passes_on(&self, engines: &[EngineKind]) {
+        for &kind in engines {
             let mut failures = Vec::new();
             let mut skipped = Vec::new();
             let summary = run_dir(&root().join("conformance/bpf_conformance/tests"), &Executor::Engine(kind, self.target, Vec::new()), |name, v| {
@@ -256,6 +261,51 @@ impl Soc {
         }
         let got = self.run_container(&container, &ctx, None, 1, self.flash()).unwrap();
         assert_eq!((got[0].r0, got[0].printf().count()), (Some(10), 1), "-boff charges nothing");
+    }
+
+    /// The 64-bit multiply and the divisions of every width (on the Xtensa SoCs through
+    /// targets/esp8266/libgcc_extra.c: __muldi3, __udivdi3, __umoddi3, __divsi3, ...) through
+    /// translated code, against the reference interpreter on the host.
+    pub fn the_64_bit_and_division_helpers_agree_with_the_reference(&self) {
+        use fc_aot::target::run_conformance;
+        let values: [u64; 10] = [
+            0,
+            1,
+            3,
+            0x7fff_ffff,
+            0x8000_0000,
+            0xffff_ffff,
+            0x1_0000_0001,
+            0x1234_5678_9abc_def0,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+        ];
+        let ops = ["mul", "div", "mod", "sdiv", "smod", "mul32", "div32", "mod32", "sdiv32", "smod32"];
+        let mut programs = Vec::new();
+        for a in values {
+            for b in values {
+                for op in ops {
+                    programs.push(format!("lddw %r0, {a:#x}\nlddw %r1, {b:#x}\n{op} %r0, %r1\nexit"));
+                }
+            }
+        }
+        // One program per operation and operand pair (so a failure names them), on 4 threads.
+        let checked = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for chunk in programs.chunks(programs.len().div_ceil(4)) {
+                let checked = &checked;
+                scope.spawn(move || {
+                    for text in chunk {
+                        let program = fc_aot::text::asm::assemble(text).unwrap();
+                        let want = run_conformance(EngineKind::Reference, Target::Host, &[], &program, &[]);
+                        let got = run_conformance(EngineKind::C, self.target, &[], &program, &[]);
+                        assert_eq!(got, want, "{text}");
+                        checked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(checked.into_inner(), values.len() * values.len() * ops.len());
     }
 }
 
