@@ -38,17 +38,17 @@ pub const TARGETS: &[TranslateTarget] = &[
     TranslateTarget {
         name: "esp32",
         triple: None,
-        facts: "ESP32, dual Xtensa LX6 240 MHz, windowed ABI (C backend: xtensa-esp32-elf-gcc -O2 -mlongcalls from ESP-IDF; emit C only here, the same C is verified on lx106; targets/esp32)",
+        facts: "ESP32, dual Xtensa LX6 240 MHz, windowed ABI (C backend: here LLVM 22, clang-22 -O2 + llc -mcpu=esp32 -mattr=-fp,-dfpaccel,-bool,-mul32high, run and verified under qemu-xtensa -cpu dc233c; in ESP-IDF xtensa-esp32-elf-gcc -O2 -mlongcalls via --cc; targets/esp32)",
     },
     TranslateTarget {
         name: "esp32s2",
         triple: None,
-        facts: "ESP32-S2, Xtensa LX7 240 MHz, windowed ABI (C backend: xtensa-esp32s2-elf-gcc -O2 -mlongcalls; emit C only here, verified on lx106; targets/esp32s2)",
+        facts: "ESP32-S2, Xtensa LX7 240 MHz, windowed ABI, no loops/MAC16/FPU (C backend: here LLVM 22, llc -mcpu=esp32 with the S2's options off too (-loop,-mac16,-s32c1i), verified under qemu-xtensa -cpu dc233c; in ESP-IDF xtensa-esp32s2-elf-gcc via --cc; targets/esp32s2)",
     },
     TranslateTarget {
         name: "esp32s3",
         triple: None,
-        facts: "ESP32-S3, dual Xtensa LX7 240 MHz, windowed ABI (C backend: xtensa-esp32s3-elf-gcc -O2 -mlongcalls; emit C only here, verified on lx106; targets/esp32s3)",
+        facts: "ESP32-S3, dual Xtensa LX7 240 MHz, windowed ABI (C backend: here LLVM 22 with the ESP32's options, verified under qemu-xtensa -cpu dc233c; in ESP-IDF xtensa-esp32s3-elf-gcc via --cc; targets/esp32s3)",
     },
 ];
 

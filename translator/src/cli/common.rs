@@ -148,3 +148,12 @@ impl From<WriteLayout> for Layout {
         }
     }
 }
+
+/// `--target` of `runtime` and `cc`: one of the bare-metal SoCs (the rest of [`Target`] is not one).
+pub fn soc_target() -> impl clap::builder::TypedValueParser<Value = crate::target::Target> {
+    use clap::builder::TypedValueParser as _;
+
+    let socs = crate::target::Target::value_variants().iter().filter(|t| crate::target::soc(**t).is_some()).map(|t| t.name());
+    clap::builder::PossibleValuesParser::new(socs)
+        .map(|name| <crate::target::Target as clap::ValueEnum>::from_str(&name, false).expect("a SoC is a Target"))
+}

@@ -2,6 +2,7 @@
 
 mod asm;
 mod build;
+mod cc;
 mod common;
 mod conformance;
 mod convert;
@@ -60,6 +61,9 @@ enum Cmd {
     /// Build the runtime for a SoC as a firmware library: libfc_runtime.a and its C headers, and print its sizes.
     #[command(after_help = concat!("Examples:\n  fc-aot runtime --target esp32c3 -o fw/fc\n  fc-aot runtime --target rp2040 -o fw/fc --opt size\n\nLink libfc_runtime.a into the firmware, call fc_runtime_init() with a static arena once, and provide fc_runtime_panic() (fc_runtime.h).", "\n\n", exit_status!()))]
     Runtime(runtime::Args),
+    /// Compile C (or .S assembly) for a SoC with the toolchain the SoC's harnesses use (the only C compiler here for the windowed ESP32s: LLVM 22).
+    #[command(after_help = concat!("Examples:\n  fc-aot cc --target esp32 app.c -o app.o\n  fc-aot cc --target esp32s3 -S app.c -o app.s -- -Os -I include -DNDEBUG\n\nFlags after `--` go to the compiler after the SoC's own (`fc-aot translate x --target help` names them).", "\n\n", exit_status!()))]
+    Cc(cc::Args),
     /// Run every *.data conformance test of a folder; the last line is `P passed, F failed, S skipped`.
     #[command(after_help = concat!("Examples:\n  fc-aot conformance conformance/bpf_conformance/tests\n  fc-aot conformance tests --plugin target/release/fc-aot-plugin", "\n\n", exit_status!()))]
     Conformance(conformance::Args),
@@ -69,7 +73,7 @@ enum Cmd {
 /// as with other command-line tools, instead of failing a print.
 pub fn restore_sigpipe() {
     #[cfg(unix)]
-    // Restoring the default disposition of one signal at start-up, before any thread exists.
+    // SAFETY: restoring the default disposition of one signal at start-up, before any thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
@@ -87,5 +91,6 @@ pub fn main() -> ExitCode {
         Cmd::Translate(args) => translate::run(args),
         Cmd::Conformance(args) => conformance::run(args),
         Cmd::Runtime(args) => runtime::run(args),
+        Cmd::Cc(args) => cc::run(args),
     }
 }

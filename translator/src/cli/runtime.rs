@@ -26,13 +26,6 @@ pub struct Args {
     pub force: bool,
 }
 
-/// `--target`: one of the SoCs that have a firmware library (the rest of [`Target`] has none).
-fn soc_target() -> impl clap::builder::TypedValueParser<Value = Target> {
-    use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(["esp32c3", "rp2040", "esp8266"])
-        .map(|name| <Target as clap::ValueEnum>::from_str(&name, false).expect("a SoC is a Target"))
-}
-
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum OptArg {
     Speed,

@@ -13,7 +13,8 @@ use crate::target::tools::ToolError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    pub file: PathBuf,
+    /// The container (not needed with `--target help`).
+    pub file: Option<PathBuf>,
     /// Target (`help` lists them with their CPU, ABI and backend).
     #[arg(long, default_value = "host")]
     pub target: String,
@@ -44,6 +45,9 @@ pub fn run(args: Args) -> ExitCode {
         print!("{}", translate::target_help());
         return ExitCode::SUCCESS;
     }
+    let Some(file) = file else {
+        return usage("translate: name the container to translate (or --target help)");
+    };
     let bytes = match read(&file) {
         Ok(b) => b,
         Err(e) => return fail(e),
