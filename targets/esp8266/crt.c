@@ -1,5 +1,6 @@
 /*
- * crt.c - the little C run-time of the ESP8266 (lx106) qemu harnesses: no libc.
+ * crt.c - the little C run-time of the Xtensa qemu harnesses: no libc. The ESP8266's
+ * (lx106, call0, compiled by gcc) and the windowed ESP32s' (compiled by LLVM 22).
  *
  * Output goes through the Linux `write` system call and the program ends with
  * `exit`, both as qemu-xtensa implements them: a2 = the system call number (13

@@ -1,6 +1,7 @@
 /*
  * libgcc_extra.c - the integer helpers gcc calls on the LX106 that Debian's
- * xtensa-lx106-elf libgcc does not have.
+ * xtensa-lx106-elf libgcc does not have; and the libgcc of the windowed ESP32s, of which
+ * there is none here (LLVM 22 calls the 64-bit ones there: no MUL32_HIGH on qemu's core).
  *
  * The LX106 has a 32-bit multiply (MULL, low word only) and 16x16 multiplies, but no
  * divide and no 32x32->64 multiply: gcc calls __udivsi3, __umodsi3, __divsi3,
