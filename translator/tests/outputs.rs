@@ -121,8 +121,16 @@ fn emit_obj_and_asm_drive_the_socs_compiler() {
     let tmp = TempDir::new("outputs-emit");
     let bin = sensor(&tmp);
     let out = tmp.join("out");
-    // The SoC's own compiler, for each C-backend target installed here (ESP-IDF's are not).
-    for (target, machine) in [("esp32c3", object::Architecture::Riscv32), ("rp2040", object::Architecture::Arm), ("esp8266", object::Architecture::Xtensa)] {
+    // The SoC's own compiler, for each C-backend target (LLVM 22 for the windowed ESP32s).
+    let targets = [
+        ("esp32c3", object::Architecture::Riscv32),
+        ("rp2040", object::Architecture::Arm),
+        ("esp8266", object::Architecture::Xtensa),
+        ("esp32", object::Architecture::Xtensa),
+        ("esp32s2", object::Architecture::Xtensa),
+        ("esp32s3", object::Architecture::Xtensa),
+    ];
+    for (target, machine) in targets {
         let o = fc_aot(&["translate", &bin, "--target", target, "--emit", "obj"]);
         assert_success(&o, target);
         let bytes = std::fs::read(out.join(format!("sensor.{target}.o"))).unwrap();

@@ -160,7 +160,7 @@ fn what_a_target_cannot_run_exits_4_saying_why() {
     // A cross compiler that is not installed: the package to install.
     let empty = tmp.join("empty-path");
     std::fs::create_dir_all(&empty).unwrap();
-    for (target, package) in [("esp8266", "gcc-xtensa-lx106"), ("riscv64gc", "gcc-riscv64-linux-gnu")] {
+    for (target, package) in [("esp8266", "gcc-xtensa-lx106"), ("riscv64gc", "gcc-riscv64-linux-gnu"), ("esp32", "clang-22")] {
         let o = fc_aot_env(&["run", endless, "--target", target], &[("PATH", empty.to_str().unwrap())]);
         assert_eq!(o.status.code(), Some(4), "{target}: {}", stderr(&o));
         assert!(stderr(&o).contains(&format!("is not installed (install {package})")), "{target}: {}", stderr(&o));
@@ -177,6 +177,9 @@ fn run_help_names_the_engines_of_each_target() {
         ("esp32c3", "Engines c, interp, reference:"),
         ("rp2040", "Engines c, interp, reference:"),
         ("esp8266", "Engines c, interp, reference:"),
+        ("esp32", "Engines c, interp, reference:"),
+        ("esp32s2", "Engines c, interp, reference:"),
+        ("esp32s3", "Engines c, interp, reference:"),
         ("x86_64", "Engine aot:"),
         ("aarch64", "Engine aot:"),
         ("riscv64gc", "Engine aot:"),

@@ -1,5 +1,6 @@
-//! The bare-metal SoCs (ESP32-C3, RP2040, ESP8266): programs cross-compiled with the SoC's
-//! gcc, linked with its start-up and crt (no libc) and run under qemu-user. Containers run
+//! The bare-metal SoCs (ESP32-C3, RP2040, ESP8266, the windowed ESP32s): programs
+//! cross-compiled with the SoC's toolchain (its gcc, or LLVM 22 for the windowed Xtensa
+//! cores), linked with its start-up and crt (no libc) and run under qemu-user. Containers run
 //! on the runtime itself there (`targets/common/runtime_harness.c` over the firmware
 //! library, [`super::runtime_lib`]): interpreted, or as translated C the runtime calls
 //! through the native ABI. Each SoC is one [`Soc`] description in the table of
