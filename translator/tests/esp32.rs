@@ -181,7 +181,8 @@ fn scan(soc: &str, object: &Path) -> (Vec<String>, usize) {
         // "  1c: 36 41 00     \tentry\ta1, 32"
         let mut fields = line.split('\t');
         let (Some(address), Some(mnemonic)) = (fields.next(), fields.next()) else { continue };
-        if !code || !address.trim_start().split(':').next().is_some_and(|a| u32::from_str_radix(a, 16).is_ok()) {
+        let is_address = address.trim_start().split(':').next().is_some_and(|a| u32::from_str_radix(a, 16).is_ok());
+        if !code || !is_address {
             continue;
         }
         read += 1;

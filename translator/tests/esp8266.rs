@@ -5,7 +5,7 @@
 //!
 //! Needs `gcc-xtensa-lx106`, `binutils-xtensa-lx106`, `qemu-user` and clang (to build the samples).
 
-use fc_aot::target::{EngineKind, Target};
+use fc_aot::target::Target;
 use fc_aot::target::c_compiler::Toolchain;
 use fc_aot::target::socs;
 
