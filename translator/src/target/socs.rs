@@ -134,57 +134,41 @@ const ESP32_RUST: RustTarget = RustTarget::XtensaJson {
     ar: "xtensa-lx106-elf-ar",
 };
 
-/// ESP32: Xtensa LX6, windowed ABI, compiled by LLVM 22 (clang-22, llc -mcpu=esp32 with
-/// [`ESP32_CORE`]'s options) and run under `qemu-xtensa -cpu dc233c`.
-pub static ESP32: Soc = Soc {
-    name: "esp32",
-    toolchain: Toolchain::LlvmXtensa { core: ESP32_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
-    cflags: WINDOWED_CFLAGS,
-    qemu: "qemu-xtensa",
-    qemu_args: &["-cpu", "dc233c"],
-    sources: WINDOWED_SOURCES,
-    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
-    linker_scripts: windowed_scripts!("esp32"),
-    placements: WINDOWED_PLACEMENTS,
-    rust_target: ESP32_RUST,
-    cache: ObjectCache::new(),
-    runtime: LibraryCache::new(),
-};
+/// A windowed ESP32: LLVM 22 for `core`, the shared start-up and crt, `linker_scripts`
+/// ([`windowed_scripts`]), run under `qemu-xtensa -cpu dc233c`.
+const fn windowed(name: &'static str, core: XtensaCore, linker_scripts: &'static [(&'static str, &'static str)], rust_target: RustTarget) -> Soc {
+    Soc {
+        name,
+        toolchain: Toolchain::LlvmXtensa { core, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
+        cflags: WINDOWED_CFLAGS,
+        qemu: "qemu-xtensa",
+        qemu_args: &["-cpu", "dc233c"],
+        sources: WINDOWED_SOURCES,
+        extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
+        linker_scripts,
+        placements: WINDOWED_PLACEMENTS,
+        rust_target,
+        cache: ObjectCache::new(),
+        runtime: LibraryCache::new(),
+    }
+}
 
-/// ESP32-S2: Xtensa LX7 without loops, MAC16, S32C1I or FPU ([`ESP32S2_CORE`]).
-pub static ESP32S2: Soc = Soc {
-    name: "esp32s2",
-    toolchain: Toolchain::LlvmXtensa { core: ESP32S2_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
-    cflags: WINDOWED_CFLAGS,
-    qemu: "qemu-xtensa",
-    qemu_args: &["-cpu", "dc233c"],
-    sources: WINDOWED_SOURCES,
-    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
-    linker_scripts: windowed_scripts!("esp32s2"),
-    placements: WINDOWED_PLACEMENTS,
-    rust_target: RustTarget::XtensaJson {
+/// ESP32: Xtensa LX6 ([`ESP32_CORE`]).
+pub static ESP32: Soc = windowed("esp32", ESP32_CORE, windowed_scripts!("esp32"), ESP32_RUST);
+
+/// ESP32-S2: Xtensa LX7 without loops, MAC16, S32C1I or FPU ([`ESP32S2_CORE`]), its own Rust target.
+pub static ESP32S2: Soc = windowed(
+    "esp32s2",
+    ESP32S2_CORE,
+    windowed_scripts!("esp32s2"),
+    RustTarget::XtensaJson {
         file: "xtensa-esp32s2-none-elf.json",
         text: include_str!("../../../targets/esp32s2/xtensa-esp32s2-none-elf.json"),
         core: ESP32S2_CORE,
         ar: "xtensa-lx106-elf-ar",
     },
-    cache: ObjectCache::new(),
-    runtime: LibraryCache::new(),
-};
+);
 
 /// ESP32-S3: Xtensa LX7 with the ESP32's options (and more the code does not use), so the
 /// ESP32's code and Rust target; its own address map.
-pub static ESP32S3: Soc = Soc {
-    name: "esp32s3",
-    toolchain: Toolchain::LlvmXtensa { core: ESP32_CORE, ld: "xtensa-lx106-elf-ld", gcc_flags: ESP_IDF_FLAGS },
-    cflags: WINDOWED_CFLAGS,
-    qemu: "qemu-xtensa",
-    qemu_args: &["-cpu", "dc233c"],
-    sources: WINDOWED_SOURCES,
-    extra_objects: &[("libgcc_extra.c", &["-fno-builtin"])],
-    linker_scripts: windowed_scripts!("esp32s3"),
-    placements: WINDOWED_PLACEMENTS,
-    rust_target: ESP32_RUST,
-    cache: ObjectCache::new(),
-    runtime: LibraryCache::new(),
-};
+pub static ESP32S3: Soc = windowed("esp32s3", ESP32_CORE, windowed_scripts!("esp32s3"), ESP32_RUST);
