@@ -265,3 +265,32 @@ fn the_builds_switch_off_what_dc233c_lacks() {
         }
     }
 }
+
+/// `fc-aot cc`: firmware C through the same toolchain, windowed code out; never over its source.
+#[test]
+fn cc_compiles_firmware_c_for_the_windowed_abi() {
+    let dir = std::env::temp_dir().join(format!("fc-aot-esp32-cc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("glue.c");
+    std::fs::write(&source, "int twice(int x) { return SCALE * x; }\n").unwrap();
+    let fc = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_fc-aot")).args(args).output().unwrap();
+    let (src, obj, asm) = (source.to_str().unwrap(), dir.join("glue.o"), dir.join("glue.s"));
+    let o = fc(&["cc", "--target", "esp32s3", src, "-o", obj.to_str().unwrap(), "--", "-DSCALE=2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&obj).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), 94, "EM_XTENSA");
+    let o = fc(&["cc", "--target", "esp32", "-S", src, "-o", asm.to_str().unwrap(), "--", "-DSCALE=2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&asm).unwrap();
+    assert!(text.contains("entry") && text.contains("retw"), "{text}");
+    // Without the flag the C does not compile: the error names the file and clang's reason.
+    let o = fc(&["cc", "--target", "esp32", src, "-o", obj.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SCALE"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = fc(&["cc", "--target", "esp32", src, "-o", src]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&source).unwrap(), "int twice(int x) { return SCALE * x; }\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}

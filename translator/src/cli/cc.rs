@@ -32,6 +32,10 @@ pub fn run(args: Args) -> ExitCode {
     if !args.source.is_file() {
         return fail(format!("{}: no such file", args.source.display()));
     }
+    // As gcc does: never compile a file over itself.
+    if std::fs::canonicalize(&args.output).ok().is_some_and(|o| std::fs::canonicalize(&args.source).is_ok_and(|s| s == o)) {
+        return usage(format!("cc: the output {} is the source", args.output.display()));
+    }
     let compiler = soc.c_compiler();
     let flags: Vec<&OsStr> = compiler.cflags.iter().map(OsStr::new).chain(args.flags.iter().map(OsStr::new)).collect();
     let product = if args.assembly { Product::Assembly } else { Product::Object };

@@ -157,3 +157,9 @@ pub fn soc_target() -> impl clap::builder::TypedValueParser<Value = crate::targe
     clap::builder::PossibleValuesParser::new(socs)
         .map(|name| <crate::target::Target as clap::ValueEnum>::from_str(&name, false).expect("a SoC is a Target"))
 }
+
+/// A usage error clap cannot see: one line, exit status 2.
+pub fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("fc-aot: {message}");
+    ExitCode::from(EXIT_USAGE)
+}

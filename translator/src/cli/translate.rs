@@ -106,12 +106,6 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// A usage error clap cannot see: one line, exit status 2.
-fn usage(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("fc-aot: {message}");
-    ExitCode::from(EXIT_USAGE)
-}
-
 /// The object or assembly `compiler` (or `cc`) makes of the translated C.
 fn compile(compiler: CCompiler, cc: Option<&Path>, c_source: &[u8], product: Product) -> Result<Vec<u8>, ToolError> {
     let output = std::env::temp_dir().join(format!("fc-aot-translate-{}.out", std::process::id()));
