@@ -52,3 +52,6 @@ _start:
 fc_crt_stack:
     .space  65536
 fc_crt_stack_top:
+
+    /* No executable stack (GNU ld warns of one without this note). */
+    .section .note.GNU-stack, "", @progbits
